@@ -1,0 +1,51 @@
+# Inkwell: every target bootstraps .venv from the pinned dependencies in pyproject.toml.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fmt typecheck migrate revision db-up db-down clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: $(STAMP) migrate
+	$(BIN)/uvicorn --factory service.main:create_app --host $(HOST) --port $(PORT) \
+		--loop uvloop --http httptools
+
+migrate: $(STAMP)
+	$(BIN)/alembic upgrade head
+
+revision: $(STAMP)
+	@test -n "$(m)" || { echo 'usage: make revision m="what changed"'; exit 2; }
+	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint --failure-threshold style Dockerfile
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint typecheck
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+db-up:
+	scripts/db-up.sh
+
+db-down:
+	scripts/db-down.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

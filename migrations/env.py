@@ -1,0 +1,70 @@
+"""Alembic environment: async engines, both backends, batch mode on SQLite."""
+
+import asyncio
+from logging.config import fileConfig
+from typing import Any
+
+from alembic import context
+from alembic.autogenerate.api import AutogenContext
+from sqlalchemy.engine import Connection
+from sqlmodel.sql.sqltypes import AutoString
+
+from service.core.db import create_engine
+from service.core.model_base import UTCDateTime
+from service.core.settings import get_settings
+from service.models import metadata
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _render_item(kind: str, obj: Any, _: AutogenContext) -> str | bool:
+    """Render the app's column types as plain SQLAlchemy ones: migrations never import the app."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if kind == "type" and isinstance(obj, AutoString):
+        return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+    return False
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        compare_server_default=False,
+        render_item=_render_item,
+    )
+
+
+def _run(connection: Connection) -> None:
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    settings = get_settings()
+    url = config.get_main_option("sqlalchemy.url") or settings.database_url
+    engine = create_engine(url, settings, role="migrations")
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    # Tests hand in a connection of their own (inside their event loop).
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+    else:
+        asyncio.run(_run_async())
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline (--sql) migrations are not supported; run against a database.")
+run_migrations_online()

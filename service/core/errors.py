@@ -1,0 +1,163 @@
+"""One error hierarchy, rendered as RFC 9457 problem+json by one set of handlers."""
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+
+log = logging.getLogger("inkwell.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """Base of every error a client may see; subclasses fix the status and title."""
+
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+    slug: ClassVar[str] = "internal"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = headers or {}
+
+
+class BadRequest(AppError):
+    status, title, slug = 400, "Bad Request", "bad-request"
+
+
+class Unauthorized(AppError):
+    status, title, slug = 401, "Unauthorized", "unauthorized"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(AppError):
+    status, title, slug = 404, "Not Found", "not-found"
+
+
+class Conflict(AppError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class PreconditionFailed(AppError):
+    status, title, slug = 412, "Precondition Failed", "precondition-failed"
+
+
+class TooManyRequests(AppError):
+    status, title, slug = 429, "Too Many Requests", "too-many-requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class ServiceUnavailable(AppError):
+    status, title, slug = 503, "Service Unavailable", "unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 2) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    return JSONResponse(
+        {**body, **extra}, status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
+
+
+def _render(error: AppError) -> JSONResponse:
+    return problem(error.status, error.title, error.detail, slug=error.slug, headers=error.headers)
+
+
+async def _app_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, AppError)
+    return _render(error)
+
+
+async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    # Only location and message: the submitted value ("input") may be a password.
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]
+    return problem(
+        422,
+        "Unprocessable Content",
+        "The request is not valid.",
+        slug="validation",
+        errors=errors,
+    )
+
+
+async def _http_error(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    status = error.status_code
+    titles = {404: "Not Found", 405: "Method Not Allowed", 413: "Content Too Large"}
+    title = titles.get(status, "HTTP Error")
+    return problem(
+        status,
+        title,
+        str(error.detail),
+        slug=title.lower().replace(" ", "-"),
+        headers=dict(error.headers or {}),
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when the database cannot be reached or the pool had no free connection in time."""
+    if isinstance(error, sa_exc.TimeoutError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
+        return True
+    cause = error.__cause__ or error.__context__
+    return cause is not None and cause is not error and isinstance(cause, OSError)
+
+
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, sa_exc.SQLAlchemyError)
+    if isinstance(error, sa_exc.IntegrityError):
+        return _render(Conflict("The request conflicts with existing data."))
+    if is_unavailable(error):
+        log.warning("database unavailable: %s", type(error).__name__)
+        retry_after = request.app.state.settings.retry_after_seconds
+        return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
+    return await _unhandled(request, error)
+
+
+async def _os_error(request: Request, error: Exception) -> JSONResponse:
+    if is_unavailable(error):
+        retry_after = request.app.state.settings.retry_after_seconds
+        return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
+    return await _unhandled(request, error)
+
+
+async def _unhandled(request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return _render(AppError("An unexpected error occurred."))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(OSError, _os_error)
+    app.add_exception_handler(Exception, _unhandled)

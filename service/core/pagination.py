@@ -1,0 +1,142 @@
+"""Keyset (seek) pagination with opaque, HMAC-signed cursors.
+
+A cursor carries the sort key values of the last row of a page plus its unique id, so the
+next page is `WHERE (key, id) < (last_key, last_id)` (or `>` when ascending). The order is
+total, which is why pages never skip or repeat a row, even with equal sort keys or rows
+inserted between requests.
+"""
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from service.core.errors import BadRequest
+
+T = TypeVar("T")
+Row = TypeVar("Row")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """An ordered list of columns; the last one must be unique (the tie-breaker)."""
+
+    name: str
+    columns: tuple[InstrumentedAttribute[Any], ...]
+    descending: bool
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        return [c.desc() if self.descending else c.asc() for c in self.columns]
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows strictly after the row whose sort values are `values`."""
+        cols = self.columns
+        if len(cols) == 2:
+            # A row-value comparison is one index range scan on PostgreSQL.
+            left, right = tuple_(*cols), tuple(values)
+            return left < right if self.descending else left > right
+        clauses = []
+        for i, col in enumerate(cols):
+            beyond = col < values[i] if self.descending else col > values[i]
+            clauses.append(and_(*(c == values[j] for j, c in enumerate(cols[:i])), beyond))
+        return or_(*clauses)
+
+
+class CursorCodec:
+    """Signs and verifies cursors; a forged or malformed cursor is a 400, never a 500."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"inkwell-cursor:" + secret.encode()).digest()
+
+    def _sign(self, payload: bytes) -> str:
+        digest = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def encode(self, sort: SortKey, values: Sequence[Any]) -> str:
+        encoded = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+        payload = json.dumps([sort.name, encoded], separators=(",", ":")).encode()
+        body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+        return f"{body}.{self._sign(payload)}"
+
+    def decode(self, cursor: str, sort: SortKey) -> list[Any]:
+        try:
+            body, signature = cursor.split(".", 1)
+            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        except (ValueError, binascii.Error) as error:
+            raise BadRequest("The cursor is malformed.") from error
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise BadRequest("The cursor is not valid.")
+        try:
+            name, values = json.loads(payload)
+            if name != sort.name:
+                raise BadRequest("The cursor belongs to another sort order.")
+            types = [c.type.python_type for c in sort.columns]
+            return [_coerce(v, t) for v, t in zip(values, types, strict=True)]
+        except (ValueError, TypeError) as error:
+            raise BadRequest("The cursor is not valid.") from error
+
+
+def _coerce(value: Any, expected: type) -> Any:
+    if expected is datetime:
+        return datetime.fromisoformat(value)
+    if not isinstance(value, expected):
+        raise BadRequest("The cursor is not valid.")
+    return value
+
+
+def paginate(
+    statement: Select[tuple[Row]], sort: SortKey, after: Sequence[Any] | None, limit: int
+) -> Select[tuple[Row]]:
+    """Apply seek condition, order and a one-row look-ahead to `statement`."""
+    if after is not None:
+        statement = statement.where(sort.after(after))
+    return statement.order_by(*sort.order_by()).limit(limit + 1)
+
+
+@dataclass(frozen=True)
+class Pager:
+    """The page a request asked for: `limit` rows after `cursor`."""
+
+    codec: CursorCodec
+    limit: int
+    cursor: str | None
+
+    def after(self, sort: SortKey) -> list[Any] | None:
+        return None if self.cursor is None else self.codec.decode(self.cursor, sort)
+
+    def page(self, rows: Sequence[Row], sort: SortKey) -> tuple[list[Row], str | None]:
+        """Trim the look-ahead row and make the cursor for the next page, if any."""
+        items = list(rows[: self.limit])
+        if len(rows) <= self.limit:
+            return items, None
+        last = items[-1]
+        return items, self.codec.encode(sort, [getattr(last, c.key) for c in sort.columns])
+
+
+def get_pager(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
+    ] = None,
+) -> Pager:
+    codec: CursorCodec = request.app.state.cursor_codec
+    return Pager(codec, limit, cursor)
+
+
+PagerDep = Annotated[Pager, Depends(get_pager)]

@@ -1,0 +1,61 @@
+"""Runtime configuration, read from the environment (and an optional `.env` file)."""
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    database_url: str = "sqlite+aiosqlite:///./inkwell.db"
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout: float = Field(default=3.0, gt=0, description="seconds to wait for a pool slot")
+    db_pool_recycle: int = Field(default=1800, description="seconds before a connection is renewed")
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_command_timeout: float = Field(default=20.0, gt=0, description="client-side query timeout")
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
+    db_echo: bool = False
+
+    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "inkwell"
+    jwt_audience: str = "inkwell-api"
+    jwt_expire_seconds: int = Field(default=3600, ge=60)
+
+    max_body_bytes: int = 1024 * 1024
+    retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_dev_secret_in_production(self) -> "Settings":
+        if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError(
+                "JWT_SECRET must be set in production (the development secret is public)"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

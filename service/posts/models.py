@@ -1,0 +1,52 @@
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, Text
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, Relationship
+
+from service.core.model_base import BigIntId, SoftDeleteMixin, TimestampMixin
+from service.users.models import User
+
+
+class PostStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+# version_id_col needs the Column object itself, so it is declared once here.
+_version = Column("version", Integer, nullable=False, server_default="1")
+
+
+class Post(TimestampMixin, SoftDeleteMixin, table=True):
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint("like_count >= 0", name="like_count_non_negative"),
+        Index("ix_posts_created_at_id", "created_at", "id"),
+        Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+    )
+    # Optimistic locking: every UPDATE checks and bumps `version`.
+    __mapper_args__ = {"version_id_col": _version}
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    author_id: int = Field(
+        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    title: str = Field(max_length=200)
+    body: str = Field(sa_type=Text)
+    status: PostStatus = Field(
+        sa_column=Column(
+            SAEnum(PostStatus, name="status", native_enum=False, length=16, create_constraint=True),
+            nullable=False,
+        )
+    )
+    like_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    version: int = Field(default=1, sa_column=_version)
+    meta: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JsonDocument, nullable=False)
+    )
+
+    author: User = Relationship(back_populates="posts", sa_relationship_kwargs={"lazy": "raise"})

@@ -1,0 +1,62 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from service.core.db import ReadSessionDep, SessionDep
+from service.core.pagination import Page, PagerDep
+from service.core.schemas import IdPath
+from service.core.security import create_access_token
+from service.users import repository, service
+from service.users.dependencies import CurrentUser
+from service.users.schemas import Token, UserCreate, UserPrivate, UserPublic, UserUpdate
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserPrivate)
+async def register(data: UserCreate, session: SessionDep, response: Response) -> UserPrivate:
+    user = await service.register(session, data)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserPrivate.model_validate(user)
+
+
+@router.post("/auth/token", response_model=Token)
+async def login(
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+) -> Token:
+    user = await service.authenticate(session, form.username, form.password)
+    settings = request.app.state.settings
+    assert user.id is not None
+    token = create_access_token(settings, user_id=user.id, token_version=user.token_version)
+    return Token(access_token=token, expires_in=settings.jwt_expire_seconds)
+
+
+@router.get("/users/me", response_model=UserPrivate)
+async def read_me(user: CurrentUser) -> UserPrivate:
+    return UserPrivate.model_validate(user)
+
+
+@router.patch("/users/me", response_model=UserPrivate)
+async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPrivate:
+    return UserPrivate.model_validate(await service.update(session, user, data))
+
+
+@router.delete("/users/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(user: CurrentUser, session: SessionDep) -> None:
+    await service.delete(session, user)
+
+
+@router.get("/users", response_model=Page[UserPublic])
+async def list_users(session: ReadSessionDep, pager: PagerDep) -> Page[UserPublic]:
+    sort = repository.USERS_BY_ID
+    rows = await service.list_page(session, after=pager.after(sort), limit=pager.limit)
+    items, next_cursor = pager.page(rows, sort)
+    return Page(items=[UserPublic.model_validate(u) for u in items], next_cursor=next_cursor)
+
+
+@router.get("/users/{user_id}", response_model=UserPublic)
+async def read_user(user_id: IdPath, session: ReadSessionDep) -> UserPublic:
+    return UserPublic.model_validate(await service.get(session, user_id))

@@ -1,0 +1,40 @@
+from datetime import datetime
+
+from sqlmodel import Field
+
+from service.core.schemas import RequestModel, ResponseModel
+
+USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+
+
+class UserCreate(RequestModel):
+    username: str = Field(min_length=3, max_length=32, regex=USERNAME_PATTERN)
+    email: str = Field(max_length=320, regex=EMAIL_PATTERN)
+    password: str = Field(min_length=8, max_length=128)
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class UserUpdate(RequestModel):
+    email: str | None = Field(default=None, max_length=320, regex=EMAIL_PATTERN)
+    display_name: str | None = Field(default=None, min_length=1, max_length=64)
+    password: str | None = Field(default=None, min_length=8, max_length=128)
+
+
+class UserPublic(ResponseModel):
+    """What anyone may see: never the email, never the hash."""
+
+    id: int
+    username: str
+    display_name: str | None
+    created_at: datetime
+
+
+class UserPrivate(UserPublic):
+    email: str
+
+
+class Token(ResponseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int

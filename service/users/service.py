@@ -1,0 +1,73 @@
+"""User rules: registration, authentication, profile of the account. Never commits."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.core.errors import Conflict, NotFound, Unauthorized
+from service.core.security import hash_password, verify_password
+from service.users import repository
+from service.users.models import User
+from service.users.schemas import UserCreate, UserUpdate
+
+
+async def register(session: AsyncSession, data: UserCreate) -> User:
+    user = User(
+        username=data.username,
+        email=data.email.lower(),
+        display_name=data.display_name,
+        password_hash=await hash_password(data.password),
+    )
+    session.add(user)
+    await _flush_unique(session, "That username or email is already taken.")
+    return user
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User:
+    user = await repository.get_by_username(session, username.lower())
+    if not await verify_password(password, user.password_hash if user else None) or user is None:
+        # One message whether the user exists or not.
+        raise Unauthorized("Incorrect username or password.")
+    return user
+
+
+async def get(session: AsyncSession, user_id: int) -> User:
+    user = await repository.get_by_id(session, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def list_page(
+    session: AsyncSession, *, after: Sequence[Any] | None, limit: int
+) -> Sequence[User]:
+    return await repository.list_page(session, after=after, limit=limit)
+
+
+async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:
+    changes = data.model_dump(exclude_unset=True)
+    if (password := changes.pop("password", None)) is not None:
+        user.password_hash = await hash_password(password)
+        user.token_version += 1
+    if (email := changes.pop("email", None)) is not None:
+        user.email = email.lower()
+    for field, value in changes.items():
+        setattr(user, field, value)
+    session.add(user)
+    await _flush_unique(session, "That email is already taken.")
+    return user
+
+
+async def delete(session: AsyncSession, user: User) -> None:
+    """The database cascades the delete to everything the user owns."""
+    await session.delete(user)
+    await session.flush()
+
+
+async def _flush_unique(session: AsyncSession, message: str) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise Conflict(message) from error
