@@ -2,7 +2,7 @@
 
 import asyncio
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -19,7 +19,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
-def _render_item(kind: str, obj: Any, _: AutogenContext) -> str | bool:
+def _render_item(kind: str, obj: Any, _: AutogenContext) -> str | Literal[False]:
     """Render the app's column types as plain SQLAlchemy ones: migrations never import the app."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

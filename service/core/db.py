@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.model_base import SoftDeleteMixin
@@ -79,7 +79,7 @@ def _soft_delete_criteria() -> tuple[LoaderCriteriaOption, ...]:
     """One criteria option per mapped soft-deletable class, built once after mapping."""
     mapped = [m.class_ for m in SQLModel._sa_registry.mappers]
     return tuple(
-        with_loader_criteria(cls, cls.deleted_at.is_(None), include_aliases=True)
+        with_loader_criteria(cls, col(cls.deleted_at).is_(None), include_aliases=True)
         for cls in mapped
         if issubclass(cls, SoftDeleteMixin)
     )

@@ -19,12 +19,12 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
-from sqlalchemy.orm import InstrumentedAttribute
 
 from service.core.errors import BadRequest
 
 T = TypeVar("T")
 Row = TypeVar("Row")
+Statement = TypeVar("Statement", bound=Select[Any])
 
 
 class Page(BaseModel, Generic[T]):
@@ -37,7 +37,7 @@ class SortKey:
     """An ordered list of columns; the last one must be unique (the tie-breaker)."""
 
     name: str
-    columns: tuple[InstrumentedAttribute[Any], ...]
+    columns: tuple[Any, ...]  # mapped attributes, e.g. `col(Post.created_at)`
     descending: bool
 
     def order_by(self) -> list[ColumnElement[Any]]:
@@ -100,8 +100,8 @@ def _coerce(value: Any, expected: type) -> Any:
 
 
 def paginate(
-    statement: Select[tuple[Row]], sort: SortKey, after: Sequence[Any] | None, limit: int
-) -> Select[tuple[Row]]:
+    statement: Statement, sort: SortKey, after: Sequence[Any] | None, limit: int
+) -> Statement:
     """Apply seek condition, order and a one-row look-ahead to `statement`."""
     if after is not None:
         statement = statement.where(sort.after(after))

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"  # noqa: S105
+DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
 
 
 class Settings(BaseSettings):

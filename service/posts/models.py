@@ -1,5 +1,5 @@
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, Text
 from sqlalchemy import Enum as SAEnum
@@ -29,7 +29,7 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
     )
     # Optimistic locking: every UPDATE checks and bumps `version`.
-    __mapper_args__ = {"version_id_col": _version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _version}
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
     author_id: int = Field(

@@ -9,14 +9,14 @@ EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 
 
 class UserCreate(RequestModel):
-    username: str = Field(min_length=3, max_length=32, regex=USERNAME_PATTERN)
-    email: str = Field(max_length=320, regex=EMAIL_PATTERN)
+    username: str = Field(min_length=3, max_length=32, schema_extra={"pattern": USERNAME_PATTERN})
+    email: str = Field(max_length=320, schema_extra={"pattern": EMAIL_PATTERN})
     password: str = Field(min_length=8, max_length=128)
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class UserUpdate(RequestModel):
-    email: str | None = Field(default=None, max_length=320, regex=EMAIL_PATTERN)
+    email: str | None = Field(default=None, max_length=320, schema_extra={"pattern": EMAIL_PATTERN})
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
     password: str | None = Field(default=None, min_length=8, max_length=128)
 

@@ -1,0 +1,174 @@
+"""Fixtures: the suite runs once per backend (SQLite, then PostgreSQL), each test in a rollback.
+
+Isolation follows SQLAlchemy's "Joining a Session into an External Transaction": every test
+gets one connection inside an outer transaction; the app's sessionmaker is overridden to bind
+to it with `join_transaction_mode="create_savepoint"`, so the production `session.begin()` /
+commit path still runs (as SAVEPOINT / RELEASE) and the outer rollback erases it all.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.core.db import create_engine, get_sessionmaker, make_sessionmaker
+from service.core.security import create_access_token
+from service.core.settings import Settings
+from service.main import create_app
+from service.users.models import User
+from tests.support import databases
+from tests.support.migrations import run_alembic
+
+BACKENDS = ("sqlite", "postgresql")
+TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("postgres_only") and "backend" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.usefixtures("_skip_on_sqlite"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def _skip_on_sqlite(backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("PostgreSQL-only behaviour")
+
+
+@pytest.fixture(scope="session")
+async def database_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'inkwell.db'}"
+        return
+    async with databases.postgres_database("suite") as url:
+        yield url
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    return Settings(
+        database_url=database_url,
+        environment="test",
+        jwt_secret=TEST_JWT_SECRET,
+        _env_file=None,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings.database_url, settings, role="tests")
+    async with engine.begin() as connection:
+        await run_alembic(connection, "upgrade", "head")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(connection, join_transaction_mode="create_savepoint")
+
+
+@pytest.fixture
+async def client(
+    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[AsyncClient]:
+    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
+    async with AsyncClient(transport=ASGITransport(app), base_url="http://test") as client:
+        yield client
+    app.dependency_overrides.clear()
+
+
+@dataclass
+class Account:
+    user: User
+    headers: dict[str, str]
+
+    @property
+    def id(self) -> int:
+        assert self.user.id is not None
+        return self.user.id
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from service.core.security import _hasher
+
+    return _hasher.hash(PASSWORD)
+
+
+@pytest.fixture
+def make_account(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, password_hash: str
+) -> Any:
+    """Create a user directly (hashing once per run) and a bearer token for it."""
+    counter = iter(range(1_000_000))
+
+    async def factory(username: str | None = None) -> Account:
+        name = username or f"user_{next(counter)}_{uuid.uuid4().hex[:6]}"
+        async with sessionmaker() as session, session.begin():
+            user = User(username=name, email=f"{name}@example.com", password_hash=password_hash)
+            session.add(user)
+            await session.flush()
+        assert user.id is not None
+        token = create_access_token(settings, user_id=user.id, token_version=0)
+        return Account(user, {"Authorization": f"Bearer {token}"})
+
+    return factory
+
+
+@dataclass
+class StatementCounter:
+    count: int = 0
+
+
+@pytest.fixture
+def statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
+    """Counts SQL statements sent through the test engine (N+1 guard)."""
+    counter = StatementCounter()
+
+    def _count(*_: Any) -> None:
+        counter.count += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", _count)
+    yield counter
+    event.remove(engine.sync_engine, "before_cursor_execute", _count)

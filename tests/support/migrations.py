@@ -1,0 +1,25 @@
+"""Run Alembic commands on a connection the test already holds (inside its event loop)."""
+
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tests.support.paths import ROOT
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+async def run_alembic(connection: AsyncConnection, name: str, *args: Any) -> None:
+    def _run(sync_connection: Connection) -> None:
+        getattr(command, name)(alembic_config(sync_connection), *args)
+
+    await connection.run_sync(_run)
