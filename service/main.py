@@ -7,8 +7,11 @@ from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
 from service.core.db import Database
-from service.core.errors import install_error_handlers
+from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
+from service.core.idempotency import install_idempotency
+from service.core.middleware import install_middleware
 from service.core.pagination import CursorCodec
+from service.core.ratelimit import LoginRateLimiter
 from service.core.settings import Settings, get_settings
 from service.health.router import router as health_router
 from service.posts.router import router as posts_router
@@ -30,15 +33,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Inkwell",
         version="0.1.0",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
+        # The body limit is `BodyLimitMiddleware` (problem+json 413, streamed bodies counted).
     )
     app.state.settings = settings
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
+    app.state.login_limiter = LoginRateLimiter.from_settings(settings)
     install_error_handlers(app)
+    install_idempotency(app)
+    install_middleware(app, settings)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
     api.include_router(users_router)
     api.include_router(posts_router)
     app.include_router(api)
-    app.include_router(health_router)
+    app.include_router(health_router, responses=PROBLEM_RESPONSES)
     return app

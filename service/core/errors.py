@@ -5,6 +5,7 @@ from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
@@ -12,6 +13,37 @@ from starlette.responses import JSONResponse
 log = logging.getLogger("inkwell.errors")
 
 PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every error response."""
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(ge=400, le=599, examples=[404])
+    detail: str = Field(examples=["No such post."])
+    errors: list[ProblemItem] | None = Field(default=None, description="only on 422")
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": schema}},
+    }
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": _problem_response("Client error (problem+json; 422 lists `errors`)"),
+    "5XX": _problem_response("Server error or database unavailable (503 has Retry-After)"),
+}
+"""Declared on every router (see `main.py`) so the OpenAPI schema describes real error bodies."""
 
 
 class AppError(Exception):

@@ -33,10 +33,24 @@ class Settings(BaseSettings):
     jwt_audience: str = "inkwell-api"
     jwt_expire_seconds: int = Field(default=3600, ge=60)
 
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="larger bodies get 413")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="comma-separated allowed origins; empty = CORS closed"
+    )
+    login_rate_limit: str = Field(
+        default="10/minute",
+        description="login attempts allowed per client address and per username (limits syntax)",
+    )
+    rate_limit_storage_uri: str = Field(
+        default="memory://",
+        description="limits storage URI; redis://host:6379/0 shares counters between instances",
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
+    )
     retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")
 
-    @field_validator("database_replica_urls", mode="before")
+    @field_validator("database_replica_urls", "cors_origins", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from service.core.db import ReadSessionDep, SessionDep
 from service.core.errors import Unauthorized
+from service.core.idempotency import Idempotent
 from service.core.pagination import Page, PagerDep
 from service.core.schemas import IdPath
 from service.posts import repository, service
@@ -23,7 +24,9 @@ def _respond(post: Post, response: Response) -> PostPublic:
     return PostPublic.model_validate(post)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PostPublic)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=PostPublic, dependencies=[Idempotent]
+)
 async def create_post(
     data: PostCreate, user: CurrentUser, session: SessionDep, response: Response
 ) -> PostPublic:

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.errors import Forbidden, NotFound, PreconditionFailed
+from service.core.authz import ensure_owner
+from service.core.errors import NotFound, PreconditionFailed
 from service.core.model_base import utcnow
 from service.core.pagination import SortKey
 from service.posts import repository
@@ -49,11 +50,7 @@ async def get_owned(
     session: AsyncSession, post_id: int, user: User, *, include_deleted: bool = False
 ) -> Post:
     post = await repository.get(session, post_id, include_deleted=include_deleted)
-    if post is None or not _visible_to(post, user):
-        raise NotFound("No such post.")
-    if post.author_id != user.id:
-        raise Forbidden("Only the author may change this post.")
-    return post
+    return ensure_owner(post, user, visible=_visible_to, what="post")
 
 
 async def list_page(

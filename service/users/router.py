@@ -5,6 +5,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from service.core.db import ReadSessionDep, SessionDep
 from service.core.pagination import Page, PagerDep
+from service.core.ratelimit import LoginThrottle
 from service.core.schemas import IdPath
 from service.core.security import create_access_token
 from service.users import repository, service
@@ -21,7 +22,7 @@ async def register(data: UserCreate, session: SessionDep, response: Response) ->
     return UserPrivate.model_validate(user)
 
 
-@router.post("/auth/token", response_model=Token)
+@router.post("/auth/token", response_model=Token, dependencies=[LoginThrottle])
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -1,0 +1,63 @@
+"""Object-level authorization: the one check every endpoint that takes an object id goes through.
+
+Services load the object, then call `ensure_owner` (or `authorize` with a custom policy) before
+changing it. Routers never compare ids themselves. The rule for which status to use:
+
+* the object does not exist, or the caller may not even know it exists (a draft, a soft-deleted
+  row) -> 404, the same answer as for a missing id, so ids cannot be probed;
+* the object is visible to the caller but belongs to someone else -> 403.
+"""
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from service.core.errors import Forbidden, NotFound
+
+
+class Principal(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Principal)
+
+Policy = Callable[[T, P], bool]
+"""A predicate: may this principal act on (or see) this object?"""
+
+
+def authorize(
+    obj: T | None,
+    principal: P,
+    *,
+    allow: Policy[T, P],
+    visible: Policy[T, P] | None = None,
+    what: str = "object",
+) -> T:
+    """Return `obj` when `allow(obj, principal)`; else 404 (missing or invisible) or 403."""
+    if obj is None or (visible is not None and not visible(obj, principal)):
+        raise NotFound(f"No such {what}.")
+    if principal.id is None or not allow(obj, principal):
+        raise Forbidden(f"You may not change this {what}.")
+    return obj
+
+
+def owned_by(attribute: str = "author_id") -> Policy[object, Principal]:
+    """Policy: the object's `attribute` holds the principal's id."""
+
+    def _owns(obj: object, principal: Principal) -> bool:
+        return principal.id is not None and getattr(obj, attribute) == principal.id
+
+    return _owns
+
+
+def ensure_owner(
+    obj: T | None,
+    principal: P,
+    *,
+    owner_attribute: str = "author_id",
+    visible: Policy[T, P] | None = None,
+    what: str = "object",
+) -> T:
+    """The common case: only the owner (`obj.<owner_attribute> == principal.id`) may act."""
+    return authorize(obj, principal, allow=owned_by(owner_attribute), visible=visible, what=what)

@@ -1,0 +1,230 @@
+"""`Idempotency-Key` for create endpoints: a retried POST replays the first response.
+
+Adopt it on a route in one line: `dependencies=[Idempotent]` in the route decorator.
+
+How it works (see docs/security.md for the full contract):
+1. The dependency inserts `(user_id, key, fingerprint)` into `idempotency_keys` inside the
+   request's own transaction, before the handler runs. The unique (user_id, key) constraint
+   serialises concurrent requests: a second INSERT with the same key waits on the first
+   transaction's index entry and fails once it commits (or succeeds if it rolled back).
+2. The handler runs; the row and what it created commit together, or roll back together (a
+   failed request leaves no key behind, so it can be retried).
+3. `IdempotencyRecorder` (pure ASGI) captures the status, a header subset and the body bytes
+   and stores them before the response leaves the server, so a client that received the
+   response and retries always gets the byte-identical replay (`Idempotent-Replayed: true`).
+A retry that arrives between 2 and 3 gets 409 "in progress" with Retry-After; a retry with the
+same key but another method, path or body gets 422.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Request
+from sqlalchemy import JSON, Column, ForeignKey, LargeBinary, UniqueConstraint, delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.core.db import SessionDep, SessionMakerDep
+from service.core.errors import AppError, Conflict
+from service.core.model_base import BigIntId, UTCDateTime, utcnow
+from service.users.dependencies import CurrentUser
+
+log = logging.getLogger("inkwell.idempotency")
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+STORED_HEADERS = ("content-type", "location", "etag")
+_STATE_KEY = "inkwell.idempotency"
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    user_id: int = Field(
+        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    # NULL until the first response has been recorded ("in progress").
+    status_code: int | None = Field(default=None)
+    response_headers: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )
+
+
+class IdempotencyKeyReused(AppError):
+    status, title, slug = 422, "Unprocessable Content", "idempotency-key-reused"
+
+
+class IdempotentReplay(Exception):
+    """Raised by the dependency to answer with the recorded response; see `_replay`."""
+
+    def __init__(self, record: IdempotencyKey) -> None:
+        super().__init__("replay")
+        self.record = record
+
+
+@dataclass(frozen=True)
+class _Pending:
+    record_id: int
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
+
+
+async def _find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey | None:
+    statement = (
+        select(IdempotencyKey)
+        .where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def idempotency_key(
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    sessionmaker: SessionMakerDep,
+    key: Annotated[
+        str | None,
+        Header(
+            alias=HEADER,
+            min_length=1,
+            max_length=255,
+            description="Retrying with the same key replays the first response.",
+        ),
+    ] = None,
+) -> None:
+    if key is None:
+        return
+    assert user.id is not None
+    url = request.url
+    signature = fingerprint(
+        request.method, url.path + (f"?{url.query}" if url.query else ""), await request.body()
+    )
+    record = await _find(session, user.id, key)
+    ttl = timedelta(seconds=request.app.state.settings.idempotency_ttl_seconds)
+    if record is not None and record.created_at < utcnow() - ttl:
+        await session.delete(record)
+        await session.flush()
+        record = None
+    if record is None:
+        candidate = IdempotencyKey(user_id=user.id, key=key, fingerprint=signature)
+        try:
+            async with session.begin_nested():
+                session.add(candidate)
+        except IntegrityError:
+            # A concurrent request with this key committed first: answer as its retry.
+            record = await _find(session, user.id, key)
+            if record is None:  # pragma: no cover (deleted between the two statements)
+                raise Conflict("The Idempotency-Key is in use; retry.") from None
+        else:
+            assert candidate.id is not None
+            request.scope.setdefault("state", {})[_STATE_KEY] = _Pending(candidate.id, sessionmaker)
+            return
+    if record.fingerprint != signature:
+        raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
+    if record.status_code is None or record.response_body is None:
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress.",
+            headers={"Retry-After": "1"},
+        )
+    raise IdempotentReplay(record)
+
+
+Idempotent = Depends(idempotency_key)
+"""Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
+
+
+async def _replay(_: Request, error: Exception) -> Response:
+    assert isinstance(error, IdempotentReplay)
+    record = error.record
+    assert record.status_code is not None
+    headers = {**record.response_headers, REPLAYED_HEADER: "true"}
+    return Response(record.response_body, status_code=record.status_code, headers=headers)
+
+
+class IdempotencyRecorder:
+    """Stores the response of a request that claimed a key, before the response is sent."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def recording_send(message: Message) -> None:
+            nonlocal start
+            pending = state.get(_STATE_KEY)
+            if not isinstance(pending, _Pending):
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                assert start is not None
+                await _record(pending, start, b"".join(chunks))
+                await send(start)
+                await send({"type": "http.response.body", "body": b"".join(chunks)})
+                return
+            await send(message)
+
+        await self.app(scope, receive, recording_send)
+
+
+async def _record(pending: _Pending, start: Message, body: bytes) -> None:
+    headers = {
+        name.decode("latin-1").lower(): value.decode("latin-1")
+        for name, value in start.get("headers", [])
+    }
+    kept = {name: value for name, value in headers.items() if name in STORED_HEADERS}
+    statement = (
+        update(IdempotencyKey)
+        .where(col(IdempotencyKey.id) == pending.record_id)
+        .values(status_code=start["status"], response_headers=kept, response_body=body)
+    )
+    try:
+        async with pending.sessionmaker() as session, session.begin():
+            await session.exec(statement)
+    except Exception:
+        # The work is committed; a retry will get 409 until the key expires.
+        log.exception("could not record the response of an idempotent request")
+
+
+async def purge_expired(session: AsyncSession, *, ttl_seconds: int) -> int:
+    """Delete keys older than the TTL; run periodically (cron, or any background task)."""
+    cutoff = utcnow() - timedelta(seconds=ttl_seconds)
+    result = await session.exec(
+        delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff)
+    )
+    return int(result.rowcount)
+
+
+def install_idempotency(app: FastAPI) -> None:
+    app.add_exception_handler(IdempotentReplay, _replay)
+    app.add_middleware(IdempotencyRecorder)

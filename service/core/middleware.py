@@ -1,0 +1,144 @@
+"""Pure ASGI middleware: request body limit, security headers and CORS wiring.
+
+Pure ASGI (no `BaseHTTPMiddleware`): nothing is buffered, streaming and contextvars keep
+working, and the cost per request is a few dict operations.
+"""
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.core.errors import problem
+from service.core.settings import Settings
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI and ReDoc load their scripts and styles from a CDN and use inline bootstrapping.
+DOCS_CSP = (
+    "default-src 'none'; connect-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; worker-src blob:; frame-ancestors 'none'"
+)
+DOCS_PATHS = ("/docs", "/redoc")
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes the limit; rendered as problem+json."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over `max_bytes`: up front by Content-Length, else while streaming.
+
+    A chunked body (no Content-Length) is counted chunk by chunk as the app reads it; the
+    first chunk that crosses the limit raises `BodyTooLarge` inside the app, so the usual
+    exception handler renders it and nothing past the limit is ever buffered.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._reject(scope, receive, send)
+            return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            # Read outside the exception middleware (e.g. by another middleware).
+            if started:
+                raise
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"The request body is larger than {self.max_bytes} bytes."
+        response = problem(413, "Content Too Large", detail, slug="content-too-large")
+        await response(scope, receive, send)
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response, errors and 500s included."""
+
+    def __init__(self, app: ASGIApp, *, production: bool) -> None:
+        self.app = app
+        self.production = production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        request_headers = Headers(scope=scope)
+        authenticated = "authorization" in request_headers or "cookie" in request_headers
+        docs = path.startswith(DOCS_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                if authenticated:
+                    # A shared cache must never keep one user's answer for another.
+                    headers["Cache-Control"] = "no-store"
+                if self.production:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Wire body limit, CORS and security headers; call once from `create_app`."""
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    # Outside Starlette's ServerErrorMiddleware, so an unhandled 500 carries the headers too:
+    # wrap the stack FastAPI builds instead of adding one more user middleware.
+    build: Callable[[], ASGIApp] = app.build_middleware_stack
+    production = settings.environment == "production"
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeadersMiddleware(build(), production=production)
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
