@@ -9,10 +9,8 @@ instance. Several instances share counters through `RATE_LIMIT_STORAGE_URI=redis
 import math
 import time
 from dataclasses import dataclass
-from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -58,11 +56,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def throttle_login(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> None:
+async def throttle_login(request: Request) -> None:
+    """Route dependency for a login form; the form is parsed once and cached on the request."""
+    username = (await request.form()).get("username")
     limiter: LoginRateLimiter = request.app.state.login_limiter
-    await limiter.check(address=client_address(request), username=form.username)
+    await limiter.check(
+        address=client_address(request), username=username if isinstance(username, str) else ""
+    )
 
 
 LoginThrottle = Depends(throttle_login)

@@ -16,7 +16,9 @@ from service.users.dependencies import CurrentUser, OptionalUser
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
-IfMatch = Annotated[str | None, Header(description="ETag of the version being changed")]
+IfMatch = Annotated[
+    str | None, Header(max_length=256, description="ETag of the version being changed")
+]
 
 
 def _respond(post: Post, response: Response) -> PostPublic:

@@ -1,7 +1,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
 
 from service.core.db import ReadSessionDep, SessionDep
 from service.core.pagination import Page, PagerDep
@@ -10,7 +9,7 @@ from service.core.schemas import IdPath
 from service.core.security import create_access_token
 from service.users import repository, service
 from service.users.dependencies import CurrentUser
-from service.users.schemas import Token, UserCreate, UserPrivate, UserPublic, UserUpdate
+from service.users.schemas import LoginForm, Token, UserCreate, UserPrivate, UserPublic, UserUpdate
 
 router = APIRouter(tags=["users"])
 
@@ -25,7 +24,7 @@ async def register(data: UserCreate, session: SessionDep, response: Response) ->
 @router.post("/auth/token", response_model=Token, dependencies=[LoginThrottle])
 async def login(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Depends()],
     session: SessionDep,
 ) -> Token:
     user = await service.authenticate(session, form.username, form.password)

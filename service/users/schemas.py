@@ -1,5 +1,8 @@
 from datetime import datetime
+from typing import Annotated
 
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
 from sqlmodel import Field
 
 from service.core.schemas import RequestModel, ResponseModel
@@ -38,3 +41,28 @@ class Token(ResponseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class LoginForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form with every field length-bounded (argon2 never sees 1 MiB)."""
+
+    def __init__(
+        self,
+        *,
+        username: Annotated[str, Form(min_length=1, max_length=320)],
+        password: Annotated[
+            str, Form(min_length=1, max_length=128, json_schema_extra={"format": "password"})
+        ],
+        grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+        scope: Annotated[str, Form(max_length=1024)] = "",
+        client_id: Annotated[str | None, Form(max_length=255)] = None,
+        client_secret: Annotated[str | None, Form(max_length=255)] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )

@@ -1,0 +1,179 @@
+"""API1 (BOLA): a matrix over the app's route table.
+
+Every API operation is classified here, either in MATRIX (it takes an object id: another user
+must get 403/404 and change nothing, checked with a SQL snapshot of every table) or in EXEMPT
+(with the reason). `test_every_route_is_classified` walks the OpenAPI paths of the real app,
+so a new endpoint that nobody classified fails the suite until it is added here.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from service.main import create_app
+from tests.conftest import Account, make_settings
+from tests.security.conftest import Snapshot, assert_problem
+
+API = "/api/v1"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a case needs: the path parameters, and optionally a body."""
+
+    params: dict[str, int]
+    json: Any = None
+
+
+Builder = Callable[[AsyncClient, Account], Awaitable[Target]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    build: Builder
+    owner_status: int
+    json: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def _post(client: AsyncClient, owner: Account, status: str) -> int:
+    created = await client.post(
+        f"{API}/posts",
+        json={"title": "mine", "body": "text", "status": status},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    post_id: int = created.json()["id"]
+    return post_id
+
+
+async def published_post(client: AsyncClient, owner: Account) -> Target:
+    return Target({"post_id": await _post(client, owner, "published")})
+
+
+async def draft_post(client: AsyncClient, owner: Account) -> Target:
+    return Target({"post_id": await _post(client, owner, "draft")})
+
+
+async def deleted_post(client: AsyncClient, owner: Account) -> Target:
+    post_id = await _post(client, owner, "published")
+    deleted = await client.delete(f"{API}/posts/{post_id}", headers=owner.headers)
+    assert deleted.status_code == 204
+    return Target({"post_id": post_id})
+
+
+async def deleted_draft(client: AsyncClient, owner: Account) -> Target:
+    post_id = await _post(client, owner, "draft")
+    assert (await client.delete(f"{API}/posts/{post_id}", headers=owner.headers)).status_code == 204
+    return Target({"post_id": post_id})
+
+
+EDIT = {"title": "taken over", "status": "published"}
+
+MATRIX: dict[tuple[str, str], list[Case]] = {
+    ("GET", f"{API}/posts/{{post_id}}"): [Case("draft", draft_post, 200)],
+    ("PATCH", f"{API}/posts/{{post_id}}"): [
+        Case("published", published_post, 200, json=EDIT),
+        Case("draft", draft_post, 200, json=EDIT),
+        Case("if-match-star", published_post, 200, json=EDIT, headers={"If-Match": "*"}),
+    ],
+    ("DELETE", f"{API}/posts/{{post_id}}"): [
+        Case("published", published_post, 204),
+        Case("draft", draft_post, 204),
+    ],
+    ("POST", f"{API}/posts/{{post_id}}/restore"): [
+        Case("deleted", deleted_post, 200),
+        Case("deleted-draft", deleted_draft, 200),
+    ],
+}
+
+EXEMPT: dict[tuple[str, str], str] = {
+    ("POST", f"{API}/users"): "registration: creates a new account, no object id",
+    ("POST", f"{API}/auth/token"): "login: no object id (throttled, see test_rate_limit)",
+    ("GET", f"{API}/users"): "public list of public user views (test_property_level)",
+    (
+        "GET",
+        f"{API}/users/{{user_id}}",
+    ): "public user view: no email, no hash (test_property_level)",
+    ("GET", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
+    ("PATCH", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
+    ("DELETE", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
+    ("POST", f"{API}/posts"): "creates as the caller; author_id cannot be sent (mass assignment)",
+    ("GET", f"{API}/posts"): "public list; status=draft lists only the viewer's own (test below)",
+    ("GET", "/health/live"): "operations: no data",
+    ("GET", "/health/ready"): "operations: no data",
+}
+
+
+def _operations() -> set[tuple[str, str]]:
+    app = create_app(make_settings("sqlite+aiosqlite://"))
+    paths: dict[str, dict[str, Any]] = app.openapi()["paths"]
+    return {(method.upper(), path) for path, item in paths.items() for method in item}
+
+
+def test_every_route_is_classified() -> None:
+    operations = _operations()
+    missing = sorted(operations - MATRIX.keys() - EXEMPT.keys())
+    assert not missing, (
+        f"routes without an object-level authorization case: {missing}; add each to the BOLA "
+        "matrix (MATRIX in tests/security/test_bola.py) or to EXEMPT with the reason"
+    )
+    stale = sorted((MATRIX.keys() | EXEMPT.keys()) - operations)
+    assert not stale, f"classified routes that no longer exist: {stale}"
+    assert not MATRIX.keys() & EXEMPT.keys()
+    # Any route with a path parameter that is not exempt must have at least one case.
+    assert all(MATRIX[op] for op in MATRIX)
+
+
+CASES = [
+    pytest.param(method, path, case, id=f"{method} {path} [{case.name}]")
+    for (method, path), cases in MATRIX.items()
+    for case in cases
+]
+
+
+@pytest.mark.parametrize(("method", "path", "case"), CASES)
+async def test_another_user_can_neither_see_nor_change(
+    client: AsyncClient,
+    make_account: Any,
+    snapshot: Callable[[], Awaitable[Snapshot]],
+    method: str,
+    path: str,
+    case: Case,
+) -> None:
+    owner, intruder = await make_account(), await make_account()
+    target = await case.build(client, owner)
+    url = path.format(**target.params)
+    body = case.json if case.json is not None else target.json
+
+    async def attempt(headers: dict[str, str]) -> Any:
+        return await client.request(method, url, json=body, headers={**case.headers, **headers})
+
+    before = await snapshot()
+    assert_problem(await attempt(intruder.headers), 403, 404)
+    assert_problem(await attempt({}), 401, 404)
+    assert await snapshot() == before, "a refused request changed the database"
+
+    # Positive control: the owner may do it, so the refusal above was about ownership.
+    allowed = await attempt(owner.headers)
+    assert allowed.status_code == case.owner_status, allowed.text
+
+
+async def test_draft_listing_is_only_ever_the_viewers_own(
+    client: AsyncClient, make_account: Any
+) -> None:
+    owner, intruder = await make_account(), await make_account()
+    await _post(client, owner, "draft")
+    mine = await client.get(f"{API}/posts", params={"status": "draft"}, headers=owner.headers)
+    assert [p["author"]["id"] for p in mine.json()["items"]] == [owner.id]
+    theirs = await client.get(
+        f"{API}/posts",
+        params={"status": "draft", "author_id": owner.id},
+        headers=intruder.headers,
+    )
+    assert theirs.json()["items"] == []
+    assert_problem(await client.get(f"{API}/posts", params={"status": "draft"}), 401)
