@@ -4,6 +4,7 @@ import base64
 import json
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -105,7 +106,7 @@ async def test_forged_tokens_are_401(
 ) -> None:
     account = await make_account()
     claims = _claims(settings, account.id)
-    token = {
+    builders: dict[str, Callable[[], str]] = {
         "other-secret": lambda: jwt.encode(claims, "x" * 48),
         "dev-secret": lambda: jwt.encode(claims, DEV_JWT_SECRET),
         "alg-none": lambda: _unsigned(claims),
@@ -114,7 +115,8 @@ async def test_forged_tokens_are_401(
         "other-hmac-algorithm": lambda: _hs512(claims),
         "garbage": lambda: "a.b.c",
         "empty": lambda: "",
-    }[forge]()
+    }
+    token = builders[forge]()
     response = await client.get(ME, headers={"Authorization": f"Bearer {token}"})
     assert_problem(response, 401)
 
@@ -138,8 +140,8 @@ async def test_password_change_revokes_older_tokens(client: AsyncClient, make_ac
 
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="JWT_SECRET must be set in production"):
-        Settings(environment="production", _env_file=None)  # type: ignore[call-arg]
+        Settings(environment="production", _env_file=None)
     with pytest.raises(ValidationError):
-        Settings(environment="production", jwt_secret="short", _env_file=None)  # type: ignore[call-arg]
-    ok = Settings(environment="production", jwt_secret="p" * 40, _env_file=None)  # type: ignore[call-arg]
+        Settings(environment="production", jwt_secret="short", _env_file=None)
+    ok = Settings(environment="production", jwt_secret="p" * 40, _env_file=None)
     assert ok.jwt_secret == "p" * 40

@@ -83,7 +83,7 @@ def test_every_json_request_body_forbids_unknown_fields() -> None:
 def test_every_request_model_class_forbids_unknown_fields() -> None:
     create_app(make_settings("sqlite+aiosqlite://"))  # imports every router and schema
 
-    def subclasses(cls: type) -> Iterator[type]:
+    def subclasses(cls: type[RequestModel]) -> Iterator[type[RequestModel]]:
         for sub in cls.__subclasses__():
             yield sub
             yield from subclasses(sub)
