@@ -16,6 +16,7 @@ A retry that arrives between 2 and 3 gets 409 "in progress" with Retry-After; a 
 same key but another method, path or body gets 422.
 """
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -42,6 +43,9 @@ HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 STORED_HEADERS = ("content-type", "location", "etag")
 _STATE_KEY = "inkwell.idempotency"
+# A loser of the insert race polls this long (each read is a fresh READ COMMITTED snapshot on
+# PostgreSQL) for the winner's recorded response before answering 409 "in progress".
+_WAIT_POLLS, _WAIT_INTERVAL = 20, 0.05
 
 
 class IdempotencyKey(SQLModel, table=True):
@@ -72,9 +76,10 @@ class IdempotencyKeyReused(AppError):
 class IdempotentReplay(Exception):
     """Raised by the dependency to answer with the recorded response; see `_replay`."""
 
-    def __init__(self, record: IdempotencyKey) -> None:
+    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
         super().__init__("replay")
-        self.record = record
+        # Plain values: the ORM row is expired when the request's transaction rolls back.
+        self.status_code, self.headers, self.body = status_code, headers, body
 
 
 @dataclass(frozen=True)
@@ -131,9 +136,7 @@ async def idempotency_key(
                 session.add(candidate)
         except IntegrityError:
             # A concurrent request with this key committed first: answer as its retry.
-            record = await _find(session, user.id, key)
-            if record is None:  # pragma: no cover (deleted between the two statements)
-                raise Conflict("The Idempotency-Key is in use; retry.") from None
+            record = await _await_response(session, user.id, key)
         else:
             assert candidate.id is not None
             request.scope.setdefault("state", {})[_STATE_KEY] = _Pending(candidate.id, sessionmaker)
@@ -145,7 +148,21 @@ async def idempotency_key(
             "A request with this Idempotency-Key is still in progress.",
             headers={"Retry-After": "1"},
         )
-    raise IdempotentReplay(record)
+    raise IdempotentReplay(record.status_code, dict(record.response_headers), record.response_body)
+
+
+async def _await_response(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey:
+    """The winner has just committed; give its recorder a moment to store the response."""
+    for _ in range(_WAIT_POLLS):
+        record = await _find(session, user_id, key)
+        if record is None:  # pragma: no cover (expired and purged in between)
+            break
+        if record.status_code is not None:
+            return record
+        await asyncio.sleep(_WAIT_INTERVAL)
+    if record is None:  # pragma: no cover
+        raise Conflict("The Idempotency-Key is in use; retry.", headers={"Retry-After": "1"})
+    return record
 
 
 Idempotent = Depends(idempotency_key)
@@ -154,10 +171,8 @@ Idempotent = Depends(idempotency_key)
 
 async def _replay(_: Request, error: Exception) -> Response:
     assert isinstance(error, IdempotentReplay)
-    record = error.record
-    assert record.status_code is not None
-    headers = {**record.response_headers, REPLAYED_HEADER: "true"}
-    return Response(record.response_body, status_code=record.status_code, headers=headers)
+    headers = {**error.headers, REPLAYED_HEADER: "true"}
+    return Response(error.body, status_code=error.status_code, headers=headers)
 
 
 class IdempotencyRecorder:
