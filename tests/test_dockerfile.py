@@ -37,7 +37,7 @@ async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
     """`engine` is requested so the test database is migrated: the image never migrates."""
     port = _free_port()
     cmd = [str(port) if part == "8000" else part for part in _instruction("CMD")]
-    cmd = ["127.0.0.1" if part == "0.0.0.0" else part for part in cmd]  # noqa: S104
+    cmd = ["127.0.0.1" if part == "0.0.0.0" else part for part in cmd]
     bin_dir = str(Path(sys.executable).parent)
     env = os.environ | {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
@@ -61,9 +61,7 @@ async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
             assert live.status_code == 200
             assert (await client.get("/health/ready")).status_code == 200
 
-        healthcheck = [
-            part.replace("8000", str(port)) for part in _instruction("HEALTHCHECK")
-        ]
+        healthcheck = [part.replace("8000", str(port)) for part in _instruction("HEALTHCHECK")]
         probe = await asyncio.create_subprocess_exec(*healthcheck, env=env)
         assert await asyncio.wait_for(probe.wait(), 10) == 0
     finally:
