@@ -87,6 +87,22 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+class QueryStringGuard:
+    """400 for a NUL character in the query string: no text column can store one, so any
+    string query parameter would otherwise reach the database and fail there as a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query: bytes = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if b"\x00" in query or b"%00" in query:
+            detail = "The query string contains a NUL character."
+            await problem(400, "Bad Request", detail, slug="bad-request")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP response, errors and 500s included."""
 
@@ -123,6 +139,7 @@ class SecurityHeadersMiddleware:
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Wire body limit, CORS and security headers; call once from `create_app`."""
+    app.add_middleware(QueryStringGuard)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

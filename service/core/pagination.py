@@ -132,7 +132,8 @@ def get_pager(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
     cursor: Annotated[
-        str | None, Query(max_length=1024, description="`next_cursor` of the previous page")
+        str | None,
+        Query(min_length=1, max_length=1024, description="`next_cursor` of the previous page"),
     ] = None,
 ) -> Pager:
     codec: CursorCodec = request.app.state.cursor_codec

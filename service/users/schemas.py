@@ -8,7 +8,10 @@ from sqlmodel import Field
 from service.core.schemas import RequestModel, ResponseModel
 
 USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+# Explicit ranges, not `\s`: Python, Rust (pydantic-core) and ECMA-262 (JSON Schema clients)
+# disagree on what `\s` matches (U+0085, U+001C..U+001F), and the schema is a contract.
+_EMAIL_CHAR = r"[^@\x00-\x20\x7f-\xa0]"
+EMAIL_PATTERN = rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
 
 
 class UserCreate(RequestModel):

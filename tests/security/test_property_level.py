@@ -213,3 +213,24 @@ async def test_public_user_views_never_expose_email_or_hash(
         assert "password" not in response.text
         assert "argon2" not in response.text
         assert "token_version" not in response.text
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"title": "nul\x00", "body": "b"},
+        {"title": "t", "body": "nul \x00 inside"},
+        {"title": "t", "body": "b", "metadata": {"key\x00": 1}},
+        {"title": "t", "body": "b", "metadata": {"k": ["deep", {"x": "v\x00"}]}},
+    ],
+)
+async def test_text_no_database_can_store_is_422(
+    client: AsyncClient, make_account: Any, post: dict[str, Any]
+) -> None:
+    account = await make_account()
+    response = await client.post(f"{API}/posts", json=post, headers=account.headers)
+    assert_problem(response, 422)
+    lone_surrogate = b'{"title": "\\ud800", "body": "b"}'
+    headers = {**account.headers, "Content-Type": "application/json"}
+    response = await client.post(f"{API}/posts", content=lone_surrogate, headers=headers)
+    assert_problem(response, 422)

@@ -136,3 +136,8 @@ async def test_every_pooled_connection_has_a_statement_timeout(
     # The application's own engine carries the default (15 s).
     async with app.state.db.primary.connect() as connection:
         assert await connection.scalar(text("SHOW statement_timeout")) == "15s"
+
+
+async def test_nul_in_the_query_string_is_400(client: AsyncClient) -> None:
+    for query in ("cursor=%00", "cursor=a%00b", "x=%00"):
+        assert_problem(await client.get(f"{API}/posts?{query}"), 400)
