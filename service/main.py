@@ -10,6 +10,7 @@ from service.core.db import Database
 from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
 from service.core.idempotency import install_idempotency
 from service.core.middleware import install_middleware
+from service.core.openapi import install_openapi_links
 from service.core.pagination import CursorCodec
 from service.core.ratelimit import LoginRateLimiter
 from service.core.settings import Settings, get_settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_idempotency(app)
     install_middleware(app, settings)
+    install_openapi_links(app)
 
     api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
     api.include_router(users_router)

@@ -6,9 +6,9 @@ outlives the run). Positive and negative data, every default check (no 5xx, stat
 content types, headers and bodies conform to the schema, negative data rejected...).
 """
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.generation.case import Case
-from schemathesis.schemas import APIOperation
 from schemathesis.python import asgi
+from schemathesis.schemas import APIOperation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.core.db import create_engine
@@ -77,10 +77,13 @@ class FuzzUser:
         token = create_access_token(self.settings, user_id=response.json()["id"], token_version=0)
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    def still_valid(self) -> bool:
-        with asgi.get_client(self.app) as client:
-            me = client.get("http://testserver/api/v1/users/me", headers=self.headers)
-        return me.status_code == 200
+    def after(self, case: Case) -> None:
+        """A fuzzed password change or account deletion revokes the token: start over."""
+        if case.method in {"PATCH", "DELETE"} and case.path == "/api/v1/users/me":
+            with asgi.get_client(self.app) as client:
+                me = client.get("http://testserver/api/v1/users/me", headers=self.headers)
+            if me.status_code != 200:
+                self.renew()
 
 
 @pytest.fixture(scope="session")
@@ -138,10 +141,7 @@ def _fuzz(operation: APIOperation, mode: GenerationMode, user: FuzzUser, tally: 
         response = case.call_and_validate(headers=user.headers)
         tally.cases += 1
         tally.by_status[response.status_code] = tally.by_status.get(response.status_code, 0) + 1
-        if case.method in {"PATCH", "DELETE"} and case.path == "/api/v1/users/me":
-            # A fuzzed password change or account deletion revoked the token.
-            if not user.still_valid():
-                user.renew()
+        user.after(case)
 
     run()
 
@@ -165,3 +165,47 @@ def test_api_conforms_to_its_schema(fuzz_schema: Any, fuzz_user: FuzzUser) -> No
     log.info("schemathesis: %d cases, statuses %s", tally.cases, sorted(tally.by_status.items()))
     assert not failures, "\n\n".join(failures)
     assert tally.cases >= len(operations) * 5
+
+
+STATEFUL_SCENARIOS = 30
+
+
+def test_stateful_scenarios_follow_the_declared_links(
+    fuzz_schema: Any, fuzz_user: FuzzUser
+) -> None:
+    """Create a resource, then act on that very resource through the schema's links."""
+    links = [
+        name
+        for item in fuzz_schema.raw_schema["paths"].values()
+        for name in item.get("post", {}).get("responses", {}).get("201", {}).get("links", {})
+    ]
+    assert len(links) >= 5, links
+    tally = Tally()
+
+    class Scenario(fuzz_schema.as_state_machine()):  # type: ignore[misc]
+        def before_call(self, case: Case) -> None:
+            if case.headers and HEADER in case.headers:
+                case.headers[HEADER] = uuid.uuid4().hex
+
+        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+            return {"headers": fuzz_user.headers}
+
+        def after_call(self, response: Any, case: Case) -> None:
+            super().after_call(response, case)
+            tally.cases += 1
+            status = response.status_code
+            tally.by_status[status] = tally.by_status.get(status, 0) + 1
+            fuzz_user.after(case)
+
+    Scenario.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    log.info("stateful: %d calls, statuses %s", tally.cases, sorted(tally.by_status.items()))
+    assert tally.cases >= STATEFUL_SCENARIOS

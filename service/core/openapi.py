@@ -1,0 +1,48 @@
+"""OpenAPI links: every `201` of `POST /x` links to the operations on `/x/{id}` (and below).
+
+Clients and schemathesis' stateful tests follow them: create a post, then read, change,
+delete and restore that very post, instead of guessing ids. Derived from the route table, so a
+new resource gets its links without any code here.
+"""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+_METHODS = {"get", "put", "patch", "delete", "post"}
+
+
+def add_links(schema: dict[str, Any]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = schema.get("paths", {})
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        pattern = re.compile(re.escape(path) + r"/\{(?P<param>\w+)\}(?P<rest>/[^{}]*)?")
+        for target_path, target_item in paths.items():
+            match = pattern.fullmatch(target_path)
+            if match is None:
+                continue
+            for method, operation in target_item.items():
+                if method not in _METHODS or "operationId" not in operation:
+                    continue
+                links = created.setdefault("links", {})
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {match["param"]: "$response.body#/id"},
+                    "description": f"{method.upper()} {target_path} of the created resource",
+                }
+    return schema
+
+
+def install_openapi_links(app: FastAPI) -> None:
+    build: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = build()
+        return add_links(schema) if fresh else schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
