@@ -19,9 +19,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.generation.case import Case
+from schemathesis.generation.case import Case as GenericCase
 from schemathesis.python import asgi
-from schemathesis.schemas import APIOperation
+from schemathesis.schemas import APIOperation as GenericOperation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.core.db import create_engine
@@ -33,6 +33,8 @@ from tests.conftest import PASSWORD, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
 
+Case = GenericCase[Any]
+APIOperation = GenericOperation[Any, Any, Any, Any]
 MAX_EXAMPLES = 25
 log = logging.getLogger("inkwell.tests.fuzz")
 
@@ -66,9 +68,13 @@ class FuzzUser:
     settings: Settings
     headers: dict[str, str]
 
+    @property
+    def asgi(self) -> Any:
+        return self.app
+
     def renew(self) -> None:
         name = f"fuzz_{uuid.uuid4().hex[:12]}"
-        with asgi.get_client(self.app) as client:
+        with asgi.get_client(self.asgi) as client:
             response = client.post(
                 "http://testserver/api/v1/users",
                 json={"username": name, "email": f"{name}@example.com", "password": PASSWORD},
@@ -80,7 +86,7 @@ class FuzzUser:
     def after(self, case: Case) -> None:
         """A fuzzed password change or account deletion revokes the token: start over."""
         if case.method in {"PATCH", "DELETE"} and case.path == "/api/v1/users/me":
-            with asgi.get_client(self.app) as client:
+            with asgi.get_client(self.asgi) as client:
                 me = client.get("http://testserver/api/v1/users/me", headers=self.headers)
             if me.status_code != 200:
                 self.renew()
