@@ -18,7 +18,12 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import create_engine, get_sessionmaker, make_sessionmaker
+from service.core.db import (
+    create_engine,
+    get_read_sessionmaker,
+    get_sessionmaker,
+    make_sessionmaker,
+)
 from service.core.security import create_access_token
 from service.core.settings import Settings
 from service.main import create_app
@@ -106,10 +111,20 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
 
 
 @pytest.fixture
+def read_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Reads join the test transaction without savepoints of their own (they never commit),
+    so a read session and a write session of one request can interleave on one connection."""
+    return make_sessionmaker(connection, join_transaction_mode="rollback_only")
+
+
+@pytest.fixture
 async def client(
-    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
+    app: FastAPI,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    read_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncClient]:
     app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
+    app.dependency_overrides[get_read_sessionmaker] = lambda: read_sessionmaker
     async with AsyncClient(transport=ASGITransport(app), base_url="http://test") as client:
         yield client
     app.dependency_overrides.clear()
