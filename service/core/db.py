@@ -8,7 +8,7 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
@@ -266,7 +266,8 @@ async def _lsn_after_commit(request: Request, session: AsyncSession) -> int | No
             async with db.reader.connect() as connection:
                 value = (await connection.exec_driver_sql(PRIMARY_LSN)).scalar_one()
         else:
-            value = (await session.execute(text(PRIMARY_LSN))).scalar_one()
+            connection = await session.connection()
+            value = (await connection.exec_driver_sql(PRIMARY_LSN)).scalar_one()
     except Exception as error:  # the write is committed: answer 2xx without a token
         log.warning("no consistency token after commit: %s", type(error).__name__)
         return None

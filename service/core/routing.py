@@ -21,7 +21,9 @@ ReplicaState = Literal["unknown", "ok", "lagging", "down"]
 
 # Lag is read from the replica's own view: the replay position and whether it is still in recovery.
 _REPLICA_PROBE = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"
-PRIMARY_LSN = "SELECT pg_current_wal_lsn()::text"
+# The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit=off
+# a just-committed record may not be written yet, and a token must never be older than its commit.
+PRIMARY_LSN = "SELECT pg_current_wal_insert_lsn()::text"
 
 
 _RECOVERY_CONFLICT_STATES = frozenset({"40001", "40P01"})
