@@ -12,19 +12,15 @@ import os
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from service.core.db import ReadSessionDep, SessionDep, create_engine
-from service.main import create_app
+from service.core.db import create_engine
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
@@ -165,43 +161,3 @@ async def scaleout_db(cluster: Cluster) -> AsyncIterator[ScaleoutDb]:
 
         await wait_for(migrated_on_replica, within=30, interval=0.2)
         yield db
-
-
-def add_probe_routes(app: FastAPI) -> None:
-    """Test-only routes (never in production): where a session runs, and slow queries."""
-
-    @app.get("/_test/where")
-    async def where_read(session: ReadSessionDep) -> dict[str, Any]:
-        connection = await session.connection()
-        row = (await connection.execute(text("SELECT pg_is_in_recovery(), pg_backend_pid()"))).one()
-        return {"replica": row[0], "pid": row[1]}
-
-    @app.post("/_test/where")
-    async def where_write(session: SessionDep) -> dict[str, Any]:
-        connection = await session.connection()
-        row = (await connection.execute(text("SELECT pg_is_in_recovery(), pg_backend_pid()"))).one()
-        return {"replica": row[0], "pid": row[1]}
-
-    @app.get("/_test/sleep")
-    async def sleep_read(session: ReadSessionDep, seconds: float = 1.0) -> dict[str, bool]:
-        await (await session.connection()).execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
-        return {"ok": True}
-
-    @app.post("/_test/sleep")
-    async def sleep_write(session: SessionDep, seconds: float = 1.0) -> dict[str, bool]:
-        await (await session.connection()).execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
-        return {"ok": True}
-
-    @app.get("/_test/pool")
-    async def pool() -> dict[str, Any]:
-        stats: dict[str, Any] = app.state.db.stats()
-        return stats
-
-
-@asynccontextmanager
-async def running_app(url: str, **overrides: Any) -> AsyncIterator[FastAPI]:
-    """create_app() on `url` with settings overrides and the probe routes, lifespan running."""
-    app = create_app(make_settings(url, **overrides))
-    add_probe_routes(app)
-    async with app.router.lifespan_context(app):
-        yield app

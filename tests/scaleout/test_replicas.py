@@ -11,7 +11,9 @@ from httpx import ASGITransport, AsyncClient
 
 from service.core.consistency import COOKIE, HEADER
 from service.core.security import create_access_token
-from tests.scaleout.conftest import ScaleoutDb, running_app, wait_for
+from tests.conftest import make_settings
+from tests.scaleout.conftest import ScaleoutDb, wait_for
+from tests.scaleout.probe import running_app
 
 FAST_CHECKS = {"db_replica_check_interval": 0.2, "db_replica_cooldown": 1.0}
 
@@ -23,12 +25,13 @@ def client_for(app: FastAPI) -> AsyncClient:
 @pytest.fixture
 async def replica_app(scaleout_db: ScaleoutDb) -> AsyncIterator[FastAPI]:
     # a generous lag limit: the paused-replay test must still see the replica as usable
-    async with running_app(
+    settings = make_settings(
         scaleout_db.primary_url,
         database_replica_urls=[scaleout_db.replica_url],
         db_replica_max_lag=120.0,
         **FAST_CHECKS,
-    ) as app:
+    )
+    async with running_app(settings) as app:
         await wait_until_replica_used(app)
         yield app
 
