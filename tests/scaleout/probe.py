@@ -37,6 +37,24 @@ def add_probe_routes(app: FastAPI) -> None:
         await (await session.connection()).execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
         return {"ok": True}
 
+    @app.get("/_test/conflict")
+    async def conflict_read(session: ReadSessionDep, seconds: float = 8.0) -> dict[str, Any]:
+        """Holds a lock on `posts` for `seconds`, but only on a replica."""
+        statement = text(
+            "SELECT pg_is_in_recovery(), count(*) FROM posts,"
+            " pg_sleep(CASE WHEN pg_is_in_recovery() THEN :s ELSE 0 END)"
+        )
+        row = (await (await session.connection()).execute(statement, {"s": seconds})).one()
+        return {"replica": row[0]}
+
+    @app.get("/_test/autocommit")
+    async def autocommit_read(session: ReadSessionDep) -> dict[str, Any]:
+        """True when the read ran without BEGIN (no transaction open after its query)."""
+        connection = await session.connection()
+        replica = (await connection.execute(text("SELECT pg_is_in_recovery()"))).scalar_one()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        return {"autocommit": not driver.is_in_transaction(), "replica": replica}
+
     @app.get("/_test/pool")
     async def pool() -> dict[str, Any]:
         stats: dict[str, Any] = app.state.db.stats()

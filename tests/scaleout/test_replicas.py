@@ -1,5 +1,6 @@
 """Replica routing on a real streaming replica: where reads run, read-your-writes, fail-over."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -9,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.core.consistency import COOKIE, HEADER
+from service.core.consistency import COOKIE, HEADER, TokenCodec
 from service.core.security import create_access_token
 from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
@@ -165,3 +166,47 @@ async def test_stopped_replica_falls_back_to_primary_and_returns(
         finally:
             cluster.ctl("replica", "start")
         await wait_until_replica_used(replica_app, within=60)
+
+
+async def test_recovery_conflict_is_retried_once_on_the_primary(
+    replica_app: FastAPI, scaleout_db: ScaleoutDb
+) -> None:
+    """An ACCESS EXCLUSIVE lock replayed from the primary cancels the replica's query after
+    max_standby_streaming_delay (5 s in db-up.sh) with SQLSTATE 40001; the GET is answered by
+    the primary instead of failing."""
+
+    async def replica_query_running() -> bool:
+        connection = await asyncpg.connect(scaleout_db.dsn(scaleout_db.replica_url), timeout=5)
+        try:
+            return bool(
+                await connection.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE state = 'active' AND query LIKE '%FROM posts, pg_sleep%'"
+                    " AND pid <> pg_backend_pid()"
+                )
+            )
+        finally:
+            await connection.close()
+
+    async with client_for(replica_app) as client:
+        request = asyncio.create_task(client.get("/_test/conflict", params={"seconds": 30}))
+        await wait_for(replica_query_running, within=10, interval=0.05)
+        primary = await asyncpg.connect(scaleout_db.dsn(scaleout_db.primary_url), timeout=5)
+        try:
+            async with primary.transaction():
+                await primary.execute("LOCK TABLE posts IN ACCESS EXCLUSIVE MODE")
+        finally:
+            await primary.close()
+        response = await asyncio.wait_for(request, timeout=25)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"replica": False}
+
+
+async def test_reads_run_without_begin_on_replica_and_primary(replica_app: FastAPI) -> None:
+    far_future = TokenCodec(replica_app.state.settings.jwt_secret).encode(2**60)
+    async with client_for(replica_app) as client:
+        on_replica = (await client.get("/_test/autocommit")).json()
+        on_primary = (await client.get("/_test/autocommit", headers={HEADER: far_future})).json()
+    assert on_replica == {"autocommit": True, "replica": True}
+    # a token no replica has reached: served by the primary, still without BEGIN
+    assert on_primary == {"autocommit": True, "replica": False}
