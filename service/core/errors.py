@@ -127,11 +127,16 @@ _UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 def _causes(error: BaseException) -> list[BaseException]:
+    """The error, its wrapped driver error (`.orig`) and its causes, outermost first."""
     chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain and len(chain) < 10:
+    pending: list[BaseException] = [error]
+    while pending and len(chain) < 12:
+        current = pending.pop(0)
+        if any(current is seen for seen in chain):
+            continue
         chain.append(current)
-        current = current.__cause__ or current.__context__
+        orig = getattr(current, "orig", None)
+        pending += [e for e in (orig, current.__cause__, current.__context__) if e is not None]
     return chain
 
 

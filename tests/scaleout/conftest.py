@@ -98,7 +98,8 @@ def cluster() -> Iterator[Cluster]:
         if result.returncode != 0:
             databases.unavailable(f"scripts/db-up.sh failed: {result.stderr[-2000:]}")
         urls = _parse_urls(result.stdout)
-        started = True
+        # stop it at the end only if this session started it (not a developer's running cluster)
+        started = "cluster already running" not in result.stderr
     primary, replica = urls["TEST_DATABASE_URL"], urls["TEST_REPLICA_URL"]
     pgbouncer = urls.get("TEST_PGBOUNCER_URL") or os.environ.get("TEST_PGBOUNCER_URL")
     env = _cluster_env(primary, replica, pgbouncer)
