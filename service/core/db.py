@@ -204,8 +204,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.replicas.stop()
+        shared = self.primary.sync_engine.pool is self.reader.sync_engine.pool
         await self.reader.dispose()
-        await self.primary.dispose()
+        if not shared:
+            await self.primary.dispose()
         for replica in self.replicas.replicas:
             await replica.engine.dispose()
 
