@@ -1,9 +1,13 @@
 """Consistency tokens and LSNs (no database needed)."""
 
+from typing import Any
+
 import pytest
+from httpx import AsyncClient
 
 from service.core.consistency import COOKIE, HEADER, TokenCodec, _token_from_headers
 from service.core.routing import format_lsn, parse_lsn
+from tests.conftest import TEST_JWT_SECRET
 
 
 def test_lsn_round_trip_and_order() -> None:
@@ -36,3 +40,26 @@ def test_token_is_read_from_header_first_then_cookie() -> None:
     both = [(b"cookie", cookie), (HEADER.lower().encode(), b"from-header")]
     assert _token_from_headers(both) == "from-header"
     assert _token_from_headers([(b"cookie", b"other=1")]) is None
+
+
+async def test_writes_carry_a_token_on_postgresql_only(
+    backend: str, client: AsyncClient, make_account: Any
+) -> None:
+    """Through the normal test harness: SQLite has no replicas and hands out no token."""
+    account = await make_account()
+    created = await client.post(
+        "/api/v1/posts",
+        json={"title": "t", "body": "b", "status": "published"},
+        headers=account.headers,
+    )
+    assert created.status_code == 201
+    read = await client.get(f"/api/v1/posts/{created.json()['id']}", headers=account.headers)
+    assert read.status_code == 200
+    assert HEADER not in read.headers  # reads (even authenticated ones) never get a token
+    if backend == "sqlite":
+        assert HEADER not in created.headers
+        assert "set-cookie" not in created.headers
+    else:
+        token = created.headers[HEADER]
+        assert TokenCodec(TEST_JWT_SECRET).decode(token) is not None
+        assert created.headers["set-cookie"].startswith(f"{COOKIE}={token};")
