@@ -116,7 +116,13 @@ class ConsistencyMiddleware:
             await send(message)
 
         if scope["method"] not in _SAFE_METHODS:
-            await self.app(scope, receive, send_with_token)
+            # never re-run an unsafe request: a replica read failing there is a plain 503
+            try:
+                await self.app(scope, receive, send_with_token)
+            except ReplicaReadFailed:
+                if started:
+                    raise
+                await self._unavailable(scope, receive, send)
             return
         replay = _ReplayableReceive(receive)
         try:
@@ -131,14 +137,17 @@ class ConsistencyMiddleware:
             except ReplicaReadFailed:  # cannot happen on the primary; never a 500 if it does
                 if started:
                     raise
-                response = problem(
-                    503,
-                    "Service Unavailable",
-                    "The database is unavailable.",
-                    slug="unavailable",
-                    headers={"Retry-After": str(self.retry_after)},
-                )
-                await response(scope, receive, send)
+                await self._unavailable(scope, receive, send)
+
+    async def _unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            503,
+            "Service Unavailable",
+            "The database is unavailable.",
+            slug="unavailable",
+            headers={"Retry-After": str(self.retry_after)},
+        )
+        await response(scope, receive, send)
 
     def _with_token(self, message: Message, lsn: int) -> Message:
         token = self.codec.encode(lsn).encode()
