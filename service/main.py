@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
+from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database
 from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
 from service.core.idempotency import install_idempotency
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
+        app.state.db.start()
         try:
             yield
         finally:
@@ -40,7 +42,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     app.state.login_limiter = LoginRateLimiter.from_settings(settings)
     install_error_handlers(app)
+    # add_middleware wraps: the last one added is the outermost. The body limit and the
+    # query guard sit outside the consistency middleware (which buffers GET bodies for a retry).
     install_idempotency(app)
+    app.add_middleware(
+        ConsistencyMiddleware,
+        secret=settings.jwt_secret,
+        secure_cookie=settings.environment == "production",
+        retry_after=settings.retry_after_seconds,
+    )
     install_middleware(app, settings)
     install_openapi_links(app)
 

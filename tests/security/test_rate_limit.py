@@ -10,7 +10,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import get_sessionmaker
+from service.core.db import get_read_sessionmaker, get_sessionmaker
 from service.core.settings import Settings
 from service.main import create_app
 from tests.conftest import PASSWORD, make_settings
@@ -29,6 +29,7 @@ def _once(backend: str) -> None:
 def _throttled_app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
     app = create_app(make_settings(settings.database_url, login_rate_limit="3/minute"))
     app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
+    app.dependency_overrides[get_read_sessionmaker] = lambda: sessionmaker
     return app
 
 
