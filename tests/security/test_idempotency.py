@@ -123,9 +123,8 @@ async def test_expired_keys_are_forgotten_and_purged(
 
 @pytest.mark.postgres_only
 async def test_ten_concurrent_identical_requests_create_one_row(backend: str) -> None:
-    """Real committed transactions on ten pooled connections of a throw-away database."""
-    if backend != "postgresql":
-        pytest.skip("SQLite has one writer; the race is a PostgreSQL concern")
+    """Real committed transactions on ten pooled connections of a throw-away database.
+    (PostgreSQL only: SQLite has one writer, the race is a PostgreSQL concern.)"""
     async with databases.postgres_database("idempotency") as url:
         settings = make_settings(url, db_pool_size=12)
         engine = create_engine(url, settings)

@@ -19,11 +19,8 @@ from tests.security.conftest import assert_problem
 TOKEN = "/api/v1/auth/token"
 
 
-@pytest.fixture(autouse=True)
-def _once(backend: str) -> None:
-    # The throttle never touches the database: one backend is enough (argon2 logins are slow).
-    if backend != "sqlite":
-        pytest.skip("database-independent; runs on the SQLite pass")
+# The throttle never touches the database: one backend is enough (argon2 logins are slow).
+pytestmark = pytest.mark.sqlite_only
 
 
 def _throttled_app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
