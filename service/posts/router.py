@@ -7,7 +7,7 @@ from service.core.db import ReadSessionDep, SessionDep
 from service.core.errors import Unauthorized
 from service.core.idempotency import Idempotent
 from service.core.pagination import Page, PagerDep
-from service.core.schemas import IdPath
+from service.core.schemas import MAX_BIGINT, IdPath
 from service.posts import repository, service
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter
@@ -42,7 +42,7 @@ async def list_posts(
     session: ReadSessionDep,
     pager: PagerDep,
     viewer: OptionalUser,
-    author_id: Annotated[int | None, Query(ge=1)] = None,
+    author_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
     status_: Annotated[PostStatus, Query(alias="status")] = PostStatus.published,
     created_after: datetime | None = None,
     created_before: datetime | None = None,

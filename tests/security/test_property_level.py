@@ -102,6 +102,9 @@ def _unbounded(schema: dict[str, Any]) -> str | None:
         return "string without maxLength"
     if kind == "array" and "maxItems" not in schema:
         return "array without maxItems"
+    if kind == "integer" and "maximum" not in schema and "enum" not in schema:
+        # An unbounded integer overflows BIGINT (PostgreSQL) / INTEGER (SQLite): a 500.
+        return "integer without maximum"
     return None
 
 
@@ -109,7 +112,7 @@ def _unbounded(schema: dict[str, Any]) -> str | None:
 FREE_FORM = {"PostCreate.metadata", "PostUpdate.metadata"}
 
 
-def test_every_input_string_and_array_is_bounded() -> None:
+def test_every_input_string_array_and_integer_is_bounded() -> None:
     spec = _openapi()
     components = spec["components"]["schemas"]
     problems = []

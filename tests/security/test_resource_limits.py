@@ -139,3 +139,9 @@ async def test_every_pooled_connection_has_a_statement_timeout(
 async def test_nul_in_the_query_string_is_400(client: AsyncClient) -> None:
     for query in ("cursor=%00", "cursor=a%00b", "x=%00"):
         assert_problem(await client.get(f"{API}/posts?{query}"), 400)
+
+
+async def test_out_of_range_integers_are_422_not_500(client: AsyncClient) -> None:
+    for params in ({"author_id": 2**63}, {"author_id": 10**30}, {"limit": 2**64}):
+        assert_problem(await client.get(f"{API}/posts", params=params), 422)
+    assert_problem(await client.get(f"{API}/posts/{2**63}"), 422)
