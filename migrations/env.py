@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
 from service.core.db import create_engine
+from service.core.migration_filters import include_object
 from service.core.model_base import UTCDateTime
 from service.core.settings import get_settings
 from service.models import metadata
@@ -28,25 +29,6 @@ def _render_item(kind: str, obj: Any, _: AutogenContext) -> str | Literal[False]
     return False
 
 
-# PostgreSQL-only schema objects created by hand in migrations and not modelled (the model
-# serves both backends): the generated tsvector column with its GIN index, the GIN index on
-# `metadata`, and SQLite's FTS5 table (plus its shadow tables). Autogenerate and the drift
-# test ignore them; tests/posts/test_search.py checks that they exist.
-UNMODELLED_COLUMNS = {("posts", "search_vector")}
-UNMODELLED_INDEXES = {"ix_posts_search_vector", "ix_posts_metadata"}
-UNMODELLED_TABLE_PREFIX = "posts_fts"
-
-
-def _include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    if type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLE_PREFIX):
-        return False
-    if type_ == "column" and (getattr(obj.table, "name", None), name) in UNMODELLED_COLUMNS:
-        return False
-    return not (type_ == "index" and name in UNMODELLED_INDEXES)
-
-
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -55,7 +37,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=False,
         render_item=_render_item,
-        include_object=_include_object,
+        include_object=include_object,
     )
 
 
