@@ -34,7 +34,7 @@ def to_public(comment: Comment, reply_count: int) -> CommentPublic:
 async def create(
     session: AsyncSession, *, post_id: int, author: User, data: CommentCreate
 ) -> Comment:
-    post = await posts.get_visible(session, post_id, author)
+    post = await posts.get_visible(session, post_id, author, bare=True)
     assert post.id is not None
     assert author.id is not None
     if data.parent_id is not None:
@@ -58,7 +58,7 @@ async def _visible_comment(
     if comment is None:
         raise NotFound("No such comment.")
     try:
-        post = await posts.get_visible(session, comment.post_id, viewer)
+        post = await posts.get_visible(session, comment.post_id, viewer, bare=True)
     except NotFound as error:
         raise NotFound("No such comment.") from error
     return comment, post
@@ -87,7 +87,7 @@ async def top_level(
     after: Sequence[Any] | None,
     limit: int,
 ) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
-    await posts.get_visible(session, post_id, viewer)
+    await posts.get_visible(session, post_id, viewer, bare=True)
     return await page(session, post_id=post_id, parent_id=None, after=after, limit=limit)
 
 
@@ -104,7 +104,7 @@ async def replies(
     if comment is None:
         raise NotFound("No such comment.")
     try:
-        await posts.get_visible(session, comment.post_id, viewer)
+        await posts.get_visible(session, comment.post_id, viewer, bare=True)
     except NotFound as error:
         raise NotFound("No such comment.") from error
     return await page(

@@ -64,8 +64,11 @@ def with_relations() -> SelectOfScalar[Post]:
     )
 
 
-async def get(session: AsyncSession, post_id: int, *, include_deleted: bool = False) -> Post | None:
-    statement = with_relations().where(Post.id == post_id)
+async def get(
+    session: AsyncSession, post_id: int, *, include_deleted: bool = False, bare: bool = False
+) -> Post | None:
+    """The post with author and tags, or `bare` (one statement, no relations) for checks."""
+    statement = (select(Post) if bare else with_relations()).where(Post.id == post_id)
     if include_deleted:
         statement = statement.execution_options(**{INCLUDE_DELETED: True})
     return (await session.exec(statement)).first()

@@ -77,9 +77,14 @@ async def _set_tags(session: AsyncSession, post: Post, names: list[str], *, new:
     set_committed_value(post, "tags", sorted(chosen, key=lambda t: t.name))
 
 
-async def get_visible(session: AsyncSession, post_id: int, viewer: User | None) -> Post:
-    """A published post, or the viewer's own draft; anything else does not exist for them."""
-    post = await repository.get(session, post_id)
+async def get_visible(
+    session: AsyncSession, post_id: int, viewer: User | None, *, bare: bool = False
+) -> Post:
+    """A published post, or the viewer's own draft; anything else does not exist for them.
+
+    `bare`: the row only (no author, no tags), for callers that only check visibility.
+    """
+    post = await repository.get(session, post_id, bare=bare)
     if post is None or not _visible_to(post, viewer):
         raise NotFound("No such post.")
     return post
@@ -172,7 +177,7 @@ async def _flush_versioned(session: AsyncSession) -> None:
 
 
 async def like(session: AsyncSession, *, post_id: int, user: User) -> LikeState:
-    post = await get_visible(session, post_id, user)
+    post = await get_visible(session, post_id, user, bare=True)
     assert post.id is not None
     assert user.id is not None
     count = await repository.add_like(session, post_id=post.id, user_id=user.id)
@@ -182,7 +187,7 @@ async def like(session: AsyncSession, *, post_id: int, user: User) -> LikeState:
 
 
 async def unlike(session: AsyncSession, *, post_id: int, user: User) -> LikeState:
-    post = await get_visible(session, post_id, user)
+    post = await get_visible(session, post_id, user, bare=True)
     assert post.id is not None
     assert user.id is not None
     count = await repository.remove_like(session, post_id=post.id, user_id=user.id)

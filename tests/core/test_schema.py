@@ -68,3 +68,22 @@ async def test_domain_migration_round_trips(backend: str, tmp_path: Any) -> None
         return
     async with databases.postgres_database("roundtrip") as url:
         await _round_trip(make_settings(url))
+
+
+def test_every_foreign_key_leads_an_index() -> None:
+    """Cascades and joins on a foreign key never scan the whole child table."""
+    missing = []
+    for table in metadata.tables.values():
+        leading = {tuple(c.name for c in index.columns)[:1] for index in table.indexes}
+        leading.add(tuple(c.name for c in table.primary_key.columns)[:1])
+        for constraint in table.constraints:
+            cols = tuple(getattr(constraint, "columns", ()))
+            if (
+                getattr(constraint, "unique", False)
+                or type(constraint).__name__ == "UniqueConstraint"
+            ):
+                leading.add(tuple(c.name for c in cols)[:1])
+        for fk in table.foreign_keys:
+            if (fk.parent.name,) not in leading:
+                missing.append(f"{table.name}.{fk.parent.name}")
+    assert missing == []

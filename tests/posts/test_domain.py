@@ -44,6 +44,10 @@ async def test_like_errors(client: AsyncClient, make_account: Any) -> None:
     problem(await client.put(f"{POSTS}/999999/like", headers=bob.headers), 404)
     problem(await client.put(f"{POSTS}/{draft['id']}/like"), 401)
     problem(await client.put(f"{POSTS}/0/like", headers=bob.headers), 422)
+    gone = await create_post(client, alice)
+    await client.delete(f"{POSTS}/{gone['id']}", headers=alice.headers)
+    problem(await client.put(f"{POSTS}/{gone['id']}/like", headers=bob.headers), 404)
+    problem(await client.delete(f"{POSTS}/{gone['id']}/like", headers=bob.headers), 404)
 
 
 async def test_sort_by_like_count_is_keyset_paginated_with_ties(
