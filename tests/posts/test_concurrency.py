@@ -62,10 +62,6 @@ class Live:
 
 @pytest.fixture
 async def live(backend: str) -> AsyncIterator[Live]:
-    if backend == "sqlite":
-        # The marker alone does not skip: a usefixtures mark added at collection time comes
-        # too late to join the fixture closure (see report).
-        pytest.skip("PostgreSQL-only behaviour")
     async with databases.postgres_database("race") as url:
         settings = make_settings(url, db_pool_size=30, db_max_overflow=30, db_pool_timeout=20.0)
         engine = create_engine(url, settings, role="tests")

@@ -2,18 +2,14 @@
 
 from typing import Any
 
-from httpx import AsyncClient, Response
+from httpx import AsyncClient
+
+from tests.support.problems import assert_problem as problem
 
 API = "/api/v1"
 POSTS = f"{API}/posts"
 
-
-def problem(response: Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
+__all__ = ["API", "POSTS", "create_post", "pages", "problem"]
 
 
 async def create_post(
