@@ -2,7 +2,9 @@
 
 Drift and round trip: tests/test_migrations.py."""
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.models import metadata
@@ -41,3 +43,36 @@ def test_every_foreign_key_leads_an_index() -> None:
             if (fk.parent.name,) not in leading:
                 missing.append(f"{table.name}.{fk.parent.name}")
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "INSERT INTO follows (follower_id, followee_id, followed_at) "
+        "VALUES (:u, :u, CURRENT_TIMESTAMP)",
+        "UPDATE posts SET like_count = -1 WHERE author_id = :u",
+    ],
+)
+async def test_check_constraints_hold_in_the_database(
+    connection: AsyncConnection, sql: str
+) -> None:
+    now = "CURRENT_TIMESTAMP"
+    user = await connection.execute(
+        text(
+            "INSERT INTO users (username, email, password_hash, token_version, created_at, "
+            f"updated_at) VALUES ('ck', 'ck@example.com', 'x', 0, {now}, {now}) RETURNING id"
+        )
+    )
+    uid = user.scalar_one()
+    await connection.execute(
+        text(
+            "INSERT INTO posts (author_id, title, slug, body, status, like_count, version, "
+            f"metadata, created_at, updated_at) VALUES (:u, 't', 'ck-slug', 'b', 'draft', 0, 1, "
+            f"'{{}}', {now}, {now})"
+        ),
+        {"u": uid},
+    )
+    savepoint = await connection.begin_nested()
+    with pytest.raises(IntegrityError):
+        await connection.execute(text(sql), {"u": uid})
+    await savepoint.rollback()
