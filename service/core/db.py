@@ -65,7 +65,11 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front (waiting up to busy_timeout). A deferred
+        # transaction that reads, then writes after another writer committed, fails at once
+        # with SQLITE_BUSY (WAL snapshot), which busy_timeout does not retry: concurrent likes
+        # or comments would be 503s. SQLite has one writer anyway.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -1,13 +1,15 @@
-"""Races on PostgreSQL with real committed transactions on many connections.
+"""Races with real committed transactions on many connections, on both backends.
 
-Each test gets a throw-away database migrated to head and the app with its real sessionmaker
-(no override, so every request commits for real), fires concurrent requests with
-asyncio.gather over ASGITransport, then checks the outcome with SQL.
+Each test gets a throw-away database (PostgreSQL: `postgres_database`; SQLite: a file) migrated
+to head and the app with its real sessionmaker (no override, so every request commits for
+real), fires concurrent requests with asyncio.gather over ASGITransport, then checks the outcome
+with SQL. On SQLite the writers queue on the database lock (BEGIN IMMEDIATE + busy_timeout).
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +27,6 @@ from tests.support import databases
 from tests.support.api import POSTS
 from tests.support.migrations import run_alembic
 
-pytestmark = pytest.mark.postgres_only
-
 
 @dataclass
 class Live:
@@ -34,19 +34,23 @@ class Live:
     client: AsyncClient
     engine: AsyncEngine
     settings: Settings
+    created: int = 0
 
     async def users(self, n: int) -> list[dict[str, str]]:
         """`n` users made with SQL; their bearer headers."""
         async with self.engine.begin() as conn:
-            rows = await conn.execute(
-                text(
-                    "INSERT INTO users (username, email, password_hash, created_at, updated_at) "
-                    "SELECT 'u' || g, 'u' || g || '@example.com', 'x', now(), now() "
-                    "FROM generate_series(1, :n) AS g RETURNING id"
-                ),
-                {"n": n},
-            )
-            ids = list(rows.scalars())
+            ids = []
+            for i in range(n):
+                row = await conn.execute(
+                    text(
+                        "INSERT INTO users (username, email, password_hash, token_version, "
+                        "created_at, updated_at) VALUES (:name, :email, 'x', 0, "
+                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+                    ),
+                    {"name": f"u{self.created + i}", "email": f"u{self.created + i}@example.com"},
+                )
+                ids.append(row.scalar_one())
+            self.created += n
         return [
             {
                 "Authorization": "Bearer "
@@ -60,22 +64,31 @@ class Live:
             return (await conn.execute(text(sql), params)).scalar_one()
 
 
+async def _serve(url: str) -> AsyncIterator[Live]:
+    settings = make_settings(url, db_pool_size=30, db_max_overflow=30, db_pool_timeout=20.0)
+    engine = create_engine(url, settings, role="tests")
+    try:
+        async with engine.begin() as conn:
+            await run_alembic(conn, "upgrade", "head")
+        app = create_app(settings)
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app), base_url="http://test") as client,
+        ):
+            yield Live(app, client, engine, settings)
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
-async def live(backend: str) -> AsyncIterator[Live]:
+async def live(backend: str, tmp_path: Path) -> AsyncIterator[Live]:
+    if backend == "sqlite":
+        async for live in _serve(f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"):
+            yield live
+        return
     async with databases.postgres_database("race") as url:
-        settings = make_settings(url, db_pool_size=30, db_max_overflow=30, db_pool_timeout=20.0)
-        engine = create_engine(url, settings, role="tests")
-        try:
-            async with engine.begin() as conn:
-                await run_alembic(conn, "upgrade", "head")
-            app = create_app(settings)
-            async with (
-                app.router.lifespan_context(app),
-                AsyncClient(transport=ASGITransport(app), base_url="http://test") as client,
-            ):
-                yield Live(app, client, engine, settings)
-        finally:
-            await engine.dispose()
+        async for live in _serve(url):
+            yield live
 
 
 async def _post(live: Live, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
