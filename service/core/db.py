@@ -20,6 +20,9 @@ from service.core.settings import Settings
 INCLUDE_DELETED = "include_deleted"
 """Execution option that lifts the soft-delete filter (restore and admin paths only)."""
 
+SQLITE_BEGIN = "sqlite_begin"
+"""Connection execution option: `DEFERRED` (default) or `IMMEDIATE` SQLite transactions."""
+
 
 def create_engine(url: str, settings: Settings, *, role: str = "primary") -> AsyncEngine:
     if url.startswith("sqlite"):
@@ -65,11 +68,8 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        # IMMEDIATE: take the write lock up front (waiting up to busy_timeout). A deferred
-        # transaction that reads, then writes after another writer committed, fails at once
-        # with SQLITE_BUSY (WAL snapshot), which busy_timeout does not retry: concurrent likes
-        # or comments would be 503s. SQLite has one writer anyway.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -128,6 +128,12 @@ SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessio
 async def get_session(sessionmaker: SessionMakerDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back if it raises."""
     async with sessionmaker() as session, session.begin():
+        if session.get_bind().dialect.name == "sqlite":
+            # BEGIN IMMEDIATE: take the write lock up front (waiting up to busy_timeout). A
+            # deferred transaction that reads (the token's user), then writes after another
+            # writer committed, fails at once with SQLITE_BUSY (WAL snapshot), which
+            # busy_timeout does not retry: concurrent likes were 503s. SQLite has one writer.
+            await session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
         yield session
 
 
