@@ -95,7 +95,7 @@ class LikeState(ResponseModel):
 
 class BulkCreate(RequestModel):
     # Items are validated one by one by the service, so one bad item is reported, not a 422.
-    items: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    items: list[Any] = Field(min_length=1, max_length=1000)
 
 
 class BulkError(ResponseModel):

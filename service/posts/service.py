@@ -46,7 +46,9 @@ async def create(session: AsyncSession, *, author: User, data: PostCreate) -> Po
             session.add(post)
             await session.flush()
     except IntegrityError as error:
-        if data.slug is not None or not slugs.is_slug_conflict(error):
+        if not slugs.is_slug_conflict(error):
+            raise
+        if data.slug is not None:
             raise Conflict("That slug is already taken.") from error
         # Lost a race for the derived slug with a concurrent insert: take a suffixed one.
         post = Post(
@@ -202,9 +204,7 @@ def _error_text(error: ValidationError) -> str:
     )
 
 
-async def bulk_create(
-    session: AsyncSession, *, author: User, items: list[dict[str, Any]]
-) -> BulkResult:
+async def bulk_create(session: AsyncSession, *, author: User, items: list[Any]) -> BulkResult:
     """Validate each item; insert the good ones in one multi-row INSERT; isolate failures.
 
     Tags of the whole batch are upserted in one statement and linked in one more. If the

@@ -78,6 +78,13 @@ async def test_deleted_comment_with_replies_shows_as_deleted(
     assert [r["id"] for r in replies] == [reply["id"]]
     assert replies[0]["body"] == "reply"
     problem(await client.delete(f"{API}/comments/{parent['id']}", headers=bob.headers), 404)
+    # A new reply to a deleted comment is refused (the thread is closed).
+    late = await client.post(
+        f"{POSTS}/{post['id']}/comments",
+        json={"body": "late", "parent_id": parent["id"]},
+        headers=carol.headers,
+    )
+    problem(late, 400)
 
 
 async def test_comment_errors(client: AsyncClient, make_account: Any) -> None:

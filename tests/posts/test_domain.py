@@ -219,11 +219,12 @@ async def test_bulk_keeps_good_rows_and_reports_bad_ones(
         {"title": "Three", "body": "b", "slug": "taken-slug"},  # constraint: savepoint
         {"title": "One", "body": "b", "tags": ["bulk"], "id": 5},  # unknown field
         {"title": "One", "body": "b", "tags": ["BULK"]},
+        "not an object",
     ]
     response = await client.post(f"{POSTS}/bulk", json={"items": items}, headers=alice.headers)
     assert response.status_code == 201, response.text
     body = response.json()
-    assert [e["index"] for e in body["errors"]] == [1, 2, 3]
+    assert [e["index"] for e in body["errors"]] == [1, 2, 3, 5]
     assert "slug" in body["errors"][1]["detail"]
     assert "title" in body["errors"][0]["detail"]
     assert len(body["created"]) == 2
