@@ -8,6 +8,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    column,
     delete,
     exists,
     func,
@@ -23,7 +24,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.comments.models import Comment
 from service.core import dialects
 from service.core.db import INCLUDE_DELETED
 from service.core.pagination import SortKey, paginate
@@ -42,6 +42,8 @@ _fts = table("posts_fts")
 _SEARCH_VECTOR: ColumnElement[Any] = literal_column("posts.search_vector")
 POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 LIKES: Table = PostLike.__table__  # type: ignore[attr-defined]
+# comments sits above posts in the import order: a lightweight table clause, not its model.
+_comments = table("comments", column("post_id"), column("author_id"), column("deleted_at"))
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,9 @@ def _filtered(session: AsyncSession, filters: PostFilter) -> SelectOfScalar[Post
         statement = statement.where(_meta_equals(session, *filters.meta))
     if filters.commented_by is not None:
         commented = exists().where(
-            col(Comment.post_id) == col(Post.id),
-            col(Comment.author_id) == filters.commented_by,
-            col(Comment.deleted_at).is_(None),
+            _comments.c.post_id == col(Post.id),
+            _comments.c.author_id == filters.commented_by,
+            _comments.c.deleted_at.is_(None),
         )
         statement = statement.where(commented)
     return statement

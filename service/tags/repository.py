@@ -1,12 +1,14 @@
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func
+from sqlalchemy import column, func, table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core import dialects
-from service.posts.models import Post, PostStatus
 from service.tags.models import PostTag, Tag
+
+# posts sits above tags in the import order (posts -> tags): a table clause, not its model.
+_posts = table("posts", column("id"), column("status"), column("deleted_at"))
 
 
 async def upsert(session: AsyncSession, names: Iterable[str]) -> dict[str, Tag]:
@@ -42,8 +44,8 @@ async def counts(session: AsyncSession, *, limit: int) -> Sequence[tuple[str, in
     statement = (
         select(col(Tag.name), post_count)
         .join(PostTag, col(PostTag.tag_id) == col(Tag.id))
-        .join(Post, col(Post.id) == col(PostTag.post_id))
-        .where(col(Post.status) == PostStatus.published, col(Post.deleted_at).is_(None))
+        .join(_posts, _posts.c.id == col(PostTag.post_id))
+        .where(_posts.c.status == "published", _posts.c.deleted_at.is_(None))
         .group_by(col(Tag.id), col(Tag.name))
         .order_by(post_count.desc(), col(Tag.name))
         .limit(limit)
