@@ -124,6 +124,29 @@ async def test_full_text_search_ranked_and_as_filter(
     problem(await client.get(f"{POSTS}/search", params={"q": "x", "limit": 101}), 422)
 
 
+async def test_search_syntax_is_the_same_on_both_backends(
+    client: AsyncClient, make_account: Any
+) -> None:
+    alice = await make_account()
+    a = await create_post(client, alice, title="Otters", body="river otters eat crayfish")
+    b = await create_post(client, alice, title="Beavers", body="river beavers build dams")
+    c = await create_post(client, alice, title="Crayfish", body="crayfish hide under rocks")
+
+    async def ids(q: str) -> set[int]:
+        response = await client.get(f"{POSTS}/search", params={"q": q})
+        assert response.status_code == 200, response.text
+        return {p["id"] for p in response.json()}
+
+    assert await ids("river") == {a["id"], b["id"]}
+    assert await ids("river crayfish") == {a["id"]}
+    assert await ids("river -crayfish") == {b["id"]}
+    assert await ids("-crayfish river") == {b["id"]}
+    assert await ids("dams or rocks") == {b["id"], c["id"]}
+    assert await ids('"river otters"') == {a["id"]}
+    assert await ids('"otters eat"') == {a["id"]}
+    assert await ids('"eat otters"') == set()
+
+
 async def test_top_per_author_uses_row_number(client: AsyncClient, make_account: Any) -> None:
     authors = [await make_account() for _ in range(2)]
     fans = [await make_account() for _ in range(3)]
