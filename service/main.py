@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
 from service.comments.router import router as comments_router
+from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database
 from service.core.errors import install_error_handlers
 from service.core.pagination import CursorCodec
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
+        app.state.db.start()
         try:
             yield
         finally:
@@ -39,6 +41,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     install_error_handlers(app)
+    app.add_middleware(
+        ConsistencyMiddleware,
+        secret=settings.jwt_secret,
+        secure_cookie=settings.environment == "production",
+        retry_after=settings.retry_after_seconds,
+    )
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(users_router)
