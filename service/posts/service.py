@@ -31,17 +31,22 @@ def _visible_to(post: Post, viewer: User | None) -> bool:
     )
 
 
-async def create(session: AsyncSession, *, author: User, data: PostCreate) -> Post:
-    assert author.id is not None
-    post = Post(
-        author_id=author.id,
+def _new_post(author_id: int, data: PostCreate, slug: str | None) -> Post:
+    return Post(
+        author_id=author_id,
         title=data.title,
         body=data.body,
         status=data.status,
         meta=data.meta,
-        slug=data.slug,  # None: the before_insert listener derives it from the title
+        slug=slug,  # None: the before_insert listener derives it from the title
     )
+
+
+async def create(session: AsyncSession, *, author: User, data: PostCreate) -> Post:
+    assert author.id is not None
+    post = _new_post(author.id, data, data.slug)
     try:
+        # A SAVEPOINT, so that losing the slug race does not doom the request's transaction.
         async with session.begin_nested():
             session.add(post)
             await session.flush()
@@ -50,15 +55,8 @@ async def create(session: AsyncSession, *, author: User, data: PostCreate) -> Po
             raise
         if data.slug is not None:
             raise Conflict("That slug is already taken.") from error
-        # Lost a race for the derived slug with a concurrent insert: take a suffixed one.
-        post = Post(
-            author_id=author.id,
-            title=data.title,
-            body=data.body,
-            status=data.status,
-            meta=data.meta,
-            slug=slugs.with_suffix(slugs.slugify(data.title)),
-        )
+        # A concurrent insert took the derived slug between our check and our insert.
+        post = _new_post(author.id, data, slugs.with_suffix(slugs.slugify(data.title)))
         session.add(post)
         await session.flush()
     assert post.id is not None
