@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
+from service.comments.router import router as comments_router
 from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database
 from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
@@ -15,8 +16,11 @@ from service.core.openapi import install_openapi_links
 from service.core.pagination import CursorCodec
 from service.core.ratelimit import LoginRateLimiter
 from service.core.settings import Settings, get_settings
+from service.follows.router import router as follows_router
 from service.health.router import router as health_router
 from service.posts.router import router as posts_router
+from service.stats.router import router as stats_router
+from service.tags.router import router as tags_router
 from service.users.router import router as users_router
 
 
@@ -57,6 +61,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
     api.include_router(users_router)
     api.include_router(posts_router)
+    api.include_router(comments_router)
+    api.include_router(tags_router)
+    api.include_router(follows_router)
+    api.include_router(stats_router)
     app.include_router(api)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     return app
