@@ -7,6 +7,7 @@ from service.comments import repository, service
 from service.comments.models import Comment
 from service.comments.schemas import CommentCreate, CommentPublic
 from service.core.db import ReadSessionDep, SessionDep
+from service.core.idempotency import Idempotent
 from service.core.pagination import Page, Pager, PagerDep
 from service.core.schemas import IdPath
 from service.users.dependencies import CurrentUser, OptionalUser
@@ -24,7 +25,10 @@ def _page(
 
 
 @router.post(
-    "/posts/{post_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentPublic
+    "/posts/{post_id}/comments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CommentPublic,
+    dependencies=[Idempotent],
 )
 async def create_comment(
     post_id: IdPath, data: CommentCreate, user: CurrentUser, session: SessionDep, response: Response

@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.comments import repository
 from service.comments.models import Comment
 from service.comments.schemas import CommentCreate, CommentPublic
-from service.core.errors import BadRequest, Forbidden, NotFound
+from service.core.authz import authorize
+from service.core.errors import BadRequest, NotFound
 from service.core.model_base import utcnow
 from service.posts import service as posts
 from service.posts.models import Post
@@ -114,7 +115,9 @@ async def replies(
 
 async def delete(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> None:
     comment, post = await _visible_comment(session, comment_id, user)
-    if user.id not in (comment.author_id, post.author_id):
-        raise Forbidden("Only the comment's author or the post's owner may delete it.")
+    # The comment's author or the owner of the post it is on.
+    authorize(
+        comment, user, allow=lambda c, u: u.id in (c.author_id, post.author_id), what="comment"
+    )
     comment.deleted_at = utcnow()
     await session.flush()

@@ -66,7 +66,12 @@ async def create_post(
     return _respond(post, response)
 
 
-@router.post("/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkResult)
+@router.post(
+    "/bulk",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BulkResult,
+    dependencies=[Idempotent],
+)
 async def bulk_create_posts(data: BulkCreate, user: CurrentUser, session: SessionDep) -> BulkResult:
     """Up to 1000 posts; bad items are reported as `{index, detail}`, good ones are kept."""
     return await service.bulk_create(session, author=user, items=data.items)
@@ -84,7 +89,7 @@ async def list_posts(
     tag: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
     meta: Annotated[str | None, Query(max_length=300, description="key:value")] = None,
-    commented_by: Annotated[int | None, Query(ge=1, description="a user id")] = None,
+    commented_by: Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="a user id")] = None,
     sort: PostSort = PostSort.newest,
 ) -> Page[PostPublic]:
     if status_ is PostStatus.draft:

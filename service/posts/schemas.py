@@ -9,7 +9,7 @@ from sqlmodel import Field
 from service.core.schemas import RequestModel, ResponseModel
 from service.posts.models import PostStatus
 from service.posts.slugs import SLUG_PATTERN
-from service.tags.schemas import normalise_tags
+from service.tags.schemas import MAX_TAGS_PER_POST, TagInput, normalise_tags
 from service.users.schemas import UserPublic
 
 METADATA_MAX_BYTES = 16 * 1024
@@ -41,7 +41,7 @@ class PostCreate(PostBase):
     status: PostStatus = PostStatus.draft
     # `metadata` is reserved on SQLModel classes, so the attribute is `meta`.
     meta: dict[str, Any] = Field(default_factory=dict, validation_alias="metadata")
-    tags: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[TagInput] = Field(default_factory=list, max_length=MAX_TAGS_PER_POST)
     # Derived from the title when absent; a taken explicit slug is a conflict.
     slug: str | None = Field(default=None, max_length=200, schema_extra={"pattern": SLUG_PATTERN})
 
@@ -54,7 +54,9 @@ class PostUpdate(RequestModel):
     body: str | None = Field(default=None, min_length=1, max_length=100_000)
     status: PostStatus | None = None
     meta: dict[str, Any] | None = Field(default=None, validation_alias="metadata")
-    tags: list[str] | None = Field(default=None, max_length=50, description="replaces all tags")
+    tags: list[TagInput] | None = Field(
+        default=None, max_length=MAX_TAGS_PER_POST, description="replaces all tags"
+    )
 
     _metadata_bounds = field_validator("meta")(lambda v: v if v is None else _check_metadata(v))
     _tags = field_validator("tags")(lambda v: v if v is None else normalise_tags(v))

@@ -1,5 +1,8 @@
 import re
 from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import Field
 
 from service.core.schemas import ResponseModel
 from service.tags.models import TAG_MAX_LENGTH
@@ -7,6 +10,17 @@ from service.tags.models import TAG_MAX_LENGTH
 MAX_TAGS_PER_POST = 10
 _SPACES = re.compile(r"\s+")
 _ALLOWED = re.compile(r"^[\w][\w .+#-]*$")
+
+TagInput = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=TAG_MAX_LENGTH,
+        json_schema_extra={"pattern": r"^\s*[\w][\w\s.+#-]*$"},
+        description="trimmed, lowercased, inner spaces collapsed",
+    ),
+]
+"""One tag as a client sends it; `normalise_tags` gives the stored form."""
 
 
 def normalise_tags(values: Sequence[str]) -> list[str]:

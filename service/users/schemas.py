@@ -3,6 +3,7 @@ from typing import Annotated
 
 from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import StringConstraints
 from sqlmodel import Field
 
 from service.core.schemas import RequestModel, ResponseModel
@@ -77,7 +78,10 @@ class ProfileUpdate(RequestModel):
     bio: str = Field(default="", max_length=2000)
     location: str = Field(default="", max_length=100)
     website: str = Field(default="", max_length=200, schema_extra={"pattern": r"^(https?://\S+)?$"})
-    links: dict[str, str] = Field(default_factory=dict, max_length=20)
+    links: dict[
+        Annotated[str, StringConstraints(max_length=64)],
+        Annotated[str, StringConstraints(max_length=500)],
+    ] = Field(default_factory=dict, max_length=20)
 
 
 class ProfilePublic(ResponseModel):

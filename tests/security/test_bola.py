@@ -24,7 +24,7 @@ API = "/api/v1"
 class Target:
     """What a case needs: the path parameters, and optionally a body."""
 
-    params: dict[str, int]
+    params: dict[str, Any]
     json: Any = None
 
 
@@ -72,6 +72,25 @@ async def deleted_draft(client: AsyncClient, owner: Account) -> Target:
     return Target({"post_id": post_id})
 
 
+async def comment_on_draft(client: AsyncClient, owner: Account) -> Target:
+    post_id = await _post(client, owner, "draft")
+    return Target({"comment_id": await _comment(client, owner, post_id)})
+
+
+async def comment_on_published(client: AsyncClient, owner: Account) -> Target:
+    post_id = await _post(client, owner, "published")
+    return Target({"comment_id": await _comment(client, owner, post_id)})
+
+
+async def _comment(client: AsyncClient, owner: Account, post_id: int) -> str:
+    created = await client.post(
+        f"{API}/posts/{post_id}/comments", json={"body": "mine"}, headers=owner.headers
+    )
+    assert created.status_code == 201, created.text
+    comment_id: str = created.json()["id"]
+    return comment_id
+
+
 EDIT = {"title": "taken over", "status": "published"}
 
 MATRIX: dict[tuple[str, str], list[Case]] = {
@@ -89,6 +108,18 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("deleted", deleted_post, 200),
         Case("deleted-draft", deleted_draft, 200),
     ],
+    # Acting as yourself on someone else's object: only where it is visible to you.
+    ("PUT", f"{API}/posts/{{post_id}}/like"): [Case("draft", draft_post, 200)],
+    ("DELETE", f"{API}/posts/{{post_id}}/like"): [Case("draft", draft_post, 200)],
+    ("POST", f"{API}/posts/{{post_id}}/comments"): [
+        Case("draft", draft_post, 201, json={"body": "sneaky"})
+    ],
+    ("GET", f"{API}/posts/{{post_id}}/comments"): [Case("draft", draft_post, 200)],
+    ("GET", f"{API}/comments/{{comment_id}}/replies"): [Case("on-draft", comment_on_draft, 200)],
+    ("DELETE", f"{API}/comments/{{comment_id}}"): [
+        Case("on-published", comment_on_published, 204),
+        Case("on-draft", comment_on_draft, 204),
+    ],
 }
 
 EXEMPT: dict[tuple[str, str], str] = {
@@ -104,6 +135,22 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("DELETE", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
     ("POST", f"{API}/posts"): "creates as the caller; author_id cannot be sent (mass assignment)",
     ("GET", f"{API}/posts"): "public list; status=draft lists only the viewer's own (test below)",
+    ("POST", f"{API}/posts/bulk"): "creates as the caller; items cannot name an author",
+    ("GET", f"{API}/posts/search"): "public read of published posts only",
+    ("GET", f"{API}/posts/top"): "public read of published posts only",
+    ("GET", f"{API}/tags"): "public read (counts of published posts)",
+    ("PUT", f"{API}/users/me/profile"): "self-only: acts on the token's user",
+    ("GET", f"{API}/users/{{user_id}}/profile"): "public profile",
+    ("GET", f"{API}/users/{{user_id}}/stats"): "public counters",
+    ("GET", f"{API}/users/{{user_id}}/followers"): "public list",
+    ("GET", f"{API}/users/{{user_id}}/following"): "public list",
+    ("PUT", f"{API}/users/{{user_id}}/follow"): (
+        "writes the caller's own (follower=caller, followee=id) row; users are public "
+        "(test_follow_rows_belong_to_the_caller)"
+    ),
+    ("DELETE", f"{API}/users/{{user_id}}/follow"): (
+        "deletes only the caller's own follow row (test_follow_rows_belong_to_the_caller)"
+    ),
     ("GET", "/health/live"): "operations: no data",
     ("GET", "/health/ready"): "operations: no data",
 }
@@ -177,3 +224,20 @@ async def test_draft_listing_is_only_ever_the_viewers_own(
     )
     assert theirs.json()["items"] == []
     assert_problem(await client.get(f"{API}/posts", params={"status": "draft"}), 401)
+
+
+async def test_follow_rows_belong_to_the_caller(
+    client: AsyncClient,
+    make_account: Any,
+    snapshot: Callable[[], Awaitable[Snapshot]],
+) -> None:
+    """Following and unfollowing only ever touch the caller's own row."""
+    alice, bob, mallory = await make_account(), await make_account(), await make_account()
+    assert (await client.put(f"{API}/users/{bob.id}/follow", headers=alice.headers)).is_success
+    before = await snapshot()
+    # Mallory cannot undo Alice's follow: her DELETE concerns (mallory, bob), which is absent.
+    response = await client.delete(f"{API}/users/{bob.id}/follow", headers=mallory.headers)
+    assert response.status_code in (204, 404)
+    assert await snapshot() == before
+    followers = await client.get(f"{API}/users/{bob.id}/followers")
+    assert [f["user"]["id"] for f in followers.json()["items"]] == [alice.id]
