@@ -179,3 +179,33 @@ async def test_a_key_still_in_progress_is_409(
     response = await client.post(POSTS, content=body, headers=headers)
     assert_problem(response, 409)
     assert response.headers["retry-after"] == "1"
+
+
+async def _rows(connection: AsyncConnection) -> tuple[Any, Any]:
+    posts = await connection.scalar(text("SELECT count(*) FROM posts"))
+    comments = await connection.scalar(text("SELECT count(*) FROM comments"))
+    return posts, comments
+
+
+@pytest.mark.parametrize("route", ["posts", "bulk", "comments"])
+async def test_every_create_route_that_adopted_it_replays(
+    client: AsyncClient, make_account: Any, connection: AsyncConnection, route: str
+) -> None:
+    account = await make_account()
+    post = await client.post(POSTS, json=POST, headers=account.headers)
+    url, body = {
+        "posts": (POSTS, POST),
+        "bulk": (f"{POSTS}/bulk", {"items": [POST, {"title": ""}]}),
+        "comments": (f"{POSTS}/{post.json()['id']}/comments", {"body": "once"}),
+    }[route]
+    headers = {**account.headers, "Idempotency-Key": f"adopted-{route}"}
+    before = await _rows(connection)
+    first = await client.post(url, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    created = await _rows(connection)
+    assert created != before
+    again = await client.post(url, json=body, headers=headers)
+    assert again.status_code == 201
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await _rows(connection) == created
