@@ -237,3 +237,39 @@ async def test_text_no_database_can_store_is_422(
     headers = {**account.headers, "Content-Type": "application/json"}
     response = await client.post(f"{API}/posts", content=lone_surrogate, headers=headers)
     assert_problem(response, 422)
+
+
+@pytest.mark.parametrize("field", sorted(PROTECTED))
+async def test_protected_fields_cannot_be_set_on_domain_writes(
+    client: AsyncClient,
+    make_account: Any,
+    snapshot: Callable[[], Awaitable[Snapshot]],
+    field: str,
+) -> None:
+    account = await make_account()
+    created = await client.post(
+        f"{API}/posts",
+        json={"title": "t", "body": "b", "status": "published"},
+        headers=account.headers,
+    )
+    post_id = created.json()["id"]
+    before = await snapshot()
+    value = PROTECTED[field]
+    writes = [
+        ("POST", f"/posts/{post_id}/comments", {"body": "c", field: value}),
+        ("PUT", "/users/me/profile", {"bio": "b", field: value}),
+        ("POST", "/posts/bulk", {"items": [{"title": "t", "body": "b"}], field: value}),
+    ]
+    for method, path, body in writes:
+        response = await client.request(method, f"{API}{path}", json=body, headers=account.headers)
+        assert_problem(response, 422)
+    # Inside a bulk item the field is refused for that item only; nothing is created from it.
+    bulk = await client.post(
+        f"{API}/posts/bulk",
+        json={"items": [{"title": "t", "body": "b", field: value}]},
+        headers=account.headers,
+    )
+    assert bulk.status_code == 201, bulk.text
+    assert bulk.json()["created"] == []
+    assert [e["index"] for e in bulk.json()["errors"]] == [0]
+    assert await snapshot() == before

@@ -145,3 +145,13 @@ async def test_out_of_range_integers_are_422_not_500(client: AsyncClient) -> Non
     for params in ({"author_id": 2**63}, {"author_id": 10**30}, {"limit": 2**64}):
         assert_problem(await client.get(f"{API}/posts", params=params), 422)
     assert_problem(await client.get(f"{API}/posts/{2**63}"), 422)
+
+
+async def test_bulk_is_at_most_1000_items(client: AsyncClient, make_account: Any) -> None:
+    account = await make_account()
+    item = {"title": "t", "body": "b"}
+    too_many = {"items": [item] * 1001}
+    response = await client.post(f"{API}/posts/bulk", json=too_many, headers=account.headers)
+    assert_problem(response, 422)
+    empty = await client.post(f"{API}/posts/bulk", json={"items": []}, headers=account.headers)
+    assert_problem(empty, 422)
