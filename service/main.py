@@ -46,15 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     app.state.login_limiter = LoginRateLimiter.from_settings(settings)
     install_error_handlers(app)
-    # add_middleware wraps: the last one added is the outermost. The body limit and the
-    # query guard sit outside the consistency middleware (which buffers GET bodies for a retry).
-    install_idempotency(app)
+    # add_middleware wraps: the last one added is the outermost. The idempotency recorder sits
+    # outside the consistency middleware so a replay carries the first response's token; the
+    # body limit and the query guard sit outside both (the former buffers GET bodies).
     app.add_middleware(
         ConsistencyMiddleware,
         secret=settings.jwt_secret,
         secure_cookie=settings.environment == "production",
         retry_after=settings.retry_after_seconds,
     )
+    install_idempotency(app)
     install_middleware(app, settings)
     install_openapi_links(app)
 

@@ -41,7 +41,8 @@ log = logging.getLogger("inkwell.idempotency")
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-STORED_HEADERS = ("content-type", "location", "etag")
+# The consistency token lets a client that lost the first response still read its own write.
+STORED_HEADERS = ("content-type", "location", "etag", "x-consistency-token")
 _STATE_KEY = "inkwell.idempotency"
 # A loser of the insert race polls this long (each read is a fresh READ COMMITTED snapshot on
 # PostgreSQL) for the winner's recorded response before answering 409 "in progress".
