@@ -8,10 +8,15 @@ from fastapi import APIRouter, FastAPI
 from service import models  # noqa: F401  (registers every table model with the mapper)
 from service.core.db import Database
 from service.core.errors import install_error_handlers
+from service.core.lifecycle import Lifecycle
+from service.core.observability import install_observability, mark_process_dead
 from service.core.pagination import CursorCodec
 from service.core.settings import Settings, get_settings
 from service.health.router import router as health_router
+from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
+from service.realtime.router import router as realtime_router
+from service.realtime.runtime import Realtime
 from service.users.router import router as users_router
 
 
@@ -21,10 +26,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
+        app.state.realtime = realtime = Realtime(settings, app.state.db)
+        realtime.start()
+        lifecycle: Lifecycle = app.state.lifecycle
+        lifecycle.on_shutdown(realtime.close_clients)
+        unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
         try:
             yield
         finally:
+            lifecycle.begin_shutdown()
+            unhook_signals()
+            await realtime.stop()
             await app.state.db.dispose()
+            mark_process_dead()
 
     app = FastAPI(
         title="Inkwell",
@@ -33,12 +47,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
+    app.state.lifecycle = Lifecycle()
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     install_error_handlers(app)
+    install_observability(app, settings)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(users_router)
     api.include_router(posts_router)
+    api.include_router(notifications_router)
+    api.include_router(realtime_router)
     app.include_router(api)
     app.include_router(health_router)
     return app

@@ -2,9 +2,10 @@
 
 from sqlmodel import SQLModel
 
+from service.notifications.models import Notification
 from service.posts.models import Post
 from service.users.models import User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Post", "User", "metadata"]
+__all__ = ["Notification", "Post", "User", "metadata"]

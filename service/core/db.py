@@ -15,6 +15,7 @@ from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.model_base import SoftDeleteMixin
+from service.core.observability import InstrumentedAsyncQueuePool, instrument_engine
 from service.core.settings import Settings
 
 INCLUDE_DELETED = "include_deleted"
@@ -23,7 +24,14 @@ INCLUDE_DELETED = "include_deleted"
 
 def create_engine(url: str, settings: Settings, *, role: str = "primary") -> AsyncEngine:
     if url.startswith("sqlite"):
-        return _create_sqlite_engine(url, settings)
+        engine = _create_sqlite_engine(url, settings)
+    else:
+        engine = _create_postgres_engine(url, settings, role)
+    instrument_engine(engine, settings, role=role)
+    return engine
+
+
+def _create_postgres_engine(url: str, settings: Settings, role: str) -> AsyncEngine:
     connect_args: dict[str, Any] = {
         "server_settings": {
             "application_name": f"inkwell-{role}",
@@ -40,6 +48,7 @@ def create_engine(url: str, settings: Settings, *, role: str = "primary") -> Asy
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         pool_pre_ping=True,
+        poolclass=InstrumentedAsyncQueuePool,
         connect_args=connect_args,
         echo=settings.db_echo,
     )

@@ -1,12 +1,13 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 
-from service.core.db import ReadSessionDep, SessionDep
+from service.core.db import ReadSessionDep, SessionDep, SessionMakerDep
 from service.core.errors import Unauthorized
 from service.core.pagination import Page, PagerDep
 from service.core.schemas import IdPath
+from service.notifications.service import schedule_fan_out
 from service.posts import repository, service
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter
@@ -25,9 +26,15 @@ def _respond(post: Post, response: Response) -> PostPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PostPublic)
 async def create_post(
-    data: PostCreate, user: CurrentUser, session: SessionDep, response: Response
+    data: PostCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+    tasks: BackgroundTasks,
+    sessionmaker: SessionMakerDep,
 ) -> PostPublic:
     post = await service.create(session, author=user, data=data)
+    schedule_fan_out(tasks, sessionmaker, session)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return _respond(post, response)
 
@@ -71,10 +78,13 @@ async def update_post(
     user: CurrentUser,
     session: SessionDep,
     response: Response,
+    tasks: BackgroundTasks,
+    sessionmaker: SessionMakerDep,
     if_match: IfMatch = None,
 ) -> PostPublic:
     post = await service.get_owned(session, post_id, user)
     post = await service.update(session, post=post, data=data, if_match=if_match)
+    schedule_fan_out(tasks, sessionmaker, session)
     return _respond(post, response)
 
 

@@ -13,6 +13,7 @@ from service.posts import repository
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter
 from service.posts.schemas import PostCreate, PostUpdate
+from service.realtime import events as realtime_events
 from service.users.models import User
 
 
@@ -34,6 +35,7 @@ async def create(session: AsyncSession, *, author: User, data: PostCreate) -> Po
     post.author = author
     session.add(post)
     await session.flush()
+    await realtime_events.publish_post_created(session, post)
     return post
 
 
@@ -80,11 +82,14 @@ async def update(
     session: AsyncSession, *, post: Post, data: PostUpdate, if_match: str | None
 ) -> Post:
     check_precondition(post, if_match)
+    was_published = post.status == PostStatus.published
     for field, value in data.model_dump(exclude_unset=True).items():
         if value is None:
             continue
         setattr(post, field, value)
     await _flush_versioned(session)
+    if not was_published:
+        await realtime_events.publish_post_created(session, post)
     return post
 
 
