@@ -14,7 +14,8 @@ import sys
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,6 +64,16 @@ def current_request_id() -> str | None:
     return context.request_id if context else None
 
 
+@contextmanager
+def request_context(request_id: str | None) -> Iterator[None]:
+    """Log as part of request `request_id` (for work that outlives the request's context)."""
+    token = _context.set(RequestContext(request_id or uuid.uuid4().hex))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
 def bind_user(user_id: int | None) -> None:
     """Called by the auth dependency so the access log line carries the user id."""
     context = _context.get()
@@ -82,14 +93,18 @@ def accept_request_id(value: str | None) -> str:
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
-class _ContextFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        context = _context.get()
-        if context is not None:
-            record.request_id = getattr(record, "request_id", context.request_id)
-            if context.user_id is not None and not hasattr(record, "user_id"):
-                record.user_id = context.user_id
-        return True
+_base_factory = logging.getLogRecordFactory()
+
+
+def _record_with_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """Every record created inside a request carries its id (and user id once known)."""
+    record = _base_factory(*args, **kwargs)
+    context = _context.get()
+    if context is not None:
+        record.request_id = context.request_id
+        if context.user_id is not None:
+            record.user_id = context.user_id
+    return record
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -138,12 +153,12 @@ def log_format(settings: Settings) -> Literal["json", "console"]:
 
 def configure_logging(settings: Settings) -> None:
     """Idempotent: one stderr handler on the root logger; uvicorn's loggers propagate to it."""
+    logging.setLogRecordFactory(_record_with_context)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _InkwellHandler)]:
         root.removeHandler(handler)
     handler = _InkwellHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format(settings) == "json" else ConsoleFormatter())
-    handler.addFilter(_ContextFilter())
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
@@ -315,10 +330,24 @@ def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> 
 
 
 def route_template(scope: Scope) -> str:
-    """`/api/v1/posts/{post_id}`, never the raw path (bounded label cardinality)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """`/api/v1/posts/{post_id}`, never the raw path (bounded label cardinality).
+
+    FastAPI puts the matched route in the scope with its path relative to the router that
+    declared it (`/posts/{post_id}`); the static prefix (`/api/v1`) is what precedes the
+    concrete match in the request path.
+    """
+    template = getattr(scope.get("route"), "path_format", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    path: str = scope.get("path", "")
+    params = scope.get("path_params") or {}
+    try:
+        concrete = template.format_map({k: str(v) for k, v in params.items()})
+    except (KeyError, IndexError, ValueError):
+        return template
+    if concrete and path.endswith(concrete):
+        return path[: len(path) - len(concrete)] + template
+    return template
 
 
 class ObservabilityMiddleware:

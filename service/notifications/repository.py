@@ -20,8 +20,10 @@ async def add_for_post(
 ) -> int:
     """Bulk insert, a chunk of rows per statement; returns the number of rows."""
     rows = [{"user_id": uid, "post_id": post_id, "created_at": at} for uid in user_ids]
+    connection = await session.connection()
+    statement = insert(Notification.__table__)  # type: ignore[attr-defined]
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(Notification), rows[start : start + CHUNK])
+        await connection.execute(statement, rows[start : start + CHUNK])
     return len(rows)
 
 

@@ -9,7 +9,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.model_base import utcnow
-from service.core.observability import BACKGROUND_FAILURES, current_request_id
+from service.core.observability import (
+    BACKGROUND_FAILURES,
+    current_request_id,
+    request_context,
+)
 from service.notifications import repository
 from service.notifications.models import Notification
 from service.posts.models import Post
@@ -38,23 +42,22 @@ async def fan_out_new_post(
 
     Failures are logged with the request id and counted, never swallowed silently.
     """
-    try:
-        async with sessionmaker.begin() as session:
-            post = await session.get(Post, post_id)
-            if post is None:
-                return 0  # the publishing transaction did not commit, or the post is gone
-            if recipients is None:
-                recipients = await recipients_for_post(session, post)
-            user_ids = sorted({uid for uid in recipients if uid != post.author_id})
-            return await repository.add_for_post(
-                session, post_id=post_id, user_ids=user_ids, at=utcnow()
-            )
-    except Exception:
-        BACKGROUND_FAILURES.labels(task="notification_fan_out").inc()
-        log.exception(
-            "notification fan-out failed", extra={"post_id": post_id, "request_id": request_id}
-        )
-        return 0
+    with request_context(request_id):
+        try:
+            async with sessionmaker.begin() as session:
+                post = await session.get(Post, post_id)
+                if post is None:
+                    return 0  # the publishing transaction did not commit, or the post is gone
+                if recipients is None:
+                    recipients = await recipients_for_post(session, post)
+                user_ids = sorted({uid for uid in recipients if uid != post.author_id})
+                return await repository.add_for_post(
+                    session, post_id=post_id, user_ids=user_ids, at=utcnow()
+                )
+        except Exception:
+            BACKGROUND_FAILURES.labels(task="notification_fan_out").inc()
+            log.exception("notification fan-out failed", extra={"post_id": post_id})
+            return 0
 
 
 def schedule_fan_out(

@@ -34,7 +34,8 @@ async def publish_post_created(session: AsyncSession, post: Post) -> None:
         return
     session.info.setdefault(_PUBLISHED, []).append(post.id)
     if session.sync_session.get_bind().dialect.name == "postgresql":
-        await session.execute(
+        connection = await session.connection()
+        await connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": CHANNEL, "payload": str(post.id)},
         )
