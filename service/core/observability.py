@@ -165,8 +165,11 @@ def configure_logging(settings: Settings) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # Our access line replaces uvicorn's.
+    # Our access line replaces uvicorn's; pool life-cycle chatter stays out of INFO.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    if not settings.db_echo:
+        logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+        logging.getLogger(f"{__name__}.InstrumentedAsyncQueuePool").setLevel(logging.WARNING)
 
 
 # --------------------------------------------------------------------------- metrics
