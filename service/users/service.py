@@ -27,9 +27,10 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
     user = await repository.get_by_username(session, username.lower())
-    if not await verify_password(password, user.password_hash if user else None) or user is None:
+    if not await verify_password(password, user.password_hash if user else None):
         # One message whether the user exists or not.
         raise Unauthorized("Incorrect username or password.")
+    assert user is not None
     return user
 
 
