@@ -1,7 +1,6 @@
 """Fan-out runs after the response in its OWN committed transaction; failures are logged."""
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,47 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import create_engine
-from service.main import create_app
 from service.notifications import service as notifications
 from service.posts.models import Post
-from tests.conftest import make_settings
-from tests.support import databases
-from tests.support.migrations import run_alembic
-
-
-@pytest.fixture
-async def committed_url(backend: str, tmp_path: Any) -> AsyncIterator[str]:
-    """A database of its own, migrated, where commits are real (no outer rollback)."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'committed.db'}"
-        yield await _migrated(url)
-        return
-    async with databases.postgres_database("notify") as url:
-        yield await _migrated(url)
-
-
-async def _migrated(url: str) -> str:
-    engine = create_engine(url, make_settings(url))
-    async with engine.begin() as connection:
-        await run_alembic(connection, "upgrade", "head")
-    await engine.dispose()
-    return url
-
-
-@pytest.fixture
-async def real_app(committed_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(make_settings(committed_url))
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def observer(committed_url: str) -> AsyncIterator[AsyncEngine]:
-    """Another engine: what it sees is committed."""
-    engine = create_engine(committed_url, make_settings(committed_url), role="observer")
-    yield engine
-    await engine.dispose()
 
 
 async def register(client: AsyncClient, name: str) -> tuple[int, dict[str, str]]:
