@@ -214,6 +214,11 @@ REALTIME_MESSAGES = Counter("realtime_messages", "Messages queued to websocket c
 REALTIME_DROPPED = Counter(
     "realtime_dropped_clients", "Websocket clients disconnected for being too slow"
 )
+REALTIME_LISTENING = Gauge(
+    "realtime_listener_up",
+    "1 while the LISTEN connection is established",
+    multiprocess_mode="livesum",
+)
 REALTIME_RECONNECTS = Counter(
     "realtime_listener_reconnects", "LISTEN connection (re)connections after a failure"
 )

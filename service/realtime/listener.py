@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.errors import NotFound
-from service.core.observability import REALTIME_RECONNECTS
+from service.core.observability import REALTIME_LISTENING, REALTIME_RECONNECTS
 from service.posts import service as posts
 from service.realtime.events import CHANNEL, serialize
 from service.realtime.hub import Hub
@@ -81,6 +81,7 @@ class PostgresListener:
         attempt = 0
         while True:
             connection = None
+            delay = 0.0
             try:
                 connection = await asyncpg.connect(self.dsn, timeout=5)
                 lost = asyncio.Event()
@@ -91,6 +92,7 @@ class PostgresListener:
                     log.info("realtime listener reconnected", extra={"attempts": attempt})
                 attempt = 0
                 self.connected.set()
+                REALTIME_LISTENING.inc()
                 while not lost.is_set():
                     try:
                         await asyncio.wait_for(lost.wait(), PING_SECONDS)
@@ -100,19 +102,23 @@ class PostgresListener:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                self.connected.clear()
+                if self.connected.is_set():
+                    REALTIME_LISTENING.dec()
+                    self.connected.clear()
                 attempt += 1
                 delay = min(self.max_backoff, 0.1 * 2 ** min(attempt, 10)) * random.uniform(0.5, 1)
                 log.warning(
                     "realtime listener disconnected; retrying",
                     extra={"error": type(error).__name__, "retry_in_s": round(delay, 2)},
                 )
-                await asyncio.sleep(delay)
             finally:
-                self.connected.clear()
+                if self.connected.is_set():  # cancelled while listening
+                    REALTIME_LISTENING.dec()
+                    self.connected.clear()
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(connection.close(), 2)
+            await asyncio.sleep(delay)
 
     async def _deliver_forever(self) -> None:
         while True:

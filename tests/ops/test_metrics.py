@@ -58,7 +58,12 @@ async def test_metrics_after_traffic(client: AsyncClient, app: FastAPI, make_acc
     }
     assert routing["replica"] >= 1
     assert routing["primary"] >= 1
-    for name in ("realtime_clients", "realtime_dropped_clients", "background_task_failures"):
+    for name in (
+        "realtime_clients",
+        "realtime_dropped_clients",
+        "realtime_listener_up",
+        "background_task_failures",
+    ):
         assert name in families
 
 
