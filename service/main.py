@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
+from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database
 from service.core.errors import install_error_handlers
 from service.core.lifecycle import Lifecycle
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
+        app.state.db.start()
         app.state.realtime = realtime = Realtime(settings, app.state.db)
         realtime.start()
         lifecycle: Lifecycle = app.state.lifecycle
@@ -50,6 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lifecycle = Lifecycle()
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     install_error_handlers(app)
+    app.add_middleware(
+        ConsistencyMiddleware,
+        secret=settings.jwt_secret,
+        secure_cookie=settings.environment == "production",
+        retry_after=settings.retry_after_seconds,
+    )
     install_observability(app, settings)
 
     api = APIRouter(prefix="/api/v1")

@@ -34,7 +34,7 @@ from prometheus_client import (
     multiprocess,
 )
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, ExecutionContext
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -295,20 +295,23 @@ def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> 
     slow_seconds = settings.db_slow_query_ms / 1000
     query_seconds = QUERY_DURATION.labels(role=role)
 
+    # The start time lives on the execution context (one per statement), so a failing statement
+    # leaves nothing behind and no error hook is needed.
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _before(
         conn: Connection, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
     ) -> None:
-        conn.info.setdefault("inkwell_query_start", []).append(time.perf_counter())
+        if ctx is not None:
+            ctx._inkwell_start = time.perf_counter()
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _after(
         conn: Connection, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
     ) -> None:
-        starts: list[float] = conn.info.get("inkwell_query_start", [])
-        if not starts:
+        started: float | None = getattr(ctx, "_inkwell_start", None)
+        if started is None:
             return
-        elapsed = time.perf_counter() - starts.pop()
+        elapsed = time.perf_counter() - started
         query_seconds.observe(elapsed)
         if elapsed >= slow_seconds:
             _SLOW.warning(
@@ -319,13 +322,6 @@ def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> 
                     "role": role,
                 },
             )
-
-    @event.listens_for(sync_engine, "handle_error")
-    def _error(context: ExecutionContext | Any) -> None:
-        connection = getattr(context, "connection", None)
-        starts = connection.info.get("inkwell_query_start") if connection is not None else None
-        if starts:
-            starts.pop()
 
     def _on_pool_event(*_: Any) -> None:
         _sample_pool(engine.pool, role)

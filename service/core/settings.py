@@ -26,6 +26,20 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
     db_echo: bool = False
+    db_pgbouncer: bool = Field(
+        default=False,
+        description="PgBouncer transaction mode: no statement cache, unique prepared statement"
+        " names, no startup server_settings, reads inside transactions",
+    )
+    db_replica_max_lag: float = Field(
+        default=10.0, gt=0, description="seconds a replica may lag before it is skipped"
+    )
+    db_replica_cooldown: float = Field(
+        default=10.0, gt=0, description="seconds a failed or lagging replica is skipped"
+    )
+    db_replica_check_interval: float = Field(
+        default=1.0, gt=0, description="seconds between replica health/lag checks"
+    )
 
     jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"

@@ -1,4 +1,8 @@
-"""Liveness (process only) and readiness (primary reachable, schema at the Alembic head)."""
+"""Liveness (process only) and readiness (primary reachable, schema at the Alembic head).
+
+Replicas are reported (state, lag, pool) but never make the service unready: reads fall back
+to the primary.
+"""
 
 from functools import lru_cache
 from pathlib import Path
@@ -35,6 +39,8 @@ async def ready(request: Request) -> JSONResponse:
         return JSONResponse({"status": "shutting_down"}, status_code=503)
     db: Database = request.app.state.db
     report: dict[str, Any] = {"status": "ok", "primary": "ok", "schema": "ok"}
+    if db.replicas.replicas:
+        report["replicas"] = db.replicas.report()
     try:
         async with db.primary.connect() as connection:
             revisions = set(

@@ -146,8 +146,8 @@ def restartable_primary() -> tuple[str, str]:
     from sqlalchemy.engine import make_url
 
     cluster_dir = os.environ.get("CLUSTER_DIR", str(ROOT / ".cluster"))
-    port = os.environ.get("PRIMARY_PORT", "55432")
     url_port = str(make_url(databases.server_url()).port or 5432)
+    port = os.environ.get("PRIMARY_PORT", url_port)
     if url_port != port or not (Path(cluster_dir) / "primary" / "PG_VERSION").exists():
         databases.unavailable(
             f"no restartable cluster primary (CLUSTER_DIR={cluster_dir}, PRIMARY_PORT={port},"
