@@ -8,10 +8,10 @@ SQLite (one process): the serialized post waits in `session.info` and is handed 
 in-process hubs by the session's `after_commit` event.
 """
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.posts.models import Post, PostStatus
@@ -19,8 +19,16 @@ from service.posts.schemas import PostPublic
 from service.realtime.hub import publish_local
 
 CHANNEL = "inkwell_posts"
-_PENDING = "inkwell_realtime_pending"
-_PUBLISHED = "inkwell_published_post_ids"
+_PENDING = "inkwell_published_posts"
+
+
+@dataclass(frozen=True)
+class _Published:
+    transaction: SessionTransaction | None
+    """The (nested) transaction that published: its rollback takes the post back."""
+    post_id: int
+    message: str | None
+    """Serialized post for in-process delivery (SQLite); None on PostgreSQL (NOTIFY)."""
 
 
 def serialize(post: Post) -> str:
@@ -32,31 +40,43 @@ async def publish_post_created(session: AsyncSession, post: Post) -> None:
     """Call after the flush that made `post` published (create, or draft -> published)."""
     if post.status != PostStatus.published or post.id is None:
         return
-    session.info.setdefault(_PUBLISHED, []).append(post.id)
-    if session.sync_session.get_bind().dialect.name == "postgresql":
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    message = None
+    if sync.get_bind().dialect.name == "postgresql":
         connection = await session.connection()
         await connection.execute(
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": CHANNEL, "payload": str(post.id)},
         )
     else:
-        session.info.setdefault(_PENDING, []).append(serialize(post))
+        message = serialize(post)
+    session.info.setdefault(_PENDING, []).append(_Published(transaction, post.id, message))
 
 
 def published_post_ids(session: AsyncSession) -> list[int]:
-    """Posts this session published so far (the router schedules follow-up work from it)."""
-    ids: list[int] = session.info.get(_PUBLISHED, [])
-    return list(ids)
+    """Posts this session's transaction published so far (for follow-up work after commit)."""
+    return [p.post_id for p in session.info.get(_PENDING, [])]
 
 
 @event.listens_for(Session, "after_commit")
 def _deliver_local(session: Session) -> None:
-    pending: list[str] = session.info.pop(_PENDING, [])
-    for message in pending:
-        publish_local(message)
+    for published in session.info.pop(_PENDING, []):
+        if published.message is not None:
+            publish_local(published.message)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session, *_: Any) -> None:
-    session.info.pop(_PENDING, None)
-    session.info.pop(_PUBLISHED, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, rolled_back: SessionTransaction) -> None:
+    """Drop what the rolled-back transaction (or a savepoint inside it) published."""
+    pending: list[_Published] = session.info.get(_PENDING, [])
+    if pending:
+        session.info[_PENDING] = [p for p in pending if not _within(p.transaction, rolled_back)]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False

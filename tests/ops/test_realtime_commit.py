@@ -73,3 +73,36 @@ async def test_drafts_are_not_announced(real_app: FastAPI) -> None:
         assert subscriber.queue.empty()
     finally:
         realtime.hub.unsubscribe(subscriber)
+
+
+async def test_a_rolled_back_savepoint_takes_its_post_back(real_app: FastAPI) -> None:
+    """Bulk writes use savepoints: a post published inside one that rolls back is never sent."""
+    realtime: Realtime = real_app.state.realtime
+    if realtime.listener is not None:
+        await asyncio.wait_for(realtime.listener.connected.wait(), 5)
+    subscriber = realtime.hub.subscribe()
+    try:
+        async with real_app.state.db.sessionmaker.begin() as session:
+            user = User(username="bulker", email="b@x.org", password_hash="x")
+            session.add(user)
+            await session.flush()
+            assert user.id is not None
+            posts = []
+            for title in ("kept", "undone"):
+                savepoint = await session.begin_nested()
+                post = Post(author_id=user.id, title=title, body="b", status=PostStatus.published)
+                post.author = user
+                session.add(post)
+                await session.flush()
+                await publish_post_created(session, post)
+                if title == "undone":
+                    await savepoint.rollback()
+                else:
+                    await savepoint.commit()
+                    posts.append(post)
+        message = json.loads(await asyncio.wait_for(subscriber.queue.get(), 2))
+        assert (message["id"], message["title"]) == (posts[0].id, "kept")
+        await asyncio.sleep(0.2)
+        assert subscriber.queue.empty()
+    finally:
+        realtime.hub.unsubscribe(subscriber)
