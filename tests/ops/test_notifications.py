@@ -130,3 +130,32 @@ async def test_fan_out_with_explicit_recipients(real_app: FastAPI, observer: Asy
     async with observer.connect() as other:
         rows = await other.execute(text("SELECT user_id FROM notifications ORDER BY user_id"))
         assert rows.scalars().all() == sorted(ids)
+
+
+async def test_my_notifications_are_a_keyset_page_newest_first(real_app: FastAPI) -> None:
+    async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
+        _, author = await register(client, "prolific")
+        reader_id, reader = await register(client, "avid_reader")
+        post_ids = []
+        for i in range(5):
+            post = await client.post(
+                "/api/v1/posts", json={"title": f"p{i}", "body": "b"}, headers=author
+            )
+            post_ids.append(post.json()["id"])
+            await notifications.fan_out_new_post(
+                real_app.state.db.sessionmaker, post_id=post_ids[-1], recipients=[reader_id]
+            )
+        seen: list[int] = []
+        cursor = None
+        while True:
+            params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+            page = (
+                await client.get("/api/v1/users/me/notifications", params=params, headers=reader)
+            ).json()
+            seen += [n["post_id"] for n in page["items"]]
+            assert len(page["items"]) <= 2
+            if (cursor := page["next_cursor"]) is None:
+                break
+        assert seen == post_ids[::-1]
+        anonymous = await client.get("/api/v1/users/me/notifications")
+        assert anonymous.status_code == 401
