@@ -392,7 +392,8 @@ class ObservabilityMiddleware:
                 HTTP_DURATION.labels(method=method, route=route, status=str(status)).observe(
                     elapsed
                 )
-            _ACCESS.info(
+            _ACCESS.log(
+                logging.ERROR if is_http and status >= 500 else logging.INFO,
                 "request",
                 extra={
                     "method": method,

@@ -123,6 +123,8 @@ class PostgresListener:
     async def _deliver_forever(self) -> None:
         while True:
             post_id = await self._ids.get()
+            if not len(self.hub):
+                continue  # nobody is listening on this instance: skip the query
             try:
                 async with self.sessionmaker() as session:
                     post = await posts.get_visible(session, post_id, None)
