@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
+from service.comments.router import router as comments_router
 from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database
 from service.core.errors import install_error_handlers
@@ -13,11 +14,14 @@ from service.core.lifecycle import Lifecycle
 from service.core.observability import install_observability, mark_process_dead
 from service.core.pagination import CursorCodec
 from service.core.settings import Settings, get_settings
+from service.follows.router import router as follows_router
 from service.health.router import router as health_router
 from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
 from service.realtime.runtime import Realtime
+from service.stats.router import router as stats_router
+from service.tags.router import router as tags_router
 from service.users.router import router as users_router
 
 
@@ -63,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(users_router)
     api.include_router(posts_router)
+    api.include_router(comments_router)
+    api.include_router(tags_router)
+    api.include_router(follows_router)
+    api.include_router(stats_router)
     api.include_router(notifications_router)
     api.include_router(realtime_router)
     app.include_router(api)

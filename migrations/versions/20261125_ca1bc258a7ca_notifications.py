@@ -1,7 +1,7 @@
 """notifications
 
 Revision ID: ca1bc258a7ca
-Revises: 7fa302288c98
+Revises: 80f72f66c463
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ca1bc258a7ca"
-down_revision: str | Sequence[str] | None = "7fa302288c98"
+down_revision: str | Sequence[str] | None = "80f72f66c463"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -39,6 +39,8 @@ log = logging.getLogger("inkwell.db")
 INCLUDE_DELETED = "include_deleted"
 """Execution option that lifts the soft-delete filter (restore and admin paths only)."""
 
+SQLITE_BEGIN = "sqlite_begin"
+"""Connection execution option: `DEFERRED` (default) or `IMMEDIATE` SQLite transactions."""
 WROTE = "inkwell.wrote"
 """Session.info flag: the transaction flushed or executed a non-SELECT statement."""
 READ_ONLY = "inkwell.read_only"
@@ -127,7 +129,8 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
 
@@ -201,6 +204,12 @@ class Database:
             primary = reader.execution_options(isolation_level="READ COMMITTED")
         else:
             primary = reader = create_engine(url, settings)
+            if settings.is_sqlite:
+                # Write transactions take SQLite's write lock at BEGIN (waiting up to
+                # busy_timeout). A deferred one that reads (the token's user), then writes
+                # after another writer committed, fails at once with SQLITE_BUSY (WAL
+                # snapshot), which busy_timeout does not retry: concurrent likes were 503s.
+                primary = reader.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
         replicas = [
             _make_replica(f"replica-{i}", replica_url, settings, autocommit=lean)
             for i, replica_url in enumerate(settings.database_replica_urls)

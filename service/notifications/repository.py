@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.pagination import SortKey, paginate
+from service.follows.models import Follow
 from service.notifications.models import Notification
 
 NEWEST_FIRST = SortKey(
@@ -25,6 +26,11 @@ async def add_for_post(
     for start in range(0, len(rows), CHUNK):
         await connection.execute(statement, rows[start : start + CHUNK])
     return len(rows)
+
+
+async def follower_ids(session: AsyncSession, user_id: int) -> list[int]:
+    statement = select(Follow.follower_id).where(Follow.followee_id == user_id)
+    return list((await session.exec(statement)).all())
 
 
 async def list_page(

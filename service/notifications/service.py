@@ -23,12 +23,8 @@ log = logging.getLogger("inkwell.notifications")
 
 
 async def recipients_for_post(session: AsyncSession, post: Post) -> list[int]:
-    """Who hears about `post`: the one place that decides it.
-
-    Followers of the author once the `follows` table exists (issue 3); until then nobody.
-    Wiring: `select(Follow.follower_id).where(Follow.followee_id == post.author_id)`.
-    """
-    return []
+    """Who hears about `post`: the one place that decides it (the author's followers)."""
+    return await repository.follower_ids(session, post.author_id)
 
 
 async def fan_out_new_post(

@@ -8,6 +8,7 @@ SQLite (one process): the serialized post waits in `session.info` and is handed 
 in-process hubs by the session's `after_commit` event.
 """
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import event, text
@@ -52,6 +53,30 @@ async def publish_post_created(session: AsyncSession, post: Post) -> None:
     else:
         message = serialize(post)
     session.info.setdefault(_PENDING, []).append(_Published(transaction, post.id, message))
+
+
+async def publish_posts_created(
+    session: AsyncSession,
+    post_ids: Sequence[int],
+    load: Callable[[Sequence[int]], Awaitable[Sequence[Post]]],
+) -> None:
+    """Bulk variant: PostgreSQL needs only the ids (one statement); SQLite loads the posts."""
+    if not post_ids:
+        return
+    sync = session.sync_session
+    transaction = sync.get_nested_transaction() or sync.get_transaction()
+    pending = session.info.setdefault(_PENDING, [])
+    if sync.get_bind().dialect.name == "postgresql":
+        connection = await session.connection()
+        await connection.execute(
+            text("SELECT pg_notify(:channel, id::text) FROM unnest(CAST(:ids AS bigint[])) AS id"),
+            {"channel": CHANNEL, "ids": list(post_ids)},
+        )
+        pending.extend(_Published(transaction, post_id, None) for post_id in post_ids)
+        return
+    for post in await load(post_ids):
+        if post.status == PostStatus.published and post.id is not None:
+            pending.append(_Published(transaction, post.id, serialize(post)))
 
 
 def published_post_ids(session: AsyncSession) -> list[int]:

@@ -18,6 +18,10 @@ async def scrape(client: AsyncClient) -> dict[str, Metric]:
 
 
 async def test_metrics_after_traffic(client: AsyncClient, app: FastAPI, make_account: Any) -> None:
+    # /health/ready uses the app's own engine: pool and query metrics come from it. (First,
+    # before this test's rolled-back transaction holds SQLite's write lock.)
+    async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as plain:
+        assert (await plain.get("/health/ready")).status_code == 200
     account = await make_account()
     created = await client.post(
         "/api/v1/posts",
@@ -25,9 +29,6 @@ async def test_metrics_after_traffic(client: AsyncClient, app: FastAPI, make_acc
         headers=account.headers,
     )
     await client.get(f"/api/v1/posts/{created.json()['id']}")
-    # /health/ready uses the app's own engine: pool and query metrics come from it.
-    async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as plain:
-        assert (await plain.get("/health/ready")).status_code == 200
     record_route("replica")
     record_route("primary")
 

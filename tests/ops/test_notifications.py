@@ -159,3 +159,22 @@ async def test_my_notifications_are_a_keyset_page_newest_first(real_app: FastAPI
         assert seen == post_ids[::-1]
         anonymous = await client.get("/api/v1/users/me/notifications")
         assert anonymous.status_code == 401
+
+
+async def test_followers_are_notified_of_a_new_post(
+    real_app: FastAPI, observer: AsyncEngine
+) -> None:
+    async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
+        author_id, author = await register(client, "followed")
+        fan_id, fan = await register(client, "fan_one")
+        await register(client, "stranger")
+        followed = await client.put(f"/api/v1/users/{author_id}/follow", headers=fan)
+        assert followed.status_code in (200, 204), followed.text
+        post = await client.post(
+            "/api/v1/posts", json={"title": "t", "body": "b", "status": "published"}, headers=author
+        )
+        async with observer.connect() as other:
+            rows = await other.execute(text("SELECT user_id, post_id FROM notifications"))
+            assert [tuple(r) for r in rows] == [(fan_id, post.json()["id"])]
+        page = (await client.get("/api/v1/users/me/notifications", headers=fan)).json()
+        assert [n["post_id"] for n in page["items"]] == [post.json()["id"]]

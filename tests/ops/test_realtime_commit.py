@@ -5,11 +5,13 @@ import json
 
 import pytest
 from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 
 from service.posts.models import Post, PostStatus
 from service.realtime.events import publish_post_created
 from service.realtime.runtime import Realtime
 from service.users.models import User
+from tests.ops.servers import register
 
 
 class Abort(Exception):
@@ -36,6 +38,7 @@ async def test_feed_sees_committed_posts_never_rolled_back_ones(real_app: FastAP
                 assert author is not None
                 post = Post(author_id=user_id, title=title, body="b", status=PostStatus.published)
                 post.author = author
+                post.tags = []
                 session.add(post)
                 await session.flush()
                 await publish_post_created(session, post)
@@ -92,6 +95,7 @@ async def test_a_rolled_back_savepoint_takes_its_post_back(real_app: FastAPI) ->
                 savepoint = await session.begin_nested()
                 post = Post(author_id=user.id, title=title, body="b", status=PostStatus.published)
                 post.author = user
+                post.tags = []
                 session.add(post)
                 await session.flush()
                 await publish_post_created(session, post)
@@ -104,5 +108,32 @@ async def test_a_rolled_back_savepoint_takes_its_post_back(real_app: FastAPI) ->
         assert (message["id"], message["title"]) == (posts[0].id, "kept")
         await asyncio.sleep(0.2)
         assert subscriber.queue.empty()
+    finally:
+        realtime.hub.unsubscribe(subscriber)
+
+
+async def test_bulk_created_published_posts_are_announced(real_app: FastAPI) -> None:
+    realtime: Realtime = real_app.state.realtime
+    if realtime.listener is not None:
+        await asyncio.wait_for(realtime.listener.connected.wait(), 5)
+    subscriber = realtime.hub.subscribe()
+    try:
+        async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
+            author = await register(client, "bulk_author")
+            items = [
+                {"title": f"bulk {i}", "body": "b", "status": "published", "tags": ["x"]}
+                for i in range(3)
+            ]
+            items.append({"title": "bulk draft", "body": "b"})
+            response = await client.post(
+                "/api/v1/posts/bulk", json={"items": items}, headers=author
+            )
+        assert response.status_code == 201, response.text
+        created = response.json()["created"]
+        messages = [json.loads(await asyncio.wait_for(subscriber.queue.get(), 2)) for _ in range(3)]
+        assert sorted(m["id"] for m in messages) == sorted(created[:3])
+        assert all(m["tags"] == ["x"] for m in messages)
+        await asyncio.sleep(0.2)
+        assert subscriber.queue.empty()  # not the draft
     finally:
         realtime.hub.unsubscribe(subscriber)
