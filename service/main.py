@@ -11,14 +11,19 @@ from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database
 from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
 from service.core.idempotency import install_idempotency
+from service.core.lifecycle import Lifecycle
 from service.core.middleware import install_middleware
+from service.core.observability import install_observability, mark_process_dead
 from service.core.openapi import install_openapi_links
 from service.core.pagination import CursorCodec
 from service.core.ratelimit import LoginRateLimiter
 from service.core.settings import Settings, get_settings
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
+from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
+from service.realtime.router import router as realtime_router
+from service.realtime.runtime import Realtime
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import router as users_router
@@ -31,10 +36,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
         app.state.db.start()
+        app.state.realtime = realtime = Realtime(settings, app.state.db)
+        realtime.start()
+        lifecycle: Lifecycle = app.state.lifecycle
+        lifecycle.on_shutdown(realtime.close_clients)
+        unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
         try:
             yield
         finally:
+            lifecycle.begin_shutdown()
+            unhook_signals()
+            await realtime.stop()
             await app.state.db.dispose()
+            mark_process_dead()
 
     app = FastAPI(
         title="Inkwell",
@@ -43,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The body limit is `BodyLimitMiddleware` (problem+json 413, streamed bodies counted).
     )
     app.state.settings = settings
+    app.state.lifecycle = Lifecycle()
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     app.state.login_limiter = LoginRateLimiter.from_settings(settings)
     install_error_handlers(app)
@@ -58,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_idempotency(app)
     install_middleware(app, settings)
     install_openapi_links(app)
+    install_observability(app, settings)
 
     api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
     api.include_router(users_router)
@@ -66,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(tags_router)
     api.include_router(follows_router)
     api.include_router(stats_router)
+    api.include_router(notifications_router)
+    api.include_router(realtime_router)
     app.include_router(api)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     return app

@@ -1,7 +1,7 @@
 """idempotency keys
 
 Revision ID: 1b3518b1a048
-Revises: 80f72f66c463
+Revises: ca1bc258a7ca
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1b3518b1a048"
-down_revision: str | Sequence[str] | None = "80f72f66c463"
+down_revision: str | Sequence[str] | None = "ca1bc258a7ca"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

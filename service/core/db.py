@@ -19,6 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.core.consistency import COMMIT_LSN, FORCE_PRIMARY, MIN_LSN, ReplicaReadFailed
 from service.core.errors import is_disconnect_error, is_pool_timeout, is_unavailable
 from service.core.model_base import SoftDeleteMixin
+from service.core.observability import (
+    InstrumentedAsyncQueuePool,
+    instrument_engine,
+    record_route,
+)
 from service.core.routing import (
     PRIMARY_LSN,
     Replica,
@@ -48,7 +53,16 @@ def create_engine(
 ) -> AsyncEngine:
     """An engine for `url`; `autocommit=True` makes connections run without BEGIN by default."""
     if url.startswith("sqlite"):
-        return _create_sqlite_engine(url, settings)
+        engine = _create_sqlite_engine(url, settings)
+    else:
+        engine = _create_postgres_engine(url, settings, role=role, autocommit=autocommit)
+    instrument_engine(engine, settings, role=role)
+    return engine
+
+
+def _create_postgres_engine(
+    url: str, settings: Settings, *, role: str, autocommit: bool
+) -> AsyncEngine:
     server_settings = {"application_name": f"inkwell-{role}"}
     connect_args: dict[str, Any] = {
         "command_timeout": settings.db_command_timeout,
@@ -76,6 +90,7 @@ def create_engine(
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
         pool_pre_ping=True,
+        poolclass=InstrumentedAsyncQueuePool,
         connect_args=connect_args,
         echo=settings.db_echo,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
@@ -244,7 +259,9 @@ def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
         replica = db.replicas.choose(scope.get(MIN_LSN))
         if replica is not None:
             scope[_READ_REPLICA] = replica
+            record_route("replica")
             return replica.sessionmaker
+    record_route("primary")
     return db.read_sessionmaker
 
 

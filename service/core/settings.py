@@ -47,6 +47,29 @@ class Settings(BaseSettings):
     jwt_audience: str = "inkwell-api"
     jwt_expire_seconds: int = Field(default=3600, ge=60)
 
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console in development, JSON lines otherwise"
+    )
+    db_slow_query_ms: float = Field(
+        default=200.0, ge=0, description="log statements slower than this (0 logs all)"
+    )
+
+    realtime_listen_url: str | None = Field(
+        default=None,
+        description="direct (not PgBouncer) PostgreSQL URL for LISTEN; default DATABASE_URL",
+    )
+    realtime_queue_size: int = Field(
+        default=64, ge=1, description="messages buffered per websocket before it is dropped"
+    )
+    realtime_reconnect_max_seconds: float = Field(
+        default=5.0, gt=0, description="cap of the LISTEN reconnect backoff"
+    )
+    shutdown_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="after SIGTERM keep serving (readiness 503) this long before draining",
+    )
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="larger bodies get 413")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty = CORS closed"

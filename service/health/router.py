@@ -35,6 +35,8 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "Not ready"}})
 async def ready(request: Request) -> JSONResponse:
+    if request.app.state.lifecycle.shutting_down:
+        return JSONResponse({"status": "shutting_down"}, status_code=503)
     db: Database = request.app.state.db
     report: dict[str, Any] = {"status": "ok", "primary": "ok", "schema": "ok"}
     if db.replicas.replicas:

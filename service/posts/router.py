@@ -2,13 +2,14 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 
-from service.core.db import ReadSessionDep, SessionDep
+from service.core.db import ReadSessionDep, SessionDep, SessionMakerDep
 from service.core.errors import BadRequest, Unauthorized
 from service.core.idempotency import Idempotent
 from service.core.pagination import Page, PagerDep
 from service.core.schemas import MAX_BIGINT, IdPath
+from service.notifications.service import schedule_fan_out
 from service.posts import repository, service
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter
@@ -59,9 +60,15 @@ def _parse_tag(tag: str) -> str:
     "", status_code=status.HTTP_201_CREATED, response_model=PostPublic, dependencies=[Idempotent]
 )
 async def create_post(
-    data: PostCreate, user: CurrentUser, session: SessionDep, response: Response
+    data: PostCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+    tasks: BackgroundTasks,
+    sessionmaker: SessionMakerDep,
 ) -> PostPublic:
     post = await service.create(session, author=user, data=data)
+    schedule_fan_out(tasks, sessionmaker, session)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
     return _respond(post, response)
 
@@ -72,9 +79,17 @@ async def create_post(
     response_model=BulkResult,
     dependencies=[Idempotent],
 )
-async def bulk_create_posts(data: BulkCreate, user: CurrentUser, session: SessionDep) -> BulkResult:
+async def bulk_create_posts(
+    data: BulkCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    tasks: BackgroundTasks,
+    sessionmaker: SessionMakerDep,
+) -> BulkResult:
     """Up to 1000 posts; bad items are reported as `{index, detail}`, good ones are kept."""
-    return await service.bulk_create(session, author=user, items=data.items)
+    result = await service.bulk_create(session, author=user, items=data.items)
+    schedule_fan_out(tasks, sessionmaker, session)
+    return result
 
 
 @router.get("", response_model=Page[PostPublic])
@@ -153,10 +168,13 @@ async def update_post(
     user: CurrentUser,
     session: SessionDep,
     response: Response,
+    tasks: BackgroundTasks,
+    sessionmaker: SessionMakerDep,
     if_match: IfMatch = None,
 ) -> PostPublic:
     post = await service.get_owned(session, post_id, user)
     post = await service.update(session, post=post, data=data, if_match=if_match)
+    schedule_fan_out(tasks, sessionmaker, session)
     return _respond(post, response)
 
 

@@ -18,6 +18,7 @@ from service.posts import repository, slugs
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter
 from service.posts.schemas import BulkError, BulkResult, LikeState, PostCreate, PostUpdate
+from service.realtime import events as realtime_events
 from service.tags import service as tags
 from service.users.models import User
 
@@ -63,6 +64,7 @@ async def create(session: AsyncSession, *, author: User, data: PostCreate) -> Po
     assert post.id is not None
     await _set_tags(session, post, data.tags, new=True)
     set_committed_value(post, "author", author)
+    await realtime_events.publish_post_created(session, post)
     return post
 
 
@@ -139,6 +141,7 @@ async def update(
     session: AsyncSession, *, post: Post, data: PostUpdate, if_match: str | None
 ) -> Post:
     check_precondition(post, if_match)
+    was_published = post.status == PostStatus.published
     changes = data.model_dump(exclude_unset=True)
     new_tags = changes.pop("tags", None)
     for field, value in changes.items():
@@ -150,6 +153,8 @@ async def update(
         # Link rows are not columns of `posts`: touch the row so the version still moves.
         post.updated_at = utcnow()
     await _flush_versioned(session)
+    if not was_published:
+        await realtime_events.publish_post_created(session, post)
     return post
 
 
@@ -262,6 +267,12 @@ async def bulk_create(session: AsyncSession, *, author: User, items: list[Any]) 
             for name in by_index[index].tags
             if (tag_id := by_name[name].id) is not None
         ],
+    )
+    published = {i for i, _ in created if by_index[i].status == PostStatus.published}
+    await realtime_events.publish_posts_created(
+        session,
+        [post_id for index, post_id in created if index in published],
+        lambda ids: repository.get_many(session, ids),
     )
     errors.sort(key=lambda e: e.index)
     return BulkResult(created=[post_id for _, post_id in created], errors=errors)

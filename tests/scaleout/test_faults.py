@@ -108,18 +108,16 @@ async def test_primary_restart_recovers_without_restarting_the_service(
         warm = await asyncio.gather(*(client.get("/api/v1/posts") for _ in range(4)))
         assert {r.status_code for r in warm} == {200}
         during: list[int] = []
+        stop = "stop" if mode == "fast" else "stop-immediate"
         try:
-            restart = asyncio.create_task(
-                asyncio.to_thread(cluster.ctl, "primary", f"restart-{mode}")
-            )
-            while not restart.done():
+            # Stop, serve a few requests while the server is down, then start: a restart
+            # whose outage every run really observes (a bare restart can be too quick to hit).
+            await asyncio.to_thread(cluster.ctl, "primary", stop)
+            for _ in range(3):
                 during.append((await client.get("/api/v1/posts")).status_code)
                 during.append((await client.post("/_test/where")).status_code)
-                await asyncio.sleep(0.05)
-            await restart
         finally:
-            if not cluster.running("primary"):
-                cluster.ctl("primary", "start")
+            await asyncio.to_thread(cluster.ctl, "primary", "start")
         back = time.perf_counter()  # db-ctl returns once the primary accepts connections
         first: Response | None = None
         while time.perf_counter() - back < 30:
@@ -131,8 +129,7 @@ async def test_primary_restart_recovers_without_restarting_the_service(
         recovery = time.perf_counter() - back
         assert first is not None
         assert first.status_code == 200
-        assert set(during) <= {200, 503}, during
-        assert 503 in during  # the outage was seen, and answered 503 (never 500)
+        assert set(during) == {503}, during  # the outage is answered 503, never 500 or a hang
         results = await asyncio.gather(*(client.get("/api/v1/posts") for _ in range(8)))
         assert {r.status_code for r in results} == {200}
         assert (await client.post("/_test/where")).status_code == 200

@@ -140,6 +140,7 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", f"{API}/posts/top"): "public read of published posts only",
     ("GET", f"{API}/tags"): "public read (counts of published posts)",
     ("PUT", f"{API}/users/me/profile"): "self-only: acts on the token's user",
+    ("GET", f"{API}/users/me/notifications"): "self-only: the token's user's notifications",
     ("GET", f"{API}/users/{{user_id}}/profile"): "public profile",
     ("GET", f"{API}/users/{{user_id}}/stats"): "public counters",
     ("GET", f"{API}/users/{{user_id}}/followers"): "public list",
