@@ -126,7 +126,7 @@ async def test_ten_concurrent_identical_requests_create_one_row(backend: str) ->
     """Real committed transactions on ten pooled connections of a throw-away database.
     (PostgreSQL only: SQLite has one writer, the race is a PostgreSQL concern.)"""
     async with databases.postgres_database("idempotency") as url:
-        settings = make_settings(url, db_pool_size=12)
+        settings = make_settings(url)
         engine = create_engine(url, settings)
         async with engine.begin() as connection:
             await run_alembic(connection, "upgrade", "head")
