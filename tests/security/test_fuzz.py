@@ -6,10 +6,11 @@ outlives the run). Positive and negative data, every default check (no 5xx, stat
 content types, headers and bodies conform to the schema, negative data rejected...).
 """
 
+import gc
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,8 +60,6 @@ async def fuzz_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> As
     async with databases.postgres_database("fuzz") as url:
         await migrate(url)
         yield url
-        # Close the app's pool (it lives in schemathesis's event-loop thread) before the drop.
-        asgi.shutdown_lifespans()
 
 
 @dataclass
@@ -96,8 +95,17 @@ class FuzzUser:
 
 
 @pytest.fixture(scope="session")
-def fuzz_app(fuzz_url: str) -> FastAPI:
-    return create_app(make_settings(fuzz_url, login_rate_limit="1000000/minute"))
+def fuzz_app(fuzz_url: str) -> Iterator[FastAPI]:
+    app = create_app(make_settings(fuzz_url, login_rate_limit="1000000/minute"))
+    yield app
+    # schemathesis keeps every started lifespan (and so the app) alive until exit: stop it now,
+    # so the pool closes before the database is dropped, and let go of the engines so none
+    # lingers in process-wide state (the pool metrics sample every live engine).
+    asgi.shutdown_lifespans()
+    for name in ("db", "realtime"):
+        if hasattr(app.state, name):
+            delattr(app.state, name)
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
