@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
-from service.core.db import Database
+from service.core.db import Database, SessionGuard
 from service.core.errors import install_error_handlers
 from service.core.pagination import CursorCodec
 from service.core.settings import Settings, get_settings
@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
+        app.state.session_guard = SessionGuard.from_settings(settings)
         try:
             yield
         finally:

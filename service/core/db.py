@@ -1,6 +1,9 @@
 """Engines, pool tuning, the soft-delete filter and the one place where transactions commit."""
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
@@ -8,12 +11,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.core.errors import ServiceUnavailable
 from service.core.model_base import SoftDeleteMixin
 from service.core.settings import Settings
 
@@ -33,16 +38,44 @@ def create_engine(url: str, settings: Settings, *, role: str = "primary") -> Asy
         "command_timeout": settings.db_command_timeout,
         "timeout": settings.db_connect_timeout,
     }
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_ping_idle_seconds == 0,
         connect_args=connect_args,
         echo=settings.db_echo,
     )
+    if settings.db_pool_ping_idle_seconds > 0:
+        _ping_when_idle(engine, settings.db_pool_ping_idle_seconds)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pre-ping only connections that sat idle in the pool for more than `idle_seconds`.
+
+    asyncpg's pre-ping is three round trips (BEGIN; ping; ROLLBACK) on every checkout: half
+    the round trips of a GET by id (docs/performance.md). A connection used a moment ago is
+    alive; one that idled (e.g. across a database restart) is checked as before, and a failed
+    ping invalidates the whole pool, exactly like `pool_pre_ping`.
+    """
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise InvalidatePoolError("idle connection failed its ping") from error
 
 
 def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
@@ -112,8 +145,12 @@ class Database:
         await self.primary.dispose()
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The only dependency tests override (to bind sessions inside a rolled-back transaction)."""
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The only dependency tests override (to bind sessions inside a rolled-back transaction).
+
+    `async def` on purpose: FastAPI runs a plain `def` dependency in the thread pool, a
+    thread hop (and GIL contention) on every request for what is an attribute lookup.
+    """
     db: Database = request.app.state.db
     return db.sessionmaker
 
@@ -121,9 +158,49 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
-async def get_session(sessionmaker: SessionMakerDep) -> AsyncIterator[AsyncSession]:
+class SessionGuard:
+    """FIFO admission in front of the pool: at most `limit` sessions of this process at once.
+
+    Requests beyond the pool size queue here (asyncio.Semaphore wakes waiters in order) instead
+    of in the pool, where over-the-size requests churned overflow connections (connect, use,
+    close) and waiters starved (sqlalchemy#7679): that is where the p99 tails came from. A
+    request that cannot get a slot within the pool timeout is a 503 with Retry-After.
+    """
+
+    def __init__(self, limit: int, timeout: float, retry_after: int) -> None:
+        self.limit, self.timeout, self.retry_after = limit, timeout, retry_after
+        self._slots = asyncio.Semaphore(limit)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SessionGuard":
+        limit = settings.db_session_limit or settings.db_pool_size
+        return cls(limit, settings.db_pool_timeout, settings.retry_after_seconds)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "The database is busy; retry shortly.", retry_after=self.retry_after
+            ) from None
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+async def get_session(
+    request: Request, sessionmaker: SessionMakerDep
+) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back if it raises."""
-    async with sessionmaker() as session, session.begin():
+    guard: SessionGuard | None = getattr(request.app.state, "session_guard", None)
+    async with (
+        guard.slot() if guard is not None else nullcontext(),
+        sessionmaker() as session,
+        session.begin(),
+    ):
         yield session
 
 
