@@ -53,7 +53,7 @@ bench: $(STAMP)
 # pytest-benchmark micro-benchmarks (not part of `make test`) against the same seeded database.
 bench-micro: $(STAMP)
 	url="$$($(BIN)/python -m loadtests.bench prepare)" && \
-		BENCH_DATABASE_URL="$$url" $(BIN)/pytest benchmarks \
+		BENCH_DATABASE_URL="$$url" $(BIN)/pytest benchmarks -p no:locust \
 		--benchmark-columns=min,median,mean,max,ops,rounds --benchmark-sort=name $(PYTEST_ARGS)
 
 db-up:
