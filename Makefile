@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+GRACEFUL_TIMEOUT ?= 20
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt typecheck migrate revision db-up db-down clean seed bench bench-micro
@@ -17,7 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP) migrate
 	$(BIN)/uvicorn --factory service.main:create_app --host $(HOST) --port $(PORT) \
-		--loop uvloop --http httptools
+		--loop uvloop --http httptools --timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
@@ -29,7 +30,7 @@ revision: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/hadolint --failure-threshold style Dockerfile
+	$(BIN)/hadolint Dockerfile
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

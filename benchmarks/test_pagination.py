@@ -88,7 +88,7 @@ def test_offset_depth_10000(
 
     async def run() -> int:
         async with sessionmaker() as session:
-            base = repository._with_author().where(col(Post.status) == PostStatus.published)
+            base = repository.with_relations().where(col(Post.status) == PostStatus.published)
             page = base.order_by(*SORT.order_by()).offset(DEPTH).limit(LIMIT + 1)
             rows = (await session.exec(page)).all()
         assert len(rows) == LIMIT + 1

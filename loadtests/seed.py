@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,7 @@ class Generated:
     post_created: list[datetime] = field(default_factory=list)
     like_counts: list[int] = field(default_factory=list)
     likes: list[tuple[int, int]] = field(default_factory=list)
+    post_slugs: bool = False  # the posts table has the domain's `slug` column
 
 
 def _dsn(url: str) -> str:
@@ -147,6 +149,7 @@ async def seed_posts(
         gen.post_created.append(created)
         rows.append(
             (i, author, title, body, status, gen.like_counts[i], 1, meta, created, created, None)
+            + ((f"post-{i}",) if gen.post_slugs else ())
         )
     columns = (
         "id",
@@ -160,9 +163,102 @@ async def seed_posts(
         "created_at",
         "updated_at",
         "deleted_at",
+        *(("slug",) if gen.post_slugs else ()),
     )
     await _copy(conn, "posts", columns, rows)
     await _reset_sequence(conn, "posts")
+    return len(rows)
+
+
+async def seed_tags(
+    conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
+) -> int:
+    await _copy(conn, "tags", ("id", "name"), enumerate(TAGS, start=1))
+    await _reset_sequence(conn, "tags")
+    return len(TAGS)
+
+
+async def seed_post_tags(
+    conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
+) -> int:
+    rows = [
+        (post_id, tag_id)
+        for post_id in range(1, params.posts + 1)
+        for tag_id in rng.sample(range(1, len(TAGS) + 1), rng.randint(0, 3))
+    ]
+    await _copy(conn, "post_tags", ("post_id", "tag_id"), rows)
+    return len(rows)
+
+
+async def seed_profiles(
+    conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
+) -> int:
+    rows = [
+        (
+            i,
+            _sentence(rng, 5, 20),
+            rng.choice(("Berlin", "Lyon", "Osaka", "")),
+            "",
+            "{}",
+            EPOCH,
+            EPOCH,
+        )
+        for i in range(1, params.users + 1)
+        if rng.random() < 0.5
+    ]
+    columns = ("user_id", "bio", "location", "website", "links", "created_at", "updated_at")
+    await _copy(conn, "profiles", columns, rows)
+    return len(rows)
+
+
+async def seed_comments(
+    conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
+) -> int:
+    """Threaded: about one comment in four replies to an earlier comment on the same post."""
+    rows: list[tuple[Any, ...]] = []
+    last_on_post: dict[int, uuid.UUID] = {}
+    for _ in range(params.comments):
+        post_id = _skewed(rng, params.posts)
+        comment_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        parent = last_on_post.get(post_id) if rng.random() < 0.25 else None
+        created = gen.post_created[post_id] + timedelta(seconds=rng.randrange(1, 86_400))
+        rows.append(
+            (
+                comment_id,
+                post_id,
+                rng.randint(1, params.users),
+                parent,
+                _sentence(rng, 5, 30),
+                created,
+                None,
+            )
+        )
+        last_on_post[post_id] = comment_id
+    columns = ("id", "post_id", "author_id", "parent_id", "body", "created_at", "deleted_at")
+    await _copy(conn, "comments", columns, rows)
+    return len(rows)
+
+
+async def seed_post_likes(
+    conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
+) -> int:
+    """Exactly the likes `_plan_likes` counted into `posts.like_count`."""
+    rows = [(post_id, user_id, gen.post_created[post_id]) for user_id, post_id in gen.likes]
+    await _copy(conn, "post_likes", ("post_id", "user_id", "created_at"), rows)
+    return len(rows)
+
+
+async def seed_follows(
+    conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
+) -> int:
+    pairs: set[tuple[int, int]] = set()
+    target = min(params.follows, params.users * (params.users - 1))
+    while len(pairs) < target:
+        follower, followee = rng.randint(1, params.users), _skewed(rng, params.users)
+        if follower != followee:
+            pairs.add((follower, followee))
+    rows = [(a, b, EPOCH) for a, b in sorted(pairs)]
+    await _copy(conn, "follows", ("follower_id", "followee_id", "followed_at"), rows)
     return len(rows)
 
 
@@ -171,13 +267,29 @@ Seeder = Callable[[asyncpg.Connection, SeedParams, random.Random, Generated], Aw
 # In dependency order; a table missing from the schema is skipped (with a note).
 SEEDERS: tuple[tuple[str, Seeder], ...] = (
     ("users", seed_users),
+    ("profiles", seed_profiles),
+    ("follows", seed_follows),
     ("posts", seed_posts),
+    ("tags", seed_tags),
+    ("post_tags", seed_post_tags),
+    ("comments", seed_comments),
+    ("post_likes", seed_post_likes),
 )
 
 
 async def _existing_tables(conn: asyncpg.Connection) -> set[str]:
     rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
     return {r["tablename"] for r in rows}
+
+
+async def _has_column(conn: asyncpg.Connection, table: str, column: str) -> bool:
+    found = await conn.fetchval(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+        " AND table_name = $1 AND column_name = $2",
+        table,
+        column,
+    )
+    return found is not None
 
 
 async def _fingerprint(conn: asyncpg.Connection, params: SeedParams) -> str:
@@ -203,7 +315,7 @@ async def seed(url: str, params: SeedParams, *, force: bool = False) -> bool:
             return False
         tables = await _existing_tables(conn)
         started = time.perf_counter()
-        gen = Generated()
+        gen = Generated(post_slugs=await _has_column(conn, "posts", "slug"))
         async with conn.transaction():
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {STATE_SCHEMA}")
             await conn.execute(f"DROP TABLE IF EXISTS {STATE_SCHEMA}.seed_state")

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
 from service.core.db import create_engine
+from service.core.migration_filters import include_object
 from service.core.model_base import UTCDateTime
 from service.core.settings import get_settings
 from service.models import metadata
@@ -36,6 +37,7 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=False,
         render_item=_render_item,
+        include_object=include_object,
     )
 
 

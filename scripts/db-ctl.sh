@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Control one node of the local test cluster (for tests, via subprocess).
-#   db-ctl.sh <primary|replica> <start|stop|restart-fast|restart-immediate|status>
+#   db-ctl.sh <primary|replica> <start|stop|stop-immediate|restart-fast|restart-immediate|status>
 # start/restart-* wait until the node accepts connections (the replica: in recovery).
 # status exits 0 when running, 3 when stopped.
 set -euo pipefail
 # shellcheck source=scripts/_cluster_env.sh
 source "$(dirname -- "${BASH_SOURCE[0]}")/_cluster_env.sh"
 
-usage() { die "usage: $0 <primary|replica> <start|stop|restart-fast|restart-immediate|status>"; }
+usage() { die "usage: $0 <primary|replica> <start|stop|stop-immediate|restart-fast|restart-immediate|status>"; }
 [[ $# -eq 2 ]] || usage
 node=$1
 [[ $node == primary || $node == replica ]] || usage
@@ -16,6 +16,7 @@ node=$1
 case $2 in
   start) node_start "$node" ;;
   stop) node_stop "$node" fast ;;
+  stop-immediate) node_stop "$node" immediate ;;
   restart-fast) node_stop "$node" fast; node_start "$node" ;;
   restart-immediate) node_stop "$node" immediate; node_start "$node" ;;
   status)

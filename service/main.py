@@ -6,12 +6,22 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
+from service.comments.router import router as comments_router
+from service.core.consistency import ConsistencyMiddleware
 from service.core.db import Database, SessionGuard
 from service.core.errors import install_error_handlers
+from service.core.lifecycle import Lifecycle
+from service.core.observability import install_observability, mark_process_dead
 from service.core.pagination import CursorCodec
 from service.core.settings import Settings, get_settings
+from service.follows.router import router as follows_router
 from service.health.router import router as health_router
+from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
+from service.realtime.router import router as realtime_router
+from service.realtime.runtime import Realtime
+from service.stats.router import router as stats_router
+from service.tags.router import router as tags_router
 from service.users.router import router as users_router
 
 
@@ -22,10 +32,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
         app.state.session_guard = SessionGuard.from_settings(settings)
+        app.state.db.start()
+        app.state.realtime = realtime = Realtime(settings, app.state.db)
+        realtime.start()
+        lifecycle: Lifecycle = app.state.lifecycle
+        lifecycle.on_shutdown(realtime.close_clients)
+        unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
         try:
             yield
         finally:
+            lifecycle.begin_shutdown()
+            unhook_signals()
+            await realtime.stop()
             await app.state.db.dispose()
+            mark_process_dead()
 
     app = FastAPI(
         title="Inkwell",
@@ -34,12 +54,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
+    app.state.lifecycle = Lifecycle()
     app.state.cursor_codec = CursorCodec(settings.jwt_secret)
     install_error_handlers(app)
+    app.add_middleware(
+        ConsistencyMiddleware,
+        secret=settings.jwt_secret,
+        secure_cookie=settings.environment == "production",
+        retry_after=settings.retry_after_seconds,
+    )
+    install_observability(app, settings)
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(users_router)
     api.include_router(posts_router)
+    api.include_router(comments_router)
+    api.include_router(tags_router)
+    api.include_router(follows_router)
+    api.include_router(stats_router)
+    api.include_router(notifications_router)
+    api.include_router(realtime_router)
     app.include_router(api)
     app.include_router(health_router)
     return app

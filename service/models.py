@@ -2,9 +2,25 @@
 
 from sqlmodel import SQLModel
 
-from service.posts.models import Post
-from service.users.models import User
+from service.comments.models import Comment
+from service.follows.models import Follow
+from service.notifications.models import Notification
+from service.posts import slugs  # noqa: F401  (registers the slug listener)
+from service.posts.models import Post, PostLike
+from service.tags.models import PostTag, Tag
+from service.users.models import Profile, User
 
 metadata = SQLModel.metadata
 
-__all__ = ["Post", "User", "metadata"]
+__all__ = [
+    "Comment",
+    "Follow",
+    "Notification",
+    "Post",
+    "PostLike",
+    "PostTag",
+    "Profile",
+    "Tag",
+    "User",
+    "metadata",
+]

@@ -6,6 +6,7 @@ to it with `join_transaction_mode="create_savepoint"`, so the production `sessio
 commit path still runs (as SAVEPOINT / RELEASE) and the outer rollback erases it all.
 """
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,10 +16,16 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import create_engine, get_sessionmaker, make_sessionmaker
+from service.core.db import (
+    create_engine,
+    get_read_sessionmaker,
+    get_sessionmaker,
+    make_sessionmaker,
+)
 from service.core.security import create_access_token
 from service.core.settings import Settings
 from service.main import create_app
@@ -26,16 +33,43 @@ from service.users.models import User
 from tests.support import databases
 from tests.support.migrations import run_alembic
 
-BACKENDS = ("sqlite", "postgresql")
+
+def _backends() -> tuple[str, ...]:
+    """SQLite, PostgreSQL, and PostgreSQL through PgBouncer (transaction mode) when
+    TEST_PGBOUNCER_URL is set; under CI=true the PgBouncer run is mandatory."""
+    if os.environ.get("TEST_PGBOUNCER_URL") or databases.in_ci():
+        return ("sqlite", "postgresql", "pgbouncer")
+    return ("sqlite", "postgresql")
+
+
+BACKENDS = _backends()
+PGBOUNCER_SUITES = ("test_router.py",)
+"""The API test modules (and all of tests/posts/) also run through PgBouncer."""
 TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`postgres_only` / `sqlite_only` tests have no run on the other backend (deselected,
+    not skipped: under CI=true nothing may skip)."""
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
-        if item.get_closest_marker("postgres_only") and "backend" in getattr(
-            item, "fixturenames", ()
-        ):
-            item.add_marker(pytest.mark.usefixtures("_skip_on_sqlite"))
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        wrong = (
+            (backend == "sqlite" and item.get_closest_marker("postgres_only"))
+            or (backend in {"postgresql", "pgbouncer"} and item.get_closest_marker("sqlite_only"))
+            or (backend == "pgbouncer" and not _runs_through_pgbouncer(item))
+        )
+        (drop if wrong else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _runs_through_pgbouncer(item: pytest.Item) -> bool:
+    path = item.path
+    return path.name in PGBOUNCER_SUITES or "posts" in path.parts
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -44,18 +78,22 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
-@pytest.fixture
-def _skip_on_sqlite(backend: str) -> None:
-    if backend == "sqlite":
-        pytest.skip("PostgreSQL-only behaviour")
-
-
 @pytest.fixture(scope="session")
 async def database_url(
     backend: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'inkwell.db'}"
+        return
+    if backend == "pgbouncer":
+        pgbouncer = os.environ.get("TEST_PGBOUNCER_URL")
+        if not pgbouncer:
+            databases.unavailable("TEST_PGBOUNCER_URL is not set (run scripts/db-up.sh)")
+            raise AssertionError("unreachable")
+        # the database is created on the server PgBouncer proxies to; clients go through it
+        async with databases.postgres_database("pgbouncer") as direct:
+            proxied = make_url(pgbouncer).set(database=make_url(direct).database)
+            yield proxied.render_as_string(hide_password=False)
         return
     async with databases.postgres_database("suite") as url:
         yield url
@@ -72,8 +110,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(backend: str, database_url: str) -> Settings:
+    return make_settings(database_url, db_pgbouncer=backend == "pgbouncer")
 
 
 @pytest.fixture(scope="session")
@@ -106,10 +144,20 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
 
 
 @pytest.fixture
+def read_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Reads join the test transaction without savepoints of their own (they never commit),
+    so a read session and a write session of one request can interleave on one connection."""
+    return make_sessionmaker(connection, join_transaction_mode="rollback_only")
+
+
+@pytest.fixture
 async def client(
-    app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession]
+    app: FastAPI,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    read_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncClient]:
     app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
+    app.dependency_overrides[get_read_sessionmaker] = lambda: read_sessionmaker
     async with AsyncClient(transport=ASGITransport(app), base_url="http://test") as client:
         yield client
     app.dependency_overrides.clear()

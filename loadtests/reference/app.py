@@ -24,9 +24,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 POST_COLUMNS = """
-    p.id, p.title, p.body, p.status, p.metadata, p.like_count, p.version,
+    p.id, p.slug, p.title, p.body, p.status, p.metadata, p.like_count, p.version,
     p.created_at, p.updated_at,
-    u.id AS author_id, u.username, u.display_name, u.created_at AS author_created_at
+    u.id AS author_id, u.username, u.display_name, u.created_at AS author_created_at,
+    ARRAY(
+        SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
+        WHERE pt.post_id = p.id ORDER BY t.name
+    ) AS tags
 """
 GET_POST = f"""
 SELECT {POST_COLUMNS}
@@ -50,6 +54,7 @@ def _when(value: datetime) -> str:
 def _post(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": row["id"],
+        "slug": row["slug"],
         "title": row["title"],
         "body": row["body"],
         "status": row["status"],
@@ -64,6 +69,7 @@ def _post(row: asyncpg.Record) -> dict[str, Any]:
             "display_name": row["display_name"],
             "created_at": _when(row["author_created_at"]),
         },
+        "tags": row["tags"],
     }
 
 

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,7 +69,7 @@ class CursorCodec:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def encode(self, sort: SortKey, values: Sequence[Any]) -> str:
-        encoded = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+        encoded = [_encode(v) for v in values]
         payload = json.dumps([sort.name, encoded], separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{self._sign(payload)}"
@@ -91,9 +92,19 @@ class CursorCodec:
             raise BadRequest("The cursor is not valid.") from error
 
 
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
 def _coerce(value: Any, expected: type) -> Any:
     if expected is datetime:
         return datetime.fromisoformat(value)
+    if expected is uuid.UUID:
+        return uuid.UUID(str(value))
     if not isinstance(value, expected):
         raise BadRequest("The cursor is not valid.")
     return value

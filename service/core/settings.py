@@ -36,12 +36,49 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
     db_echo: bool = False
+    db_pgbouncer: bool = Field(
+        default=False,
+        description="PgBouncer transaction mode: no statement cache, unique prepared statement"
+        " names, no startup server_settings, reads inside transactions",
+    )
+    db_replica_max_lag: float = Field(
+        default=10.0, gt=0, description="seconds a replica may lag before it is skipped"
+    )
+    db_replica_cooldown: float = Field(
+        default=10.0, gt=0, description="seconds a failed or lagging replica is skipped"
+    )
+    db_replica_check_interval: float = Field(
+        default=1.0, gt=0, description="seconds between replica health/lag checks"
+    )
 
     jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "inkwell"
     jwt_audience: str = "inkwell-api"
     jwt_expire_seconds: int = Field(default=3600, ge=60)
+
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: console in development, JSON lines otherwise"
+    )
+    db_slow_query_ms: float = Field(
+        default=200.0, ge=0, description="log statements slower than this (0 logs all)"
+    )
+
+    realtime_listen_url: str | None = Field(
+        default=None,
+        description="direct (not PgBouncer) PostgreSQL URL for LISTEN; default DATABASE_URL",
+    )
+    realtime_queue_size: int = Field(
+        default=64, ge=1, description="messages buffered per websocket before it is dropped"
+    )
+    realtime_reconnect_max_seconds: float = Field(
+        default=5.0, gt=0, description="cap of the LISTEN reconnect backoff"
+    )
+    shutdown_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="after SIGTERM keep serving (readiness 503) this long before draining",
+    )
 
     max_body_bytes: int = 1024 * 1024
     retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")

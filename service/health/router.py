@@ -1,4 +1,8 @@
-"""Liveness (process only) and readiness (primary reachable, schema at the Alembic head)."""
+"""Liveness (process only) and readiness (primary reachable, schema at the Alembic head).
+
+Replicas are reported (state, lag, pool) but never make the service unready: reads fall back
+to the primary.
+"""
 
 from functools import lru_cache
 from pathlib import Path
@@ -31,8 +35,12 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "Not ready"}})
 async def ready(request: Request) -> JSONResponse:
+    if request.app.state.lifecycle.shutting_down:
+        return JSONResponse({"status": "shutting_down"}, status_code=503)
     db: Database = request.app.state.db
     report: dict[str, Any] = {"status": "ok", "primary": "ok", "schema": "ok"}
+    if db.replicas.replicas:
+        report["replicas"] = db.replicas.report()
     try:
         async with db.primary.connect() as connection:
             revisions = set(

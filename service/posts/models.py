@@ -1,12 +1,14 @@
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, Text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, Text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, Relationship
+from sqlmodel import Field, Relationship, SQLModel
 
-from service.core.model_base import BigIntId, SoftDeleteMixin, TimestampMixin
+from service.core.model_base import BigIntId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from service.tags.models import PostTag, Tag
 from service.users.models import User
 
 
@@ -16,6 +18,8 @@ class PostStatus(StrEnum):
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+SLUG_MAX_LENGTH = 220
 
 # version_id_col needs the Column object itself, so it is declared once here.
 _version = Column("version", Integer, nullable=False, server_default="1")
@@ -27,6 +31,9 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
         CheckConstraint("like_count >= 0", name="like_count_non_negative"),
         Index("ix_posts_created_at_id", "created_at", "id"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
+        Index("ix_posts_like_count_id", "like_count", "id"),
+        # PostgreSQL-only objects (not modelled, see migrations/env.py PG_ONLY):
+        # `search_vector` generated tsvector + GIN, GIN (jsonb_path_ops) on `metadata`.
     )
     # Optimistic locking: every UPDATE checks and bumps `version`.
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _version}
@@ -36,6 +43,10 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
         sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
     title: str = Field(max_length=200)
+    # Set once from the title by a `before_insert` listener (service.posts.slugs); stable after.
+    slug: str | None = Field(
+        default=None, sa_column=Column(String(SLUG_MAX_LENGTH), nullable=False, unique=True)
+    )
     body: str = Field(sa_type=Text)
     status: PostStatus = Field(
         sa_column=Column(
@@ -50,3 +61,29 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
     )
 
     author: User = Relationship(back_populates="posts", sa_relationship_kwargs={"lazy": "raise"})
+    tags: list[Tag] = Relationship(
+        link_model=PostTag,
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "Tag.name", "passive_deletes": True},
+    )
+
+
+class PostLike(SQLModel, table=True):
+    """One row per (post, user): the composite key makes a like idempotent."""
+
+    __tablename__ = "post_likes"
+
+    post_id: int = Field(
+        sa_column=Column(
+            BigIntId, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    user_id: int = Field(
+        sa_column=Column(
+            BigIntId,
+            ForeignKey("users.id", ondelete="CASCADE"),
+            primary_key=True,
+            nullable=False,
+            index=True,
+        )
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

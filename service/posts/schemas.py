@@ -8,6 +8,8 @@ from sqlmodel import Field
 
 from service.core.schemas import RequestModel, ResponseModel
 from service.posts.models import PostStatus
+from service.posts.slugs import SLUG_PATTERN
+from service.tags.schemas import normalise_tags
 from service.users.schemas import UserPublic
 
 METADATA_MAX_BYTES = 16 * 1024
@@ -39,8 +41,12 @@ class PostCreate(PostBase):
     status: PostStatus = PostStatus.draft
     # `metadata` is reserved on SQLModel classes, so the attribute is `meta`.
     meta: dict[str, Any] = Field(default_factory=dict, validation_alias="metadata")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    # Derived from the title when absent; a taken explicit slug is a conflict.
+    slug: str | None = Field(default=None, max_length=200, schema_extra={"pattern": SLUG_PATTERN})
 
     _metadata_bounds = field_validator("meta")(_check_metadata)
+    _tags = field_validator("tags")(normalise_tags)
 
 
 class PostUpdate(RequestModel):
@@ -48,12 +54,15 @@ class PostUpdate(RequestModel):
     body: str | None = Field(default=None, min_length=1, max_length=100_000)
     status: PostStatus | None = None
     meta: dict[str, Any] | None = Field(default=None, validation_alias="metadata")
+    tags: list[str] | None = Field(default=None, max_length=50, description="replaces all tags")
 
     _metadata_bounds = field_validator("meta")(lambda v: v if v is None else _check_metadata(v))
+    _tags = field_validator("tags")(lambda v: v if v is None else normalise_tags(v))
 
 
 class PostPublic(ResponseModel):
     id: int
+    slug: str
     title: str
     body: str
     status: PostStatus
@@ -63,8 +72,37 @@ class PostPublic(ResponseModel):
     created_at: datetime
     updated_at: datetime
     author: UserPublic
+    tags: list[str]
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tag_names(cls, value: Any) -> Any:
+        # The ORM gives Tag objects (selectinloaded); the API shows their names.
+        return [getattr(tag, "name", tag) for tag in value]
 
 
 class PostSort(StrEnum):
     newest = "-created_at"
     oldest = "created_at"
+    most_liked = "-like_count"
+
+
+class LikeState(ResponseModel):
+    post_id: int
+    liked: bool
+    like_count: int
+
+
+class BulkCreate(RequestModel):
+    # Items are validated one by one by the service, so one bad item is reported, not a 422.
+    items: list[Any] = Field(min_length=1, max_length=1000)
+
+
+class BulkError(ResponseModel):
+    index: int
+    detail: str
+
+
+class BulkResult(ResponseModel):
+    created: list[int]
+    errors: list[BulkError]

@@ -7,6 +7,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from service.core.db import SessionDep
 from service.core.errors import Unauthorized
+from service.core.observability import bind_user
 from service.core.security import decode_access_token
 from service.users import repository
 from service.users.models import User
@@ -25,6 +26,7 @@ async def get_optional_user(
     user = await repository.get_by_id(session, claims.user_id)
     if user is None or user.token_version != claims.token_version:
         raise Unauthorized("The access token is no longer valid.")
+    bind_user(user.id)
     return user
 
 

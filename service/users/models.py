@@ -1,5 +1,6 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import JSON, Column, ForeignKey, String, Text
 from sqlmodel import Field, Relationship
 
 from service.core.model_base import BigIntId, TimestampMixin
@@ -19,6 +20,35 @@ class User(TimestampMixin, table=True):
     # Bumped on password change: tokens carrying an older value stop working.
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
+    # passive_deletes="all": the database cascades (ON DELETE CASCADE); the ORM never loads
+    # children to delete them one by one. Comments, likes and follows cascade the same way.
     posts: list["Post"] = Relationship(
         back_populates="author", passive_deletes="all", sa_relationship_kwargs={"lazy": "raise"}
     )
+    profile: "Profile" = Relationship(
+        back_populates="user",
+        passive_deletes="all",
+        sa_relationship_kwargs={"lazy": "raise", "uselist": False},
+    )
+
+
+class Profile(TimestampMixin, table=True):
+    """One-to-one with users: the primary key is the user's id."""
+
+    __tablename__ = "profiles"
+
+    user_id: int = Field(
+        sa_column=Column(
+            BigIntId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    bio: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    location: str = Field(
+        default="", sa_column=Column(String(100), nullable=False, server_default="")
+    )
+    website: str = Field(
+        default="", sa_column=Column(String(200), nullable=False, server_default="")
+    )
+    links: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+    user: User = Relationship(back_populates="profile", sa_relationship_kwargs={"lazy": "raise"})

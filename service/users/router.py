@@ -9,7 +9,15 @@ from service.core.schemas import IdPath
 from service.core.security import create_access_token
 from service.users import repository, service
 from service.users.dependencies import CurrentUser
-from service.users.schemas import Token, UserCreate, UserPrivate, UserPublic, UserUpdate
+from service.users.schemas import (
+    ProfilePublic,
+    ProfileUpdate,
+    Token,
+    UserCreate,
+    UserPrivate,
+    UserPublic,
+    UserUpdate,
+)
 
 router = APIRouter(tags=["users"])
 
@@ -44,6 +52,13 @@ async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) ->
     return UserPrivate.model_validate(await service.update(session, user, data))
 
 
+@router.put("/users/me/profile", response_model=ProfilePublic)
+async def put_my_profile(
+    data: ProfileUpdate, user: CurrentUser, session: SessionDep
+) -> ProfilePublic:
+    return await service.put_profile(session, user, data)
+
+
 @router.delete("/users/me", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_me(user: CurrentUser, session: SessionDep) -> None:
     await service.delete(session, user)
@@ -60,3 +75,8 @@ async def list_users(session: ReadSessionDep, pager: PagerDep) -> Page[UserPubli
 @router.get("/users/{user_id}", response_model=UserPublic)
 async def read_user(user_id: IdPath, session: ReadSessionDep) -> UserPublic:
     return UserPublic.model_validate(await service.get(session, user_id))
+
+
+@router.get("/users/{user_id}/profile", response_model=ProfilePublic)
+async def read_profile(user_id: IdPath, session: ReadSessionDep) -> ProfilePublic:
+    return await service.get_profile(session, user_id)

@@ -38,3 +38,20 @@ class Token(ResponseModel):
     access_token: str
     token_type: str = "bearer"
     expires_in: int
+
+
+class ProfileUpdate(RequestModel):
+    """PUT semantics: the whole profile is replaced (omitted fields become empty)."""
+
+    bio: str = Field(default="", max_length=2000)
+    location: str = Field(default="", max_length=100)
+    website: str = Field(default="", max_length=200, schema_extra={"pattern": r"^(https?://\S+)?$"})
+    links: dict[str, str] = Field(default_factory=dict, max_length=20)
+
+
+class ProfilePublic(ResponseModel):
+    user_id: int
+    bio: str
+    location: str
+    website: str
+    links: dict[str, str]

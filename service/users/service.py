@@ -9,8 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.core.errors import Conflict, NotFound, Unauthorized
 from service.core.security import hash_password, verify_password
 from service.users import repository
-from service.users.models import User
-from service.users.schemas import UserCreate, UserUpdate
+from service.users.models import Profile, User
+from service.users.schemas import ProfilePublic, ProfileUpdate, UserCreate, UserUpdate
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:
@@ -27,9 +27,10 @@ async def register(session: AsyncSession, data: UserCreate) -> User:
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User:
     user = await repository.get_by_username(session, username.lower())
-    if not await verify_password(password, user.password_hash if user else None) or user is None:
+    if not await verify_password(password, user.password_hash if user else None):
         # One message whether the user exists or not.
         raise Unauthorized("Incorrect username or password.")
+    assert user is not None
     return user
 
 
@@ -62,8 +63,25 @@ async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:
 
 async def delete(session: AsyncSession, user: User) -> None:
     """The database cascades the delete to everything the user owns."""
+    assert user.id is not None
+    await repository.unlike_all(session, user.id)
     await session.delete(user)
     await session.flush()
+
+
+async def get_profile(session: AsyncSession, user_id: int) -> ProfilePublic:
+    """A user without a saved profile has an empty one; an unknown user is a 404."""
+    profile = await repository.get_profile(session, user_id)
+    if profile is None:
+        await get(session, user_id)
+        profile = Profile(user_id=user_id)
+    return ProfilePublic.model_validate(profile)
+
+
+async def put_profile(session: AsyncSession, user: User, data: ProfileUpdate) -> ProfilePublic:
+    assert user.id is not None
+    profile = await repository.put_profile(session, user.id, data.model_dump())
+    return ProfilePublic.model_validate(profile)
 
 
 async def _flush_unique(session: AsyncSession, message: str) -> None:

@@ -39,16 +39,22 @@ async def postgres_database(purpose: str, base_url: str | None = None) -> AsyncI
     """Create `inkwell_test_<purpose>_<random>` on the server of `base_url`; drop it at exit."""
     url = base_url or server_url()
     name = f"inkwell_test_{purpose}_{uuid.uuid4().hex[:8]}"
+    admin_dsn = _dsn(url, "postgres")
     try:
-        admin = await asyncpg.connect(_dsn(url, "postgres"), timeout=5)
+        admin = await asyncpg.connect(admin_dsn, timeout=5)
     except (OSError, asyncpg.PostgresError) as error:
         unavailable(f"PostgreSQL at {make_url(url).host}:{make_url(url).port} unreachable: {error}")
         raise
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        # a fresh connection: tests may restart the server in between (scale-out fault tests)
+        admin = await asyncpg.connect(admin_dsn, timeout=10)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

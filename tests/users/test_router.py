@@ -5,17 +5,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.conftest import PASSWORD
+from tests.support.problems import assert_problem
 
 USERS = "/api/v1/users"
-
-
-def _problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    return body
 
 
 async def _register(client: AsyncClient, name: str, **extra: Any) -> Any:
@@ -54,11 +46,11 @@ async def test_register_login_and_read_me(client: AsyncClient) -> None:
 
 async def test_duplicate_username_or_email_is_409(client: AsyncClient) -> None:
     assert (await _register(client, "bob")).status_code == 201
-    _problem(await _register(client, "bob"), 409)
+    assert_problem(await _register(client, "bob"), 409)
     again = await client.post(
         USERS, json={"username": "bob2", "email": "BOB@example.com", "password": PASSWORD}
     )
-    _problem(again, 409)
+    assert_problem(again, 409)
 
 
 async def test_validation_error_never_echoes_the_password(client: AsyncClient) -> None:
@@ -66,7 +58,7 @@ async def test_validation_error_never_echoes_the_password(client: AsyncClient) -
     response = await client.post(
         USERS, json={"username": "No Spaces!", "email": "x@example.com", "password": marker[:5]}
     )
-    body = _problem(response, 422)
+    body = assert_problem(response, 422)
     assert marker[:5] not in response.text
     assert {tuple(e["loc"]) for e in body["errors"]} == {("body", "username"), ("body", "password")}
     assert all(set(e) == {"loc", "msg"} for e in body["errors"])
@@ -74,21 +66,21 @@ async def test_validation_error_never_echoes_the_password(client: AsyncClient) -
 
 async def test_unknown_fields_are_rejected(client: AsyncClient) -> None:
     response = await _register(client, "carol", id=999, token_version=5)
-    _problem(response, 422)
+    assert_problem(response, 422)
 
 
 async def test_login_errors_do_not_reveal_whether_the_user_exists(client: AsyncClient) -> None:
     assert (await _register(client, "dave")).status_code == 201
-    wrong_password = _problem(await _login(client, "dave", "not the password"), 401)
-    no_such_user = _problem(await _login(client, "nobody_here"), 401)
+    wrong_password = assert_problem(await _login(client, "dave", "not the password"), 401)
+    no_such_user = assert_problem(await _login(client, "nobody_here"), 401)
     assert wrong_password == no_such_user
 
 
 async def test_me_requires_a_valid_token(client: AsyncClient) -> None:
-    _problem(await client.get(f"{USERS}/me"), 401)
+    assert_problem(await client.get(f"{USERS}/me"), 401)
     forged = {"Authorization": "Bearer not.a.token"}
     response = await client.get(f"{USERS}/me", headers=forged)
-    _problem(response, 401)
+    assert_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -97,8 +89,8 @@ async def test_public_view_hides_email_and_hash(client: AsyncClient, make_accoun
     response = await client.get(f"{USERS}/{account.id}")
     assert response.status_code == 200
     assert set(response.json()) == {"id", "username", "display_name", "created_at"}
-    _problem(await client.get(f"{USERS}/987654321"), 404)
-    _problem(await client.get(f"{USERS}/{2**64}"), 422)
+    assert_problem(await client.get(f"{USERS}/987654321"), 404)
+    assert_problem(await client.get(f"{USERS}/{2**64}"), 422)
 
 
 async def test_list_users_is_a_keyset_page(client: AsyncClient, make_account: Any) -> None:
@@ -131,7 +123,7 @@ async def test_update_me_and_password_change_revokes_old_tokens(
         f"{USERS}/me", json={"password": "another password"}, headers=account.headers
     )
     assert changed.status_code == 200
-    _problem(await client.get(f"{USERS}/me", headers=account.headers), 401)
+    assert_problem(await client.get(f"{USERS}/me", headers=account.headers), 401)
     fresh = await _login(client, account.user.username, "another password")
     assert fresh.status_code == 200
 
@@ -145,7 +137,7 @@ async def test_delete_me_cascades_to_posts(
     )
     assert post.status_code == 201
     assert (await client.delete(f"{USERS}/me", headers=account.headers)).status_code == 204
-    _problem(await client.get(f"{USERS}/me", headers=account.headers), 401)
+    assert_problem(await client.get(f"{USERS}/me", headers=account.headers), 401)
     orphans = await connection.scalar(
         text("SELECT count(*) FROM posts WHERE author_id = :id"), {"id": account.id}
     )

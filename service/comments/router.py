@@ -1,0 +1,69 @@
+import uuid
+from collections.abc import Sequence
+
+from fastapi import APIRouter, Response, status
+
+from service.comments import repository, service
+from service.comments.models import Comment
+from service.comments.schemas import CommentCreate, CommentPublic
+from service.core.db import ReadSessionDep, SessionDep
+from service.core.pagination import Page, Pager, PagerDep
+from service.core.schemas import IdPath
+from service.users.dependencies import CurrentUser, OptionalUser
+
+router = APIRouter(tags=["comments"])
+
+
+def _page(
+    pager: Pager, rows: Sequence[Comment], counts: dict[uuid.UUID, int]
+) -> Page[CommentPublic]:
+    items, next_cursor = pager.page(rows, repository.BY_ID)
+    return Page(
+        items=[service.to_public(c, counts.get(c.id, 0)) for c in items], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/posts/{post_id}/comments", status_code=status.HTTP_201_CREATED, response_model=CommentPublic
+)
+async def create_comment(
+    post_id: IdPath, data: CommentCreate, user: CurrentUser, session: SessionDep, response: Response
+) -> CommentPublic:
+    comment = await service.create(session, post_id=post_id, author=user, data=data)
+    response.headers["Location"] = f"/api/v1/comments/{comment.id}/replies"
+    return service.to_public(comment, 0)
+
+
+@router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
+async def list_comments(
+    post_id: IdPath, session: ReadSessionDep, pager: PagerDep, viewer: OptionalUser
+) -> Page[CommentPublic]:
+    """Top-level comments, oldest first, each with its `reply_count`."""
+    rows, counts = await service.top_level(
+        session,
+        post_id=post_id,
+        viewer=viewer,
+        after=pager.after(repository.BY_ID),
+        limit=pager.limit,
+    )
+    return _page(pager, rows, counts)
+
+
+@router.get("/comments/{comment_id}/replies", response_model=Page[CommentPublic])
+async def list_replies(
+    comment_id: uuid.UUID, session: ReadSessionDep, pager: PagerDep, viewer: OptionalUser
+) -> Page[CommentPublic]:
+    rows, counts = await service.replies(
+        session,
+        comment_id=comment_id,
+        viewer=viewer,
+        after=pager.after(repository.BY_ID),
+        limit=pager.limit,
+    )
+    return _page(pager, rows, counts)
+
+
+@router.delete("/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
+    """Soft delete, by the comment's author or the post's owner."""
+    await service.delete(session, comment_id=comment_id, user=user)

@@ -1,0 +1,120 @@
+"""Comment rules: threads stay on one post, soft delete by author or post owner. Never commits."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.comments import repository
+from service.comments.models import Comment
+from service.comments.schemas import CommentCreate, CommentPublic
+from service.core.errors import BadRequest, Forbidden, NotFound
+from service.core.model_base import utcnow
+from service.posts import service as posts
+from service.posts.models import Post
+from service.users.models import User
+
+
+def to_public(comment: Comment, reply_count: int) -> CommentPublic:
+    deleted = comment.deleted_at is not None
+    return CommentPublic(
+        id=comment.id,
+        post_id=comment.post_id,
+        parent_id=comment.parent_id,
+        body=None if deleted else comment.body,
+        author=None if deleted else comment.author,  # type: ignore[arg-type]
+        deleted=deleted,
+        reply_count=reply_count,
+        created_at=comment.created_at,
+    )
+
+
+async def create(
+    session: AsyncSession, *, post_id: int, author: User, data: CommentCreate
+) -> Comment:
+    post = await posts.get_visible(session, post_id, author, bare=True)
+    assert post.id is not None
+    assert author.id is not None
+    if data.parent_id is not None:
+        parent = await repository.get(session, data.parent_id)
+        if parent is None or parent.post_id != post.id:
+            raise BadRequest("parent_id must be a comment of the same post.")
+    comment = Comment(
+        post_id=post.id, author_id=author.id, parent_id=data.parent_id, body=data.body
+    )
+    session.add(comment)
+    await session.flush()
+    set_committed_value(comment, "author", author)
+    return comment
+
+
+async def _visible_comment(
+    session: AsyncSession, comment_id: uuid.UUID, viewer: User | None
+) -> tuple[Comment, Post]:
+    """A live comment on a post the viewer may see (a deleted post hides its comments)."""
+    comment = await repository.get(session, comment_id)
+    if comment is None:
+        raise NotFound("No such comment.")
+    try:
+        post = await posts.get_visible(session, comment.post_id, viewer, bare=True)
+    except NotFound as error:
+        raise NotFound("No such comment.") from error
+    return comment, post
+
+
+async def page(
+    session: AsyncSession,
+    *,
+    post_id: int,
+    parent_id: uuid.UUID | None,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
+    rows = await repository.page(
+        session, post_id=post_id, parent_id=parent_id, after=after, limit=limit
+    )
+    counts = await repository.reply_counts(session, [c.id for c in rows[:limit]])
+    return rows, counts
+
+
+async def top_level(
+    session: AsyncSession,
+    *,
+    post_id: int,
+    viewer: User | None,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
+    await posts.get_visible(session, post_id, viewer, bare=True)
+    return await page(session, post_id=post_id, parent_id=None, after=after, limit=limit)
+
+
+async def replies(
+    session: AsyncSession,
+    *,
+    comment_id: uuid.UUID,
+    viewer: User | None,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
+    # A deleted comment may still have replies: look it up with the filter lifted.
+    comment = await repository.get(session, comment_id, include_deleted=True)
+    if comment is None:
+        raise NotFound("No such comment.")
+    try:
+        await posts.get_visible(session, comment.post_id, viewer, bare=True)
+    except NotFound as error:
+        raise NotFound("No such comment.") from error
+    return await page(
+        session, post_id=comment.post_id, parent_id=comment.id, after=after, limit=limit
+    )
+
+
+async def delete(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> None:
+    comment, post = await _visible_comment(session, comment_id, user)
+    if user.id not in (comment.author_id, post.author_id):
+        raise Forbidden("Only the comment's author or the post's owner may delete it.")
+    comment.deleted_at = utcnow()
+    await session.flush()

@@ -1,0 +1,21 @@
+"""Dialect-specific statements: `INSERT ... ON CONFLICT` exists on PostgreSQL and SQLite alike."""
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Upsert = postgresql.Insert | sqlite.Insert
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert(session: AsyncSession, table: Any) -> Upsert:
+    """An INSERT of the session's dialect, with `on_conflict_do_nothing/do_update`."""
+    target: Table = table if isinstance(table, Table) else table.__table__
+    if dialect_name(session) == "postgresql":
+        return postgresql.insert(target)
+    return sqlite.insert(target)

@@ -1,0 +1,54 @@
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import joinedload
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.core import dialects
+from service.core.pagination import SortKey, paginate
+from service.follows.models import Follow
+
+# Newest first; the other user's id breaks ties (each index ends with it).
+FOLLOWERS = SortKey("followers", (col(Follow.followed_at), col(Follow.follower_id)), True)
+FOLLOWING = SortKey("following", (col(Follow.followed_at), col(Follow.followee_id)), True)
+
+
+async def add(session: AsyncSession, *, follower_id: int, followee_id: int) -> None:
+    """Idempotent: following twice keeps the first `followed_at`."""
+    await session.exec(
+        dialects.insert(session, Follow)
+        .values(follower_id=follower_id, followee_id=followee_id)
+        .on_conflict_do_nothing(index_elements=["follower_id", "followee_id"])
+    )
+
+
+async def remove(session: AsyncSession, *, follower_id: int, followee_id: int) -> None:
+    await session.exec(
+        delete(Follow).where(
+            col(Follow.follower_id) == follower_id, col(Follow.followee_id) == followee_id
+        )
+    )
+
+
+async def followers(
+    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
+) -> Sequence[Follow]:
+    statement = (
+        select(Follow)
+        .options(joinedload(Follow.follower, innerjoin=True))  # type: ignore[arg-type]
+        .where(col(Follow.followee_id) == user_id)
+    )
+    return (await session.exec(paginate(statement, FOLLOWERS, after, limit))).all()
+
+
+async def following(
+    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
+) -> Sequence[Follow]:
+    statement = (
+        select(Follow)
+        .options(joinedload(Follow.followee, innerjoin=True))  # type: ignore[arg-type]
+        .where(col(Follow.follower_id) == user_id)
+    )
+    return (await session.exec(paginate(statement, FOLLOWING, after, limit))).all()

@@ -1,0 +1,51 @@
+from fastapi import APIRouter, status
+
+from service.core.db import ReadSessionDep, SessionDep
+from service.core.pagination import Page, PagerDep
+from service.core.schemas import IdPath
+from service.follows import repository, service
+from service.follows.schemas import FollowPublic
+from service.users.dependencies import CurrentUser
+
+router = APIRouter(prefix="/users/{user_id}", tags=["follows"])
+
+
+@router.put("/follow", status_code=status.HTTP_204_NO_CONTENT)
+async def follow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
+    """Idempotent; following yourself is a 400."""
+    await service.follow(session, user=user, target_id=user_id)
+
+
+@router.delete("/follow", status_code=status.HTTP_204_NO_CONTENT)
+async def unfollow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
+    await service.unfollow(session, user=user, target_id=user_id)
+
+
+@router.get("/followers", response_model=Page[FollowPublic])
+async def list_followers(
+    user_id: IdPath, session: ReadSessionDep, pager: PagerDep
+) -> Page[FollowPublic]:
+    key = repository.FOLLOWERS
+    rows = await service.followers(
+        session, user_id=user_id, after=pager.after(key), limit=pager.limit
+    )
+    items, next_cursor = pager.page(rows, key)
+    return Page(
+        items=[FollowPublic(user=f.follower, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/following", response_model=Page[FollowPublic])
+async def list_following(
+    user_id: IdPath, session: ReadSessionDep, pager: PagerDep
+) -> Page[FollowPublic]:
+    key = repository.FOLLOWING
+    rows = await service.following(
+        session, user_id=user_id, after=pager.after(key), limit=pager.limit
+    )
+    items, next_cursor = pager.page(rows, key)
+    return Page(
+        items=[FollowPublic(user=f.followee, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
+        next_cursor=next_cursor,
+    )

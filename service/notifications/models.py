@@ -1,0 +1,27 @@
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Index
+from sqlmodel import Field, SQLModel
+
+from service.core.model_base import BigIntId, UTCDateTime, utcnow
+
+
+class Notification(SQLModel, table=True):
+    """ "A post you may want to read": one row per recipient, written by a background task."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_id_created_at_id", "user_id", "created_at", "id"),
+        # The ON DELETE CASCADE from posts looks rows up by post_id.
+        Index("ix_notifications_post_id", "post_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
+    user_id: int = Field(
+        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    post_id: int = Field(
+        sa_column=Column(BigIntId, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -1,0 +1,10 @@
+from datetime import datetime
+
+from service.core.schemas import ResponseModel
+
+
+class NotificationPublic(ResponseModel):
+    id: int
+    post_id: int
+    created_at: datetime
+    read_at: datetime | None

@@ -1,0 +1,36 @@
+"""The realtime feed of one application: its hub plus, on PostgreSQL, its LISTEN connection."""
+
+from service.core.db import Database, make_sessionmaker
+from service.core.settings import Settings
+from service.realtime.hub import Hub, register_local, unregister_local
+from service.realtime.listener import PostgresListener, asyncpg_dsn
+
+
+class Realtime:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.hub = Hub(settings.realtime_queue_size)
+        self.listener: PostgresListener | None = None
+        if not settings.is_sqlite:
+            self.listener = PostgresListener(
+                dsn=asyncpg_dsn(settings.realtime_listen_url or settings.database_url),
+                hub=self.hub,
+                # Always the primary: a replica may not have the post yet when NOTIFY arrives.
+                sessionmaker=make_sessionmaker(db.primary),
+                max_backoff=settings.realtime_reconnect_max_seconds,
+            )
+
+    def start(self) -> None:
+        if self.listener is None:
+            register_local(self.hub)
+        else:
+            self.listener.start()
+
+    def close_clients(self) -> None:
+        """Tell every websocket client to go away (1001); new ones are refused the same way."""
+        self.hub.close_all()
+
+    async def stop(self) -> None:
+        self.close_clients()
+        unregister_local(self.hub)
+        if self.listener is not None:
+            await self.listener.stop()

@@ -1,0 +1,14 @@
+from fastapi import APIRouter
+
+from service.core.db import ReadSessionDep
+from service.core.schemas import IdPath
+from service.stats import service
+from service.stats.schemas import UserStats
+
+router = APIRouter(tags=["stats"])
+
+
+@router.get("/users/{user_id}/stats", response_model=UserStats)
+async def read_stats(user_id: IdPath, session: ReadSessionDep) -> UserStats:
+    """Published posts, live comments, followers, following, likes on live posts: one query."""
+    return await service.user_stats(session, user_id)

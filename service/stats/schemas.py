@@ -1,0 +1,9 @@
+from service.core.schemas import ResponseModel
+
+
+class UserStats(ResponseModel):
+    posts: int
+    comments: int
+    followers: int
+    following: int
+    likes_received: int

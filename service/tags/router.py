@@ -1,0 +1,19 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service.core.db import ReadSessionDep
+from service.tags import service
+from service.tags.schemas import TagPublic
+
+router = APIRouter(prefix="/tags", tags=["tags"])
+
+
+@router.get("", response_model=list[TagPublic])
+async def list_tags(
+    session: ReadSessionDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="how many tags")] = 50,
+) -> list[TagPublic]:
+    """Tags with their number of published posts, most used first (one statement)."""
+    rows = await service.popular(session, limit=limit)
+    return [TagPublic(name=name, post_count=count) for name, count in rows]

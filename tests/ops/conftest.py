@@ -1,0 +1,48 @@
+"""Fixtures for tests that need real commits: a database of their own and an app on it."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.core.db import create_engine
+from service.main import create_app
+from tests.conftest import make_settings
+from tests.support import databases
+from tests.support.migrations import run_alembic
+
+
+@pytest.fixture
+async def committed_url(backend: str, tmp_path: Any) -> AsyncIterator[str]:
+    """A database of its own, migrated, where commits are real (no outer rollback)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'committed.db'}"
+        yield await _migrated(url)
+        return
+    async with databases.postgres_database("notify") as url:
+        yield await _migrated(url)
+
+
+async def _migrated(url: str) -> str:
+    engine = create_engine(url, make_settings(url))
+    async with engine.begin() as connection:
+        await run_alembic(connection, "upgrade", "head")
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def real_app(committed_url: str) -> AsyncIterator[FastAPI]:
+    app = create_app(make_settings(committed_url))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def observer(committed_url: str) -> AsyncIterator[AsyncEngine]:
+    """Another engine: what it sees is committed."""
+    engine = create_engine(committed_url, make_settings(committed_url), role="observer")
+    yield engine
+    await engine.dispose()

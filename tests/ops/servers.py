@@ -1,0 +1,169 @@
+"""Real uvicorn service processes for the cross-instance, restart and SIGTERM tests."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.core.db import create_engine
+from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.support import databases
+from tests.support.migrations import run_alembic
+from tests.support.paths import ROOT
+
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Service:
+    port: int
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def feed(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api/v1/ws/posts"
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def terminate(self) -> float:
+        """Send SIGTERM; returns the monotonic time it was sent."""
+        self.process.send_signal(signal.SIGTERM)
+        return time.monotonic()
+
+
+async def migrated_database(url: str) -> None:
+    engine = create_engine(url, make_settings(url), role="migrate")
+    async with engine.begin() as connection:
+        await run_alembic(connection, "upgrade", "head")
+    await engine.dispose()
+
+
+@asynccontextmanager
+async def postgres_service_database(purpose: str) -> AsyncIterator[str]:
+    async with databases.postgres_database(purpose) as url:
+        await migrated_database(url)
+        yield url
+
+
+@asynccontextmanager
+async def running_service(
+    database_url: str,
+    log: Path,
+    *,
+    graceful_timeout: int = 10,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[Service]:
+    port = free_port()
+    environment = {
+        k: v for k, v in os.environ.items() if k not in {"PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL"}
+    }
+    environment |= {
+        "DATABASE_URL": database_url,
+        "ENVIRONMENT": "test",
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
+    environment |= env or {}
+    command = [
+        *(sys.executable, "-m", "uvicorn", "--factory", "service.main:create_app"),
+        *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
+        *("--timeout-graceful-shutdown", str(graceful_timeout), "--workers", str(workers)),
+    ]
+    with log.open("wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=ROOT, env=environment, stdout=out, stderr=asyncio.subprocess.STDOUT
+        )
+    service = Service(port, process, log)
+    try:
+        await wait_ready(service)
+        yield service
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), graceful_timeout + 5)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
+async def wait_ready(service: Service) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    async with httpx.AsyncClient(base_url=service.url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            if service.process.returncode is not None:
+                break
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/health/ready")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    pytest.fail(f"service on port {service.port} did not become ready:\n{service.log_tail()}")
+
+
+async def register(client: httpx.AsyncClient, name: str) -> dict[str, str]:
+    """A new user through the API; returns its bearer header."""
+    password = "correct horse battery"
+    created = await client.post(
+        "/api/v1/users", json={"username": name, "email": f"{name}@x.org", "password": password}
+    )
+    assert created.status_code == 201, created.text
+    token = await client.post("/api/v1/auth/token", data={"username": name, "password": password})
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def restartable_primary() -> tuple[str, str]:
+    """The cluster node behind TEST_DATABASE_URL, as (CLUSTER_DIR, PRIMARY_PORT) for db-ctl.sh.
+
+    Only the node the suite was given is restarted (never the system PostgreSQL): its port
+    must be TEST_DATABASE_URL's and its data directory must exist.
+    """
+    from sqlalchemy.engine import make_url
+
+    cluster_dir = os.environ.get("CLUSTER_DIR", str(ROOT / ".cluster"))
+    url_port = str(make_url(databases.server_url()).port or 5432)
+    port = os.environ.get("PRIMARY_PORT", url_port)
+    if url_port != port or not (Path(cluster_dir) / "primary" / "PG_VERSION").exists():
+        databases.unavailable(
+            f"no restartable cluster primary (CLUSTER_DIR={cluster_dir}, PRIMARY_PORT={port},"
+            f" TEST_DATABASE_URL port {url_port}); start one with scripts/db-up.sh"
+        )
+    return cluster_dir, port
+
+
+async def db_ctl(cluster: tuple[str, str], *args: str) -> None:
+    cluster_dir, port = cluster
+    process = await asyncio.create_subprocess_exec(
+        str(ROOT / "scripts" / "db-ctl.sh"),
+        *args,
+        env=os.environ | {"CLUSTER_DIR": cluster_dir, "PRIMARY_PORT": port},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode(errors="replace")

@@ -1,0 +1,60 @@
+"""Which database errors are a 503 (unavailable), a disconnect, or a replica fail-over."""
+
+import asyncpg
+import pytest
+from sqlalchemy import exc as sa_exc
+
+from service.core.errors import is_disconnect_error, is_pool_timeout, is_unavailable
+from service.core.routing import is_recovery_conflict
+
+
+class DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"sqlstate {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+def wrapped(orig: BaseException) -> sa_exc.DBAPIError:
+    return sa_exc.DBAPIError("SELECT 1", None, orig)
+
+
+@pytest.mark.parametrize("state", ["57P01", "57P02", "57P03", "53300", "08006", "08001"])
+def test_shutdown_and_connection_states_are_disconnects(state: str) -> None:
+    error = wrapped(DriverError(state))
+    assert is_disconnect_error(error)
+    assert is_unavailable(error)
+
+
+@pytest.mark.parametrize(
+    "orig",
+    [
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
+        ConnectionRefusedError(111, "Connection refused"),
+        ConnectionResetError(104, "Connection reset by peer"),
+    ],
+)
+def test_driver_disconnects_are_unavailable(orig: BaseException) -> None:
+    assert is_unavailable(wrapped(orig))
+    assert is_unavailable(orig)
+
+
+def test_pool_timeout_is_unavailable_but_not_a_disconnect() -> None:
+    error = sa_exc.TimeoutError("QueuePool limit reached")
+    assert is_unavailable(error)
+    assert is_pool_timeout(error)
+    assert not is_disconnect_error(error)
+
+
+@pytest.mark.parametrize("state", ["40001", "40P01"])
+def test_recovery_conflicts_fail_over_but_are_not_outages(state: str) -> None:
+    error = wrapped(DriverError(state))
+    assert is_recovery_conflict(error)
+    assert not is_unavailable(error)
+
+
+@pytest.mark.parametrize("orig", [DriverError("23505"), DriverError("42P01"), ValueError("x")])
+def test_ordinary_errors_are_not_unavailable(orig: BaseException) -> None:
+    assert not is_unavailable(wrapped(orig))
+    assert not is_recovery_conflict(wrapped(orig))

@@ -1,0 +1,52 @@
+"""DB_PGBOUNCER=true behind the real PgBouncer in transaction mode: concurrent reads and writes
+from more sessions than server connections never clash on prepared statements."""
+
+import asyncio
+import uuid
+
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.engine import make_url
+
+from service.core.security import create_access_token
+from tests.conftest import make_settings
+from tests.scaleout.conftest import ScaleoutDb
+from tests.scaleout.probe import running_app
+from tests.support import databases
+
+
+async def test_concurrent_api_traffic_through_pgbouncer(scaleout_db: ScaleoutDb) -> None:
+    pgbouncer = scaleout_db.cluster.pgbouncer_url
+    if pgbouncer is None:
+        databases.unavailable("TEST_PGBOUNCER_URL is not set and db-up.sh started no PgBouncer")
+        return
+    url = make_url(pgbouncer).set(database=scaleout_db.name)
+    settings = make_settings(
+        url.render_as_string(hide_password=False), db_pgbouncer=True, db_pool_size=15
+    )
+    async with (
+        running_app(settings) as app,
+        AsyncClient(transport=ASGITransport(app), base_url="http://t", timeout=30) as client,
+    ):
+        name = f"b_{uuid.uuid4().hex[:10]}"
+        created = await client.post(
+            "/api/v1/users",
+            json={"username": name, "email": f"{name}@example.com", "password": "long enough"},
+        )
+        assert created.status_code == 201, created.text
+        token = create_access_token(settings, user_id=created.json()["id"], token_version=0)
+        headers = {"Authorization": f"Bearer {token}"}
+
+        async def write_then_read(i: int) -> tuple[int, int]:
+            post = await client.post(
+                "/api/v1/posts",
+                json={"title": f"t{i}", "body": "b", "status": "published"},
+                headers=headers,
+            )
+            read = await client.get(f"/api/v1/posts/{post.json()['id']}")
+            return post.status_code, read.status_code
+
+        for _ in range(3):
+            results = await asyncio.gather(*(write_then_read(i) for i in range(30)))
+            assert set(results) == {(201, 200)}
+            listing = await client.get("/api/v1/posts", params={"limit": 100})
+            assert listing.status_code == 200

@@ -1,0 +1,96 @@
+"""The statement count of every list endpoint: exact, and the same for 1 row as for 8.
+
+Reads run on the read session (no transaction, no SAVEPOINT), so these are the statements a
+request really sends; an anonymous request never touches the write session. docs/domain.md lists
+the same numbers.
+"""
+
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.support.api import API, POSTS, create_post
+
+EXPECTED = {  # endpoint -> statements of the request itself
+    "GET /users": 1,
+    "GET /posts": 2,  # posts JOIN authors; tags (SELECT ... IN)
+    "GET /posts?sort=-like_count": 2,
+    "GET /posts?tag=": 2,
+    "GET /posts?q=": 2,
+    "GET /posts?meta=": 2,
+    "GET /posts?commented_by=": 2,
+    "GET /posts/search": 2,
+    "GET /posts/top": 2,
+    "GET /tags": 1,
+    "GET /posts/{id}/comments": 3,  # post check; comments JOIN authors; reply counts
+    "GET /comments/{id}/replies": 4,  # + the parent comment
+    "GET /users/{id}/followers": 2,  # user check; follows JOIN users
+    "GET /users/{id}/following": 2,
+    "GET /users/{id}/stats": 1,
+}
+
+
+async def test_statement_count_of_every_list_endpoint(
+    client: AsyncClient, make_account: Any, statements: Any
+) -> None:
+    authors = [await make_account() for _ in range(8)]
+    posts = [
+        await create_post(
+            client, a, title="common", body="common", tags=["t1", "t2"], metadata={"k": "v"}
+        )
+        for a in authors
+    ]
+    first = posts[0]["id"]
+    star = authors[0]
+    comments = []
+    for a in authors:
+        await client.put(f"{POSTS}/{posts[1]['id']}/like", headers=a.headers)
+        if a is not star:
+            await client.put(f"{API}/users/{star.id}/follow", headers=a.headers)
+            await client.put(f"{API}/users/{a.id}/follow", headers=star.headers)
+        created = await client.post(
+            f"{POSTS}/{first}/comments", json={"body": "x"}, headers=a.headers
+        )
+        comments.append(created.json()["id"])
+    for a in authors:
+        await client.post(
+            f"{POSTS}/{first}/comments",
+            json={"body": "x", "parent_id": comments[0]},
+            headers=a.headers,
+        )
+        await client.post(
+            f"{POSTS}/{posts[1]['id']}/comments", json={"body": "x"}, headers=a.headers
+        )
+    urls = {
+        "GET /users": f"{API}/users",
+        "GET /posts": POSTS,
+        "GET /posts?sort=-like_count": f"{POSTS}?sort=-like_count",
+        "GET /posts?tag=": f"{POSTS}?tag=t1",
+        "GET /posts?q=": f"{POSTS}?q=common",
+        "GET /posts?meta=": f"{POSTS}?meta=k:v",
+        "GET /posts?commented_by=": f"{POSTS}?commented_by={authors[1].id}",
+        "GET /posts/search": f"{POSTS}/search?q=common",
+        "GET /posts/top": f"{POSTS}/top?per_author=2",
+        "GET /tags": f"{API}/tags",
+        "GET /posts/{id}/comments": f"{POSTS}/{first}/comments",
+        "GET /comments/{id}/replies": f"{API}/comments/{comments[0]}/replies",
+        "GET /users/{id}/followers": f"{API}/users/{star.id}/followers",
+        "GET /users/{id}/following": f"{API}/users/{star.id}/following",
+        "GET /users/{id}/stats": f"{API}/users/{star.id}/stats",
+    }
+    measured = {}
+    for name, url in urls.items():
+        counts = set()
+        for limit in (1, 7):
+            statements.count = 0
+            separator = "&" if "?" in url else "?"
+            response = await client.get(f"{url}{separator}limit={limit}")
+            assert response.status_code == 200, (name, response.text)
+            items = response.json()
+            if isinstance(items, dict) and "items" in items:
+                items = items["items"]
+            if isinstance(items, list):
+                assert 1 <= len(items) <= limit, name
+            counts.add(statements.count)
+        measured[name] = counts
+    assert measured == {name: {count} for name, count in EXPECTED.items()}

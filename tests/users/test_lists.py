@@ -1,0 +1,19 @@
+from typing import Any
+
+from httpx import AsyncClient
+
+from tests.support.api import API
+
+
+async def test_user_list_runs_a_constant_number_of_statements(
+    client: AsyncClient, make_account: Any, statements: Any
+) -> None:
+    for _ in range(6):
+        await make_account()
+    counts = []
+    for limit in (1, 6):
+        statements.count = 0
+        response = await client.get(f"{API}/users", params={"limit": limit})
+        assert len(response.json()["items"]) == limit
+        counts.append(statements.count)
+    assert counts[0] == counts[1], counts
