@@ -8,7 +8,7 @@ PORT ?= 8000
 GRACEFUL_TIMEOUT ?= 20
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck migrate revision db-up db-down clean
+.PHONY: run test lint fmt typecheck migrate revision db-up db-down clean seed bench bench-micro
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,21 @@ fmt: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Benchmark data set into DATABASE_URL (PostgreSQL); skipped when already loaded identically.
+seed: $(STAMP)
+	$(BIN)/python -m loadtests.seed $(SEED_ARGS)
+
+# Self-contained: private PostgreSQL (.bench-cluster, port 59432) unless BENCH_DATABASE_URL is
+# set, migrate, seed, service + reference app, Locust scenarios, gates. See docs/performance.md.
+bench: $(STAMP)
+	$(BIN)/python -m loadtests.bench
+
+# pytest-benchmark micro-benchmarks (not part of `make test`) against the same seeded database.
+bench-micro: $(STAMP)
+	url="$$($(BIN)/python -m loadtests.bench prepare)" && \
+		BENCH_DATABASE_URL="$$url" $(BIN)/pytest benchmarks -p no:locust \
+		--benchmark-columns=min,median,mean,max,ops,rounds --benchmark-sort=name $(PYTEST_ARGS)
 
 db-up:
 	scripts/db-up.sh

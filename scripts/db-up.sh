@@ -2,7 +2,8 @@
 # Start (creating on first use) the local test cluster: a primary, a streaming replica
 # (pg_basebackup -R + physical slot) and PgBouncer in transaction mode in front of the primary.
 # Env: CLUSTER_DIR (.cluster), PRIMARY_PORT (55432), REPLICA_PORT (55433), PGBOUNCER_PORT (56432),
-#      CLUSTER_TIMEOUT (60), REQUIRE_PGBOUNCER (0).
+#      CLUSTER_TIMEOUT (60), REQUIRE_PGBOUNCER (0), PRIMARY_ONLY (0: 1 starts only the primary,
+#      e.g. for benchmarks, and prints only TEST_DATABASE_URL).
 # Progress goes to stderr; the TEST_*_URL=... lines go to stdout.
 set -euo pipefail
 # shellcheck source=scripts/_cluster_env.sh
@@ -62,6 +63,12 @@ node_start primary
 
 [[ -n $(psql_at "$PRIMARY_PORT" postgres "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'") ]] ||
   psql_at "$PRIMARY_PORT" postgres "CREATE DATABASE $DB_NAME"
+if [[ ${PRIMARY_ONLY:-0} == 1 ]]; then
+  log "primary up in $((SECONDS - t0))s ($CLUSTER_DIR; PRIMARY_ONLY=1: no replica, no pgbouncer)"
+  echo "TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:$PRIMARY_PORT/$DB_NAME"
+  exit 0
+fi
+
 psql_at "$PRIMARY_PORT" postgres "SELECT pg_create_physical_replication_slot('$SLOT_NAME', true)
   WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$SLOT_NAME')" >/dev/null
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from service import models  # noqa: F401  (registers every table model with the mapper)
 from service.comments.router import router as comments_router
 from service.core.consistency import ConsistencyMiddleware
-from service.core.db import Database
+from service.core.db import Database, SessionGuard
 from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
 from service.core.idempotency import install_idempotency
 from service.core.lifecycle import Lifecycle
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = Database.from_settings(settings)
+        app.state.session_guard = SessionGuard.from_settings(settings)
         app.state.db.start()
         app.state.realtime = realtime = Realtime(settings, app.state.db)
         realtime.start()

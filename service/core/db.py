@@ -1,8 +1,11 @@
 """Engines, pool tuning, the soft-delete filter and the one place where transactions commit."""
 
+import asyncio
 import logging
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
@@ -10,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
@@ -17,7 +21,12 @@ from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.consistency import COMMIT_LSN, FORCE_PRIMARY, MIN_LSN, ReplicaReadFailed
-from service.core.errors import is_disconnect_error, is_pool_timeout, is_unavailable
+from service.core.errors import (
+    ServiceUnavailable,
+    is_disconnect_error,
+    is_pool_timeout,
+    is_unavailable,
+)
 from service.core.model_base import SoftDeleteMixin
 from service.core.observability import (
     InstrumentedAsyncQueuePool,
@@ -89,14 +98,41 @@ def _create_postgres_engine(
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_recycle=settings.db_pool_recycle,
-        pool_pre_ping=True,
+        pool_pre_ping=settings.db_pool_ping_idle_seconds == 0,
         poolclass=InstrumentedAsyncQueuePool,
         connect_args=connect_args,
         echo=settings.db_echo,
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
     event.listen(engine.sync_engine, "handle_error", _detect_disconnect)
+    if settings.db_pool_ping_idle_seconds > 0:
+        _ping_when_idle(engine, settings.db_pool_ping_idle_seconds)
     return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pre-ping only connections that sat idle in the pool for more than `idle_seconds`.
+
+    asyncpg's pre-ping is three round trips (BEGIN; ping; ROLLBACK) on every checkout, more
+    than the GET by id itself (docs/performance.md). A connection used a moment ago is alive;
+    one that idled (e.g. across a database restart) is checked as before, and a failed ping
+    invalidates the whole pool, exactly like `pool_pre_ping`.
+    """
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "checkin")
+    def _checked_in(_: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise InvalidatePoolError("idle connection failed its ping") from error
 
 
 def _unique_statement_name() -> str:
@@ -245,13 +281,17 @@ def _make_replica(name: str, url: str, settings: Settings, *, autocommit: bool) 
     return Replica(name=name, engine=engine, sessionmaker=make_sessionmaker(engine))
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The write-side override point (tests bind it inside a rolled-back transaction)."""
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The write-side override point (tests bind it inside a rolled-back transaction).
+
+    `async def` on purpose, like every per-request dependency: FastAPI runs a plain `def`
+    dependency in the thread pool, a thread hop (and GIL contention) per request.
+    """
     db: Database = request.app.state.db
     return db.sessionmaker
 
 
-def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """The read-side override point: a caught-up healthy replica, else the primary."""
     db: Database = request.app.state.db
     scope = request.scope
@@ -263,6 +303,56 @@ def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
             return replica.sessionmaker
     record_route("primary")
     return db.read_sessionmaker
+
+
+_HOLDS_SLOT = "inkwell.session_slot"
+
+
+class SessionGuard:
+    """FIFO admission in front of the pools: at most `limit` requests of this process use the
+    database at once.
+
+    Requests beyond the pool size queue here (asyncio.Semaphore wakes waiters in order) instead
+    of in the pool, where over-the-size requests churned overflow connections (connect, use,
+    close) and starved waiters (sqlalchemy#7679): that is where the p99 tails came from. A
+    request that gets no slot within the pool timeout is a 503 with Retry-After. One slot per
+    request, however many sessions it opens, so a request can never wait on itself.
+    """
+
+    def __init__(self, limit: int, timeout: float, retry_after: int) -> None:
+        self.limit, self.timeout, self.retry_after = limit, timeout, retry_after
+        self._slots = asyncio.Semaphore(limit)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SessionGuard":
+        limit = settings.db_session_limit or settings.db_pool_size
+        return cls(limit, settings.db_pool_timeout, settings.retry_after_seconds)
+
+    @asynccontextmanager
+    async def slot(self, scope: MutableMapping[str, Any] | None = None) -> AsyncIterator[None]:
+        if scope is not None and scope.get(_HOLDS_SLOT):
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "The database is busy; retry shortly.", retry_after=self.retry_after
+            ) from None
+        if scope is not None:
+            scope[_HOLDS_SLOT] = True
+        try:
+            yield
+        finally:
+            if scope is not None:
+                scope[_HOLDS_SLOT] = False
+            self._slots.release()
+
+
+def _slot(request: Request) -> AbstractAsyncContextManager[None]:
+    guard: SessionGuard | None = getattr(request.app.state, "session_guard", None)
+    return guard.slot(request.scope) if guard is not None else nullcontext()
 
 
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
@@ -277,7 +367,7 @@ async def get_session(
     After a commit that wrote, the primary's WAL position becomes the response's consistency
     token (see service/core/consistency.py).
     """
-    async with sessionmaker() as session:
+    async with _slot(request), sessionmaker() as session:
         async with session.begin():
             yield session
         if session.info.get(WROTE) and session.get_bind().dialect.name == "postgresql":
@@ -309,7 +399,7 @@ async def get_read_session(
     (unreachable replica, recovery conflict, lost connection) become ReplicaReadFailed, which
     the ConsistencyMiddleware answers by re-running the GET/HEAD once on the primary."""
     replica: Replica | None = request.scope.pop(_READ_REPLICA, None)
-    async with sessionmaker() as session:
+    async with _slot(request), sessionmaker() as session:
         session.info[READ_ONLY] = True
         if replica is None:
             yield session

@@ -139,7 +139,7 @@ class Pager:
         return items, self.codec.encode(sort, [getattr(last, c.key) for c in sort.columns])
 
 
-def get_pager(
+async def get_pager(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
     cursor: Annotated[
@@ -147,6 +147,7 @@ def get_pager(
         Query(min_length=1, max_length=1024, description="`next_cursor` of the previous page"),
     ] = None,
 ) -> Pager:
+    # async def: a plain def dependency would cost a thread-pool hop per request.
     codec: CursorCodec = request.app.state.cursor_codec
     return Pager(codec, limit, cursor)
 

@@ -20,6 +20,16 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0, description="seconds to wait for a pool slot")
+    db_pool_ping_idle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="ping a pooled connection before reuse only if it idled longer (0: always)",
+    )
+    db_session_limit: int = Field(
+        default=0,
+        ge=0,
+        description="max concurrent DB sessions per process, FIFO-queued (0: DB_POOL_SIZE)",
+    )
     db_pool_recycle: int = Field(default=1800, description="seconds before a connection is renewed")
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_command_timeout: float = Field(default=20.0, gt=0, description="client-side query timeout")

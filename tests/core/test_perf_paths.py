@@ -1,0 +1,104 @@
+"""The performance pieces of the core: the FIFO session guard, idle-only pings, the seeder."""
+
+import asyncio
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from loadtests.seed import SeedParams, seed
+from service.core.db import SessionGuard, create_engine
+from service.core.errors import ServiceUnavailable
+from service.core.settings import Settings
+from tests.conftest import make_settings
+from tests.support import databases
+from tests.support.migrations import run_alembic
+
+
+async def test_guard_admits_waiters_in_arrival_order() -> None:
+    guard = SessionGuard(limit=1, timeout=5, retry_after=2)
+    order: list[int] = []
+
+    async def use(n: int) -> None:
+        async with guard.slot():
+            order.append(n)
+            await asyncio.sleep(0)
+
+    async with guard.slot():
+        tasks = [asyncio.create_task(use(n)) for n in range(5)]
+        await asyncio.sleep(0.01)
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
+
+
+async def test_guard_times_out_with_503_and_retry_after() -> None:
+    guard = SessionGuard(limit=1, timeout=0.05, retry_after=3)
+    async with guard.slot():
+        with pytest.raises(ServiceUnavailable) as caught:
+            async with guard.slot():
+                pass  # pragma: no cover
+    assert caught.value.headers == {"Retry-After": "3"}
+    async with guard.slot():  # the slot was released, not leaked
+        pass
+
+
+def test_guard_defaults_to_the_pool_size() -> None:
+    settings = Settings(db_pool_size=7, _env_file=None)
+    assert SessionGuard.from_settings(settings).limit == 7
+    assert SessionGuard.from_settings(Settings(db_session_limit=3, _env_file=None)).limit == 3
+
+
+@pytest.mark.postgres_only
+async def test_idle_connection_is_pinged_and_replaced_after_server_side_kill(
+    backend: str, settings: Settings
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("PostgreSQL-only behaviour")
+    engine = create_engine(
+        settings.database_url, make_settings(settings.database_url, db_pool_ping_idle_seconds=0.05)
+    )
+    try:
+        async with engine.connect() as conn:
+            pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid) is True
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.1)  # idle longer than the threshold: the next checkout pings
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_seed_is_deterministic_consistent_and_skipped_when_present(backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("the seeder loads PostgreSQL only (COPY)")
+    async with databases.postgres_database("seed") as url:
+        engine = create_engine(url, make_settings(url))
+        async with engine.begin() as connection:
+            await run_alembic(connection, "upgrade", "head")
+        await engine.dispose()
+        params = SeedParams(users=40, posts=300, comments=100, likes=500, follows=50, seed=7)
+        assert await seed(url, params) is True
+        assert await seed(url, params) is False  # same parameters, same schema: skipped
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM users") == 40
+            assert await conn.fetchval("SELECT count(*) FROM posts") == 300
+            first = await conn.fetch("SELECT id, title, like_count FROM posts ORDER BY id")
+            likes = await conn.fetchval("SELECT sum(like_count) FROM posts")
+            assert likes == 500
+            next_id = await conn.fetchval("SELECT nextval(pg_get_serial_sequence('posts', 'id'))")
+            assert next_id == 301  # new rows do not collide with seeded ids
+        finally:
+            await conn.close()
+        assert await seed(url, params, force=True) is True
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+        try:
+            again = await conn.fetch("SELECT id, title, like_count FROM posts ORDER BY id")
+        finally:
+            await conn.close()
+        assert again == first
