@@ -355,6 +355,18 @@ def _slot(request: Request) -> AbstractAsyncContextManager[None]:
     return guard.slot(request.scope) if guard is not None else nullcontext()
 
 
+@asynccontextmanager
+async def side_session(
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[AsyncSession]:
+    """A short session of its own for a lookup outside the request's session (never commits).
+
+    It shares the request's guard slot, so a request never waits on itself.
+    """
+    async with _slot(request), sessionmaker() as session:
+        yield session
+
+
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 ReadSessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessionmaker)]
 

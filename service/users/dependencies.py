@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import SessionDep
+from service.core.db import SessionDep, SessionMakerDep, side_session
 from service.core.errors import Unauthorized
 from service.core.observability import bind_user
 from service.core.security import decode_access_token
@@ -13,13 +14,11 @@ from service.users import repository
 from service.users.models import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-async def get_optional_user(
-    request: Request, session: SessionDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> User | None:
-    if token is None:
-        return None
+async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
+    """The token's user; 401 for a bad or expired token, a deleted user or a revoked token."""
     claims = decode_access_token(request.app.state.settings, token)
     if claims is None:
         raise Unauthorized("The access token is invalid or expired.")
@@ -30,10 +29,25 @@ async def get_optional_user(
     return user
 
 
-async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
-    if user is None:
+async def get_optional_user(
+    request: Request, sessionmaker: SessionMakerDep, token: TokenDep
+) -> User | None:
+    """For reads open to anyone: no token, no session at all (the anonymous hot path).
+
+    With a token the user is checked on the primary, in a short session of its own: a revoked
+    token (token_version bumped) must fail at once, which a lagging replica cannot promise.
+    """
+    if token is None:
+        return None
+    async with side_session(request, sessionmaker) as session:
+        return await _authenticate(request, session, token)
+
+
+async def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
+    """For writes: the user is loaded in the request's own transaction (the handler's session)."""
+    if token is None:
         raise Unauthorized("Authentication required.")
-    return user
+    return await _authenticate(request, session, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
