@@ -2,10 +2,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     Table,
     column,
@@ -22,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select as ColumnSelect
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.core import dialects
@@ -30,6 +32,7 @@ from service.core.pagination import SortKey, paginate
 from service.posts.models import Post, PostLike, PostStatus
 from service.posts.schemas import PostSort
 from service.tags.models import PostTag, Tag
+from service.users.models import User
 
 SORTS = {
     PostSort.newest: SortKey(PostSort.newest, (col(Post.created_at), col(Post.id)), True),
@@ -56,6 +59,66 @@ class PostFilter:
     q: str | None = None
     meta: tuple[str, str] | None = None
     commented_by: int | None = None
+
+
+# The read path selects the columns a PostPublic needs, not entities: no identity map, no
+# object construction, no relationship loaders (docs/performance.md). It stays an ORM-enabled
+# select (columns of mapped classes), so the global soft-delete filter still applies to it.
+PUBLIC_COLUMNS: tuple[Any, ...] = (
+    col(Post.id),
+    col(Post.slug),
+    col(Post.title),
+    col(Post.body),
+    col(Post.status),
+    col(Post.meta),
+    col(Post.like_count),
+    col(Post.version),
+    col(Post.created_at),
+    col(Post.updated_at),
+    col(Post.author_id),
+    col(User.username),
+    col(User.display_name),
+    col(User.created_at).label("author_created_at"),
+)
+
+
+PublicRow = Row[*tuple[Any, ...]]
+"""A row of PUBLIC_COLUMNS (attributes named like PostPublic's fields, author flattened)."""
+
+
+def public_rows() -> ColumnSelect[*tuple[Any, ...]]:
+    """Posts JOIN their authors, as the columns of the public representation."""
+    return ColumnSelect(*PUBLIC_COLUMNS).join(User, col(User.id) == col(Post.author_id))
+
+
+async def _fetch(
+    session: AsyncSession, statement: ColumnSelect[*tuple[Any, ...]]
+) -> Sequence[PublicRow]:
+    # sqlmodel types column results as plain tuples; they are Rows (attribute access by name).
+    return cast(Sequence[PublicRow], (await session.exec(statement)).all())
+
+
+async def tag_names(session: AsyncSession, post_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each post's tag names, sorted; one statement for the whole page."""
+    names: dict[int, list[str]] = {post_id: [] for post_id in post_ids}
+    if not names:
+        return names
+    ids = col(PostTag.post_id)
+    statement = (
+        select(ids, col(Tag.name))
+        .join(Tag, col(Tag.id) == col(PostTag.tag_id))
+        .where(ids.in_(list(post_ids)))
+        .order_by(ids, col(Tag.name))
+    )
+    for post_id, name in (await session.exec(statement)).all():
+        names[post_id].append(name)
+    return names
+
+
+async def get_public(session: AsyncSession, post_id: int) -> PublicRow | None:
+    """One post's public columns with its author (no tags), or None."""
+    rows = await _fetch(session, public_rows().where(col(Post.id) == post_id))
+    return rows[0] if rows else None
 
 
 def with_relations() -> SelectOfScalar[Post]:
@@ -132,8 +195,8 @@ def _meta_equals(session: AsyncSession, key: str, value: str) -> ColumnElement[b
     return func.json_extract(col(Post.meta), f'$."{key}"') == value
 
 
-def _filtered(session: AsyncSession, filters: PostFilter) -> SelectOfScalar[Post]:
-    statement = with_relations().where(Post.status == filters.status)
+def _filtered(session: AsyncSession, filters: PostFilter) -> ColumnSelect[*tuple[Any, ...]]:
+    statement = public_rows().where(col(Post.status) == filters.status)
     if filters.author_id is not None:
         statement = statement.where(Post.author_id == filters.author_id)
     if filters.created_after is not None:
@@ -168,19 +231,37 @@ async def list_page(
     sort: SortKey,
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Post]:
-    statement = paginate(_filtered(session, filters), sort, after, limit)
-    return (await session.exec(statement)).all()
+) -> Sequence[PublicRow]:
+    return await _fetch(session, paginate(_filtered(session, filters), sort, after, limit))
 
 
-async def search(session: AsyncSession, *, q: str, limit: int) -> Sequence[Post]:
-    """The `limit` best-ranked published posts (ties broken by newest id)."""
-    statement = with_relations().where(Post.status == PostStatus.published)
+SEARCH_CANDIDATES = 1000
+"""PostgreSQL ranks at most this many matches: the newest ones (docs/domain.md, search)."""
+
+
+async def search(session: AsyncSession, *, q: str, limit: int) -> Sequence[PublicRow]:
+    """The `limit` best-ranked published posts (ties broken by newest id).
+
+    On PostgreSQL only the newest SEARCH_CANDIDATES matches are ranked: ranking every match of
+    a common word (`ts_rank` reads each row's tsvector) cost ~60 ms of CPU per query on the
+    benchmark data set, ~1.5 ms bounded. A better-ranked older post can be missed; the
+    keyset-paginated `GET /posts?q=` still walks every match.
+    """
+    published = col(Post.status) == PostStatus.published
     if dialects.dialect_name(session) == "postgresql":
         query = func.websearch_to_tsquery("english", q)
+        candidates = (
+            select(col(Post.id))
+            .where(published, col(Post.deleted_at).is_(None), _SEARCH_VECTOR.op("@@")(query))
+            .order_by(col(Post.id).desc())
+            .limit(SEARCH_CANDIDATES)
+            .subquery("candidates")
+        )
         rank = func.ts_rank(_SEARCH_VECTOR, query)
-        statement = statement.where(_SEARCH_VECTOR.op("@@")(query)).order_by(
-            rank.desc(), col(Post.id).desc()
+        statement = (
+            public_rows()
+            .join(candidates, candidates.c.id == col(Post.id))
+            .order_by(rank.desc(), col(Post.id).desc())
         )
     else:
         fts_query = fts5_query(q)
@@ -188,11 +269,12 @@ async def search(session: AsyncSession, *, q: str, limit: int) -> Sequence[Post]
             return []
         # bm25() is lower for better matches.
         statement = (
-            statement.join(_fts, literal_column("posts_fts.rowid") == col(Post.id))
-            .where(literal_column("posts_fts").op("MATCH")(fts_query))
+            public_rows()
+            .join(_fts, literal_column("posts_fts.rowid") == col(Post.id))
+            .where(published, literal_column("posts_fts").op("MATCH")(fts_query))
             .order_by(func.bm25(literal_column("posts_fts")), col(Post.id).desc())
         )
-    return (await session.exec(statement.limit(limit))).all()
+    return await _fetch(session, statement.limit(limit))
 
 
 async def top_per_author(
@@ -202,7 +284,7 @@ async def top_per_author(
     sort: SortKey,
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Post]:
+) -> Sequence[PublicRow]:
     """Each author's `per_author` most liked published posts (row_number over authors)."""
     rank = (
         func.row_number()
@@ -218,11 +300,9 @@ async def top_per_author(
         .subquery("ranked")
     )
     statement = (
-        with_relations()
-        .join(ranked, ranked.c.id == col(Post.id))
-        .where(ranked.c.rank <= per_author)
+        public_rows().join(ranked, ranked.c.id == col(Post.id)).where(ranked.c.rank <= per_author)
     )
-    return (await session.exec(paginate(statement, sort, after, limit))).all()
+    return await _fetch(session, paginate(statement, sort, after, limit))
 
 
 async def replace_tags(session: AsyncSession, post_id: int, tag_ids: Sequence[int]) -> None:

@@ -1,18 +1,20 @@
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.core.db import ReadSessionDep, SessionDep, SessionMakerDep
 from service.core.errors import BadRequest, Unauthorized
 from service.core.idempotency import Idempotent
-from service.core.pagination import Page, PagerDep
+from service.core.pagination import Page, Pager, PagerDep, SortKey
 from service.core.schemas import MAX_BIGINT, IdPath
 from service.notifications.service import schedule_fan_out
 from service.posts import repository, service
 from service.posts.models import Post, PostStatus
-from service.posts.repository import PostFilter
+from service.posts.repository import PostFilter, PublicRow
 from service.posts.schemas import (
     BulkCreate,
     BulkResult,
@@ -38,8 +40,11 @@ def _respond(post: Post, response: Response) -> PostPublic:
     return PostPublic.model_validate(post)
 
 
-def _page(rows: list[Post], next_cursor: str | None) -> Page[PostPublic]:
-    return Page(items=[PostPublic.model_validate(p) for p in rows], next_cursor=next_cursor)
+async def _page(
+    session: AsyncSession, rows: Sequence[PublicRow], key: SortKey, pager: Pager
+) -> Page[PostPublic]:
+    items, next_cursor = pager.page(rows, key)
+    return Page(items=await service.to_public(session, items), next_cursor=next_cursor)
 
 
 def _parse_meta(meta: str) -> tuple[str, str]:
@@ -126,7 +131,7 @@ async def list_posts(
     rows = await service.list_page(
         session, filters=filters, sort=key, after=pager.after(key), limit=pager.limit
     )
-    return _page(*pager.page(rows, key))
+    return await _page(session, rows, key, pager)
 
 
 @router.get("/search", response_model=list[PostPublic])
@@ -136,8 +141,7 @@ async def search_posts(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[PostPublic]:
     """Best `limit` matches, ranked (ts_rank on PostgreSQL, bm25 on SQLite); no cursor."""
-    rows = await service.search(session, q=q, limit=limit)
-    return [PostPublic.model_validate(p) for p in rows]
+    return await service.to_public(session, await service.search(session, q=q, limit=limit))
 
 
 @router.get("/top", response_model=Page[PostPublic])
@@ -151,14 +155,16 @@ async def top_posts(
     rows = await service.top(
         session, per_author=per_author, sort=key, after=pager.after(key), limit=pager.limit
     )
-    return _page(*pager.page(rows, key))
+    return await _page(session, rows, key, pager)
 
 
 @router.get("/{post_id}", response_model=PostPublic)
 async def read_post(
     post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser, response: Response
 ) -> PostPublic:
-    return _respond(await service.get_visible(session, post_id, viewer), response)
+    post = await service.read_visible(session, post_id, viewer)
+    response.headers["ETag"] = service.etag(post)
+    return post
 
 
 @router.patch("/{post_id}", response_model=PostPublic)

@@ -16,18 +16,26 @@ from service.core.model_base import utcnow
 from service.core.pagination import SortKey
 from service.posts import repository, slugs
 from service.posts.models import Post, PostStatus
-from service.posts.repository import PostFilter
-from service.posts.schemas import BulkError, BulkResult, LikeState, PostCreate, PostUpdate
+from service.posts.repository import PostFilter, PublicRow
+from service.posts.schemas import (
+    BulkError,
+    BulkResult,
+    LikeState,
+    PostCreate,
+    PostPublic,
+    PostUpdate,
+)
 from service.realtime import events as realtime_events
 from service.tags import service as tags
 from service.users.models import User
+from service.users.schemas import UserPublic
 
 
-def etag(post: Post) -> str:
+def etag(post: Post | PostPublic) -> str:
     return f'"{post.id}-{post.version}"'
 
 
-def _visible_to(post: Post, viewer: User | None) -> bool:
+def _visible_to(post: Post | PublicRow, viewer: User | None) -> bool:
     return post.status == PostStatus.published or (
         viewer is not None and viewer.id == post.author_id
     )
@@ -93,6 +101,46 @@ async def get_visible(
     return post
 
 
+async def read_visible(session: AsyncSession, post_id: int, viewer: User | None) -> PostPublic:
+    """`get_visible` for the read path: the public representation, from columns (no entity)."""
+    row = await repository.get_public(session, post_id)
+    if row is None or not _visible_to(row, viewer):
+        raise NotFound("No such post.")
+    tags_by_post = await repository.tag_names(session, [post_id])
+    return _public(row, tags_by_post[post_id])
+
+
+async def to_public(session: AsyncSession, rows: Sequence[PublicRow]) -> list[PostPublic]:
+    """A page of `repository.public_rows()` rows as PostPublic, tags in one more statement."""
+    tags_by_post = await repository.tag_names(session, [row.id for row in rows])
+    return [_public(row, tags_by_post[row.id]) for row in rows]
+
+
+def _public(row: PublicRow, tags: list[str]) -> PostPublic:
+    # model_construct: the row comes from the database through typed columns, so validating it
+    # again would only cost time (docs/performance.md).
+    author = UserPublic.model_construct(
+        id=row.author_id,
+        username=row.username,
+        display_name=row.display_name,
+        created_at=row.author_created_at,
+    )
+    return PostPublic.model_construct(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        body=row.body,
+        status=row.status,
+        meta=row.meta,
+        like_count=row.like_count,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        author=author,
+        tags=tags,
+    )
+
+
 async def get_owned(
     session: AsyncSession, post_id: int, user: User, *, include_deleted: bool = False
 ) -> Post:
@@ -107,11 +155,11 @@ async def list_page(
     sort: SortKey,
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Post]:
+) -> Sequence[PublicRow]:
     return await repository.list_page(session, filters=filters, sort=sort, after=after, limit=limit)
 
 
-async def search(session: AsyncSession, *, q: str, limit: int) -> Sequence[Post]:
+async def search(session: AsyncSession, *, q: str, limit: int) -> Sequence[PublicRow]:
     return await repository.search(session, q=q, limit=limit)
 
 
@@ -122,7 +170,7 @@ async def top(
     sort: SortKey,
     after: Sequence[Any] | None,
     limit: int,
-) -> Sequence[Post]:
+) -> Sequence[PublicRow]:
     return await repository.top_per_author(
         session, per_author=per_author, sort=sort, after=after, limit=limit
     )
