@@ -8,7 +8,9 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    String,
     Table,
+    bindparam,
     column,
     delete,
     exists,
@@ -249,12 +251,19 @@ async def search(session: AsyncSession, *, q: str, limit: int) -> Sequence[Publi
     """
     published = col(Post.status) == PostStatus.published
     if dialects.dialect_name(session) == "postgresql":
-        query = func.websearch_to_tsquery("english", q)
+        # The text is rendered as an escaped literal at execution (literal_execute), not sent
+        # as a parameter: with a parameter, PostgreSQL switches the prepared statement to a
+        # generic plan after five runs, which assumes few matches and heap-scans every match
+        # of a common word (~57 ms). With the literal the planner sees the word's frequency
+        # and walks the newest posts backwards instead (~2.7 ms). The soft-delete filter
+        # applies to the subquery too (it is an ORM select of Post).
+        text = bindparam("q", q, type_=String, literal_execute=True)
+        query = func.websearch_to_tsquery(literal_column("'english'"), text)
         candidates = (
             select(col(Post.id))
-            .where(published, col(Post.deleted_at).is_(None), _SEARCH_VECTOR.op("@@")(query))
+            .where(published, _SEARCH_VECTOR.op("@@")(query))
             .order_by(col(Post.id).desc())
-            .limit(SEARCH_CANDIDATES)
+            .limit(literal_column(str(SEARCH_CANDIDATES)))  # a constant: part of the plan
             .subquery("candidates")
         )
         rank = func.ts_rank(_SEARCH_VECTOR, query)
