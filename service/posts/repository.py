@@ -88,16 +88,33 @@ PublicRow = Row[*tuple[Any, ...]]
 """A row of PUBLIC_COLUMNS (attributes named like PostPublic's fields, author flattened)."""
 
 
+_PUBLIC_ROWS: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(*PUBLIC_COLUMNS).join(
+    User, col(User.id) == col(Post.author_id)
+)
+# Statements are immutable and cached by SQLAlchemy once compiled: the fixed ones are built once
+# here, with bound parameters, instead of per request (building a select costs ~100 µs).
+_BY_ID = _PUBLIC_ROWS.where(col(Post.id) == bindparam("post_id"))
+_TAGS = (
+    select(col(PostTag.post_id), col(Tag.name))
+    .join(Tag, col(Tag.id) == col(PostTag.tag_id))
+    .order_by(col(PostTag.post_id), col(Tag.name))
+)
+_TAGS_OF_ONE = _TAGS.where(col(PostTag.post_id) == bindparam("post_id"))
+_TAGS_OF_MANY = _TAGS.where(col(PostTag.post_id).in_(bindparam("post_ids", expanding=True)))
+
+
 def public_rows() -> ColumnSelect[*tuple[Any, ...]]:
     """Posts JOIN their authors, as the columns of the public representation."""
-    return ColumnSelect(*PUBLIC_COLUMNS).join(User, col(User.id) == col(Post.author_id))
+    return _PUBLIC_ROWS
 
 
 async def _fetch(
-    session: AsyncSession, statement: ColumnSelect[*tuple[Any, ...]]
+    session: AsyncSession,
+    statement: ColumnSelect[*tuple[Any, ...]],
+    params: dict[str, Any] | None = None,
 ) -> Sequence[PublicRow]:
     # sqlmodel types column results as plain tuples; they are Rows (attribute access by name).
-    return cast(Sequence[PublicRow], (await session.exec(statement)).all())
+    return cast(Sequence[PublicRow], (await session.exec(statement, params=params)).all())
 
 
 async def tag_names(session: AsyncSession, post_ids: Sequence[int]) -> dict[int, list[str]]:
@@ -105,21 +122,18 @@ async def tag_names(session: AsyncSession, post_ids: Sequence[int]) -> dict[int,
     names: dict[int, list[str]] = {post_id: [] for post_id in post_ids}
     if not names:
         return names
-    ids = col(PostTag.post_id)
-    statement = (
-        select(ids, col(Tag.name))
-        .join(Tag, col(Tag.id) == col(PostTag.tag_id))
-        .where(ids.in_(list(post_ids)))
-        .order_by(ids, col(Tag.name))
-    )
-    for post_id, name in (await session.exec(statement)).all():
+    if len(post_ids) == 1:  # `=`: no expanding IN to render for the single post
+        result = await session.exec(_TAGS_OF_ONE, params={"post_id": post_ids[0]})
+    else:
+        result = await session.exec(_TAGS_OF_MANY, params={"post_ids": list(post_ids)})
+    for post_id, name in result.all():
         names[post_id].append(name)
     return names
 
 
 async def get_public(session: AsyncSession, post_id: int) -> PublicRow | None:
     """One post's public columns with its author (no tags), or None."""
-    rows = await _fetch(session, public_rows().where(col(Post.id) == post_id))
+    rows = await _fetch(session, _BY_ID, {"post_id": post_id})
     return rows[0] if rows else None
 
 
