@@ -118,24 +118,38 @@ async def to_public(session: AsyncSession, rows: Sequence[PublicRow]) -> list[Po
 
 def _public(row: PublicRow, tags: list[str]) -> PostPublic:
     # model_construct: the row comes from the database through typed columns, so validating it
-    # again would only cost time (docs/performance.md).
+    # again would only cost time. Unpacked by position (the order of PUBLIC_COLUMNS), which is
+    # cheaper than 14 attribute look-ups on a Row (docs/performance.md).
+    (
+        post_id,
+        slug,
+        title,
+        body,
+        status,
+        meta,
+        like_count,
+        version,
+        created_at,
+        updated_at,
+        author_id,
+        username,
+        display_name,
+        author_created_at,
+    ) = row
     author = UserPublic.model_construct(
-        id=row.author_id,
-        username=row.username,
-        display_name=row.display_name,
-        created_at=row.author_created_at,
+        id=author_id, username=username, display_name=display_name, created_at=author_created_at
     )
     return PostPublic.model_construct(
-        id=row.id,
-        slug=row.slug,
-        title=row.title,
-        body=row.body,
-        status=row.status,
-        meta=row.meta,
-        like_count=row.like_count,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=post_id,
+        slug=slug,
+        title=title,
+        body=body,
+        status=status,
+        meta=meta,
+        like_count=like_count,
+        version=version,
+        created_at=created_at,
+        updated_at=updated_at,
         author=author,
         tags=tags,
     )
