@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -19,16 +18,10 @@ from service.core.db import create_engine
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.network import free_port
 from tests.support.paths import ROOT
 
 STARTUP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
