@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.core.settings import Settings
+from tests.support.network import free_port
 from tests.support.paths import ROOT
 
 
@@ -24,18 +24,11 @@ def _instruction(name: str) -> list[str]:
     return command
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
     settings: Settings, engine: AsyncEngine
 ) -> None:
     """`engine` is requested so the test database is migrated: the image never migrates."""
-    port = _free_port()
+    port = free_port()
     cmd = [str(port) if part == "8000" else part for part in _instruction("CMD")]
     cmd = ["127.0.0.1" if part == "0.0.0.0" else part for part in cmd]
     bin_dir = str(Path(sys.executable).parent)

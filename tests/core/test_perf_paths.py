@@ -52,8 +52,6 @@ def test_guard_defaults_to_the_pool_size() -> None:
 async def test_idle_connection_is_pinged_and_replaced_after_server_side_kill(
     backend: str, settings: Settings
 ) -> None:
-    if backend == "sqlite":
-        pytest.skip("PostgreSQL-only behaviour")
     engine = create_engine(
         settings.database_url, make_settings(settings.database_url, db_pool_ping_idle_seconds=0.05)
     )
@@ -74,8 +72,6 @@ async def test_idle_connection_is_pinged_and_replaced_after_server_side_kill(
 
 @pytest.mark.postgres_only
 async def test_seed_is_deterministic_consistent_and_skipped_when_present(backend: str) -> None:
-    if backend == "sqlite":
-        pytest.skip("the seeder loads PostgreSQL only (COPY)")
     async with databases.postgres_database("seed") as url:
         engine = create_engine(url, make_settings(url))
         async with engine.begin() as connection:

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -19,16 +18,10 @@ from service.core.db import create_engine
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.network import free_port
 from tests.support.paths import ROOT
 
 STARTUP_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -147,11 +140,13 @@ def restartable_primary() -> tuple[str, str]:
 
     cluster_dir = os.environ.get("CLUSTER_DIR", str(ROOT / ".cluster"))
     url_port = str(make_url(databases.server_url()).port or 5432)
-    port = os.environ.get("PRIMARY_PORT", url_port)
-    if url_port != port or not (Path(cluster_dir) / "primary" / "PG_VERSION").exists():
+    state = Path(cluster_dir) / "cluster.env"  # "PRIMARY_PORT=.. REPLICA_PORT=..", by db-up.sh
+    ports = dict(p.split("=", 1) for p in state.read_text().split()) if state.exists() else {}
+    port = ports.get("PRIMARY_PORT", "")
+    if port != url_port:
         databases.unavailable(
-            f"no restartable cluster primary (CLUSTER_DIR={cluster_dir}, PRIMARY_PORT={port},"
-            f" TEST_DATABASE_URL port {url_port}); start one with scripts/db-up.sh"
+            f"no restartable cluster primary behind TEST_DATABASE_URL (port {url_port});"
+            f" CLUSTER_DIR={cluster_dir} has {port or 'none'}; start one with scripts/db-up.sh"
         )
     return cluster_dir, port
 

@@ -3,7 +3,6 @@
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 
@@ -16,22 +15,16 @@ from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
 from tests.scaleout.test_faults import assert_no_leak, sessions
+from tests.support.network import free_port
 from tests.support.paths import ROOT
 
 POOL_SIZE = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def server(scaleout_db: ScaleoutDb) -> AsyncIterator[str]:
     """uvicorn serving the probe app on the throw-away database."""
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
