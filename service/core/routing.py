@@ -173,6 +173,7 @@ class ReplicaSet:
         return parse_lsn(value)
 
     async def _check(self, replica: Replica) -> None:
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self.settings.db_connect_timeout + 1):
                 async with replica.engine.connect() as connection:
@@ -182,6 +183,10 @@ class ReplicaSet:
             return  # its pool is busy serving reads: that is not a sign of trouble
         except Exception as error:
             self.mark_down(replica, error)
+            return
+        if replica.skip_until > started:
+            # A read marked it down while this probe was in flight (e.g. the probe answered
+            # just before the replica stopped): the newer verdict stands until its cool-down.
             return
         if not in_recovery or replay is None:
             self.mark_down(replica, RuntimeError("not in recovery (promoted?)"))
