@@ -1,11 +1,11 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index, Text, Uuid
+from sqlalchemy import Column, Index, Text, Uuid
 from sqlmodel import Field, Relationship
 
 from service.core.ids import uuid7
-from service.core.model_base import BigIntId, SoftDeleteMixin, UTCDateTime, utcnow
+from service.core.model_base import SoftDeleteMixin, UTCDateTime, cascade_fk, utcnow
 from service.users.models import User
 
 
@@ -21,16 +21,12 @@ class Comment(SoftDeleteMixin, table=True):
     )
 
     id: uuid.UUID = Field(default_factory=uuid7, sa_column=Column(Uuid, primary_key=True))
-    post_id: int = Field(
-        sa_column=Column(BigIntId, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False)
-    )
-    author_id: int = Field(
-        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    post_id: int = Field(sa_column=cascade_fk("posts.id"))
+    author_id: int = Field(sa_column=cascade_fk("users.id"))
     # Removing a comment row (cascade from its author) removes the thread below it.
     parent_id: uuid.UUID | None = Field(
         default=None,
-        sa_column=Column(Uuid, ForeignKey("comments.id", ondelete="CASCADE"), nullable=True),
+        sa_column=cascade_fk("comments.id", type_=Uuid, nullable=True),
     )
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer
+from sqlalchemy import BigInteger, Column, DateTime, Dialect, ForeignKey, Integer
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -18,6 +18,24 @@ SQLModel.metadata.naming_convention = {
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL gets a BIGINT identity.
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def cascade_fk(
+    target: str,
+    *,
+    type_: Any = BigIntId,
+    primary_key: bool = False,
+    nullable: bool = False,
+    index: bool = False,
+) -> Column[Any]:
+    """A foreign key whose rows go when the referenced row goes (`ON DELETE CASCADE`)."""
+    return Column(
+        type_,
+        ForeignKey(target, ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=nullable,
+        index=index,
+    )
 
 
 def utcnow() -> datetime:

@@ -1,9 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index
+from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, Relationship, SQLModel
 
-from service.core.model_base import BigIntId, UTCDateTime, utcnow
+from service.core.model_base import UTCDateTime, cascade_fk, utcnow
 from service.users.models import User
 
 
@@ -18,21 +18,13 @@ class Follow(SQLModel, table=True):
         Index("ix_follows_follower_id_followed_at", "follower_id", "followed_at", "followee_id"),
     )
 
-    follower_id: int = Field(
-        sa_column=Column(
-            BigIntId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
-    followee_id: int = Field(
-        sa_column=Column(
-            BigIntId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    follower_id: int = Field(sa_column=cascade_fk("users.id", primary_key=True))
+    followee_id: int = Field(sa_column=cascade_fk("users.id", primary_key=True))
     followed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
-    follower: User = Relationship(
+    follower: User = Relationship(  # lazy="raise" in sa_relationship_kwargs
         sa_relationship_kwargs={"lazy": "raise", "foreign_keys": "[Follow.follower_id]"}
     )
-    followee: User = Relationship(
+    followee: User = Relationship(  # lazy="raise" in sa_relationship_kwargs
         sa_relationship_kwargs={"lazy": "raise", "foreign_keys": "[Follow.followee_id]"}
     )

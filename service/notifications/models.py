@@ -1,9 +1,9 @@
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, Index
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from service.core.model_base import BigIntId, UTCDateTime, utcnow
+from service.core.model_base import BigIntId, UTCDateTime, cascade_fk, utcnow
 
 
 class Notification(SQLModel, table=True):
@@ -17,11 +17,7 @@ class Notification(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
-    user_id: int = Field(
-        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
-    post_id: int = Field(
-        sa_column=Column(BigIntId, ForeignKey("posts.id", ondelete="CASCADE"), nullable=False)
-    )
+    user_id: int = Field(sa_column=cascade_fk("users.id"))
+    post_id: int = Field(sa_column=cascade_fk("posts.id"))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -2,12 +2,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, String, Text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Relationship, SQLModel
 
-from service.core.model_base import BigIntId, SoftDeleteMixin, TimestampMixin, UTCDateTime, utcnow
+from service.core.model_base import (
+    BigIntId,
+    SoftDeleteMixin,
+    TimestampMixin,
+    UTCDateTime,
+    cascade_fk,
+    utcnow,
+)
 from service.tags.models import PostTag, Tag
 from service.users.models import User
 
@@ -39,9 +46,7 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
     __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": _version}
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
-    author_id: int = Field(
-        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    author_id: int = Field(sa_column=cascade_fk("users.id"))
     title: str = Field(max_length=200)
     # Set once from the title by a `before_insert` listener (service.posts.slugs); stable after.
     slug: str | None = Field(
@@ -61,7 +66,7 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
     )
 
     author: User = Relationship(back_populates="posts", sa_relationship_kwargs={"lazy": "raise"})
-    tags: list[Tag] = Relationship(
+    tags: list[Tag] = Relationship(  # lazy="raise" in sa_relationship_kwargs
         link_model=PostTag,
         sa_relationship_kwargs={"lazy": "raise", "order_by": "Tag.name", "passive_deletes": True},
     )
@@ -72,18 +77,6 @@ class PostLike(SQLModel, table=True):
 
     __tablename__ = "post_likes"
 
-    post_id: int = Field(
-        sa_column=Column(
-            BigIntId, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
-    user_id: int = Field(
-        sa_column=Column(
-            BigIntId,
-            ForeignKey("users.id", ondelete="CASCADE"),
-            primary_key=True,
-            nullable=False,
-            index=True,
-        )
-    )
+    post_id: int = Field(sa_column=cascade_fk("posts.id", primary_key=True))
+    user_id: int = Field(sa_column=cascade_fk("users.id", primary_key=True, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

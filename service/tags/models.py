@@ -1,7 +1,7 @@
-from sqlalchemy import Column, ForeignKey, String
+from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
-from service.core.model_base import BigIntId
+from service.core.model_base import BigIntId, cascade_fk
 
 TAG_MAX_LENGTH = 32
 
@@ -18,18 +18,6 @@ class PostTag(SQLModel, table=True):
 
     __tablename__ = "post_tags"
 
-    post_id: int = Field(
-        sa_column=Column(
-            BigIntId, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    post_id: int = Field(sa_column=cascade_fk("posts.id", primary_key=True))
     # The key's leading column serves post -> tags; this index serves tag -> posts.
-    tag_id: int = Field(
-        sa_column=Column(
-            BigIntId,
-            ForeignKey("tags.id", ondelete="CASCADE"),
-            primary_key=True,
-            nullable=False,
-            index=True,
-        )
-    )
+    tag_id: int = Field(sa_column=cascade_fk("tags.id", primary_key=True, index=True))

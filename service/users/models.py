@@ -1,9 +1,9 @@
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Text
+from sqlalchemy import JSON, Column, String, Text
 from sqlmodel import Field, Relationship
 
-from service.core.model_base import BigIntId, TimestampMixin
+from service.core.model_base import BigIntId, TimestampMixin, cascade_fk
 
 if TYPE_CHECKING:
     from service.posts.models import Post
@@ -22,10 +22,10 @@ class User(TimestampMixin, table=True):
 
     # passive_deletes="all": the database cascades (ON DELETE CASCADE); the ORM never loads
     # children to delete them one by one. Comments, likes and follows cascade the same way.
-    posts: list["Post"] = Relationship(
+    posts: list["Post"] = Relationship(  # lazy="raise" in sa_relationship_kwargs
         back_populates="author", passive_deletes="all", sa_relationship_kwargs={"lazy": "raise"}
     )
-    profile: "Profile" = Relationship(
+    profile: "Profile" = Relationship(  # lazy="raise" in sa_relationship_kwargs
         back_populates="user",
         passive_deletes="all",
         sa_relationship_kwargs={"lazy": "raise", "uselist": False},
@@ -37,11 +37,7 @@ class Profile(TimestampMixin, table=True):
 
     __tablename__ = "profiles"
 
-    user_id: int = Field(
-        sa_column=Column(
-            BigIntId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, nullable=False
-        )
-    )
+    user_id: int = Field(sa_column=cascade_fk("users.id", primary_key=True))
     bio: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     location: str = Field(
         default="", sa_column=Column(String(100), nullable=False, server_default="")
