@@ -14,8 +14,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.conftest import Runner
-from service.core.db import create_engine, make_sessionmaker
-from service.core.settings import Settings
+from service.kit.db.engines import create_engine, make_sessionmaker
+from service.kit.settings import Settings
 from service.posts import repository
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter

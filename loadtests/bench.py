@@ -105,8 +105,8 @@ def prepare() -> str:
 
 async def _fixture(url: str, jwt_secret: str, path: Path) -> None:
     """Ids the Locust users pick from, plus tokens for seeded users (what real clients reuse)."""
-    from service.core.security import create_access_token
-    from service.core.settings import Settings
+    from service.kit.settings import Settings
+    from service.users.security import create_access_token
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
     try:

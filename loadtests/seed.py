@@ -107,7 +107,7 @@ async def _reset_sequence(conn: asyncpg.Connection, table: str) -> None:
 async def seed_users(
     conn: asyncpg.Connection, params: SeedParams, rng: random.Random, gen: Generated
 ) -> int:
-    from service.core.security import hash_password
+    from service.users.security import hash_password
 
     password_hash = await hash_password(SEED_PASSWORD)
     rows = []

@@ -9,11 +9,11 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
-from service.core.db import create_engine
-from service.core.migration_filters import include_object
-from service.core.model_base import UTCDateTime
-from service.core.settings import get_settings
+from service.kit.db.engines import create_engine
+from service.kit.model_base import UTCDateTime
+from service.kit.settings import get_settings
 from service.models import metadata
+from service.posts.migration_filters import include_object
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -7,25 +7,27 @@ from fastapi import APIRouter, FastAPI
 
 from service import models  # noqa: F401  (registers every table model with the mapper)
 from service.comments.router import router as comments_router
-from service.core.consistency import ConsistencyMiddleware
-from service.core.db import Database, SessionGuard
-from service.core.errors import PROBLEM_RESPONSES, install_error_handlers
-from service.core.idempotency import install_idempotency
-from service.core.lifecycle import Lifecycle
-from service.core.middleware import install_middleware
-from service.core.observability import install_observability, mark_process_dead
-from service.core.openapi import install_openapi_links
-from service.core.pagination import CursorCodec
-from service.core.ratelimit import LoginRateLimiter
-from service.core.settings import Settings, get_settings
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
+from service.idempotency.recorder import install_idempotency
+from service.kit.db.guard import SessionGuard
+from service.kit.db.session import Database
+from service.kit.errors import PROBLEM_RESPONSES, install_error_handlers
+from service.kit.http.middleware import install_middleware
+from service.kit.http.openapi import install_openapi_links
+from service.kit.lifecycle import Lifecycle
+from service.kit.observability.access import install_observability
+from service.kit.observability.metrics import mark_process_dead
+from service.kit.pagination import CursorCodec
+from service.kit.settings import Settings, get_settings
 from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
 from service.realtime.runtime import Realtime
+from service.replication.middleware import ConsistencyMiddleware
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
+from service.users.ratelimit import LoginRateLimiter
 from service.users.router import router as users_router
 
 

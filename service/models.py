@@ -3,8 +3,8 @@
 from sqlmodel import SQLModel
 
 from service.comments.models import Comment
-from service.core.idempotency import IdempotencyKey
 from service.follows.models import Follow
+from service.idempotency.models import IdempotencyKey
 from service.notifications.models import Notification
 from service.posts import slugs  # noqa: F401  (registers the slug listener)
 from service.posts.models import Post, PostLike

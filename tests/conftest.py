@@ -20,16 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import (
-    create_engine,
-    get_read_sessionmaker,
-    get_sessionmaker,
-    make_sessionmaker,
-)
-from service.core.security import create_access_token
-from service.core.settings import Settings
+from service.kit.db.engines import create_engine, make_sessionmaker
+from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
+from service.kit.settings import Settings
 from service.main import create_app
 from service.users.models import User
+from service.users.security import create_access_token
 from tests.support import databases
 from tests.support.migrations import run_alembic
 
@@ -181,7 +177,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from service.core.security import _hasher
+    from service.users.security import _hasher
 
     return _hasher.hash(PASSWORD)
 

@@ -8,9 +8,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.core.db import create_engine
-from service.core.migration_filters import include_object
+from service.kit.db.engines import create_engine
 from service.models import metadata
+from service.posts.migration_filters import include_object
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import Column, Index, Text, Uuid
 from sqlmodel import Field, Relationship
 
-from service.core.ids import uuid7
-from service.core.model_base import SoftDeleteMixin, UTCDateTime, cascade_fk, utcnow
+from service.kit.ids import uuid7
+from service.kit.model_base import SoftDeleteMixin, UTCDateTime, cascade_fk, utcnow
 from service.users.models import User
 
 

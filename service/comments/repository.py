@@ -8,8 +8,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.comments.models import Comment
-from service.core.db import INCLUDE_DELETED
-from service.core.pagination import SortKey, paginate
+from service.kit.db.soft_delete import INCLUDE_DELETED
+from service.kit.pagination import SortKey, paginate
 
 # A time-ordered UUID is unique and increases with time: it is the whole keyset, oldest first.
 BY_ID = SortKey("id", (col(Comment.id),), descending=False)

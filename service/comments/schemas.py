@@ -3,7 +3,7 @@ from datetime import datetime
 
 from sqlmodel import Field
 
-from service.core.schemas import RequestModel, ResponseModel
+from service.kit.schemas import RequestModel, ResponseModel
 from service.users.schemas import UserPublic
 
 

@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.comments import repository
 from service.comments.models import Comment
 from service.comments.schemas import CommentCreate, CommentPublic
-from service.core.authz import authorize
-from service.core.errors import BadRequest, NotFound
-from service.core.model_base import utcnow
+from service.kit.authz import authorize
+from service.kit.errors import BadRequest, NotFound
+from service.kit.model_base import utcnow
 from service.posts import service as posts
 from service.posts.models import Post
 from service.users.models import User

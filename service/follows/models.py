@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, Relationship, SQLModel
 
-from service.core.model_base import UTCDateTime, cascade_fk, utcnow
+from service.kit.model_base import UTCDateTime, cascade_fk, utcnow
 from service.users.models import User
 
 

@@ -6,9 +6,9 @@ from sqlalchemy.orm import joinedload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core import dialects
-from service.core.pagination import SortKey, paginate
 from service.follows.models import Follow
+from service.kit.db import dialects
+from service.kit.pagination import SortKey, paginate
 
 # Newest first; the other user's id breaks ties (each index ends with it).
 FOLLOWERS = SortKey("followers", (col(Follow.followed_at), col(Follow.follower_id)), True)

@@ -1,10 +1,10 @@
 from fastapi import APIRouter, status
 
-from service.core.db import ReadSessionDep, SessionDep
-from service.core.pagination import Page, PagerDep
-from service.core.schemas import IdPath
 from service.follows import repository, service
 from service.follows.schemas import FollowPublic
+from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.pagination import Page, PagerDep
+from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser
 
 router = APIRouter(prefix="/users/{user_id}", tags=["follows"])

@@ -5,9 +5,9 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.errors import BadRequest
 from service.follows import repository
 from service.follows.models import Follow
+from service.kit.errors import BadRequest
 from service.users import service as users
 from service.users.models import User
 

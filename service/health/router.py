@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from service.core.db import Database
+from service.kit.db.session import Database
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from service.core.model_base import BigIntId, UTCDateTime, cascade_fk, utcnow
+from service.kit.model_base import BigIntId, UTCDateTime, cascade_fk, utcnow
 
 
 class Notification(SQLModel, table=True):

@@ -6,8 +6,8 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.pagination import SortKey, paginate
 from service.follows.models import Follow
+from service.kit.pagination import SortKey, paginate
 from service.notifications.models import Notification
 
 NEWEST_FIRST = SortKey(

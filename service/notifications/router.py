@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from service.core.db import ReadSessionDep
-from service.core.pagination import Page, PagerDep
+from service.kit.db.session import ReadSessionDep
+from service.kit.pagination import Page, PagerDep
 from service.notifications import repository, service
 from service.notifications.schemas import NotificationPublic
 from service.users.dependencies import CurrentUser

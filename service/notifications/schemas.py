@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from service.core.schemas import ResponseModel
+from service.kit.schemas import ResponseModel
 
 
 class NotificationPublic(ResponseModel):

@@ -8,12 +8,9 @@ from fastapi import BackgroundTasks
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.model_base import utcnow
-from service.core.observability import (
-    BACKGROUND_FAILURES,
-    current_request_id,
-    request_context,
-)
+from service.kit.model_base import utcnow
+from service.kit.observability.context import current_request_id, request_context
+from service.kit.observability.metrics import BACKGROUND_FAILURES
 from service.notifications import repository
 from service.notifications.models import Notification
 from service.posts.models import Post

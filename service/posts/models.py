@@ -7,7 +7,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Relationship, SQLModel
 
-from service.core.model_base import (
+from service.kit.model_base import (
     BigIntId,
     SoftDeleteMixin,
     TimestampMixin,

@@ -28,9 +28,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select as ColumnSelect
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.core import dialects
-from service.core.db import INCLUDE_DELETED
-from service.core.pagination import SortKey, paginate
+from service.kit.db import dialects
+from service.kit.db.soft_delete import INCLUDE_DELETED
+from service.kit.pagination import SortKey, paginate
 from service.posts.models import Post, PostLike, PostStatus
 from service.posts.schemas import PostSort
 from service.tags.models import PostTag, Tag

@@ -6,11 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import ReadSessionDep, SessionDep, SessionMakerDep
-from service.core.errors import BadRequest, Unauthorized
-from service.core.idempotency import Idempotent
-from service.core.pagination import Page, Pager, PagerDep, SortKey
-from service.core.schemas import MAX_BIGINT, IdPath
+from service.idempotency.dependency import Idempotent
+from service.kit.db.session import ReadSessionDep, SessionDep, SessionMakerDep
+from service.kit.errors import BadRequest, Unauthorized
+from service.kit.pagination import Page, Pager, PagerDep, SortKey
+from service.kit.schemas import MAX_BIGINT, IdPath
 from service.notifications.service import schedule_fan_out
 from service.posts import repository, service
 from service.posts.models import Post, PostStatus

@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import field_validator
 from sqlmodel import Field
 
-from service.core.schemas import RequestModel, ResponseModel
+from service.kit.schemas import RequestModel, ResponseModel
 from service.posts.models import PostStatus
 from service.posts.slugs import SLUG_PATTERN
 from service.tags.schemas import MAX_TAGS_PER_POST, TagInput, normalise_tags

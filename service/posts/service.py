@@ -10,10 +10,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.authz import ensure_owner
-from service.core.errors import Conflict, NotFound, PreconditionFailed
-from service.core.model_base import utcnow
-from service.core.pagination import SortKey
+from service.kit.authz import ensure_owner
+from service.kit.errors import Conflict, NotFound, PreconditionFailed
+from service.kit.model_base import utcnow
+from service.kit.pagination import SortKey
 from service.posts import repository, slugs
 from service.posts.models import Post, PostStatus
 from service.posts.repository import PostFilter, PublicRow

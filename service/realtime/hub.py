@@ -5,7 +5,7 @@ import logging
 import weakref
 from dataclasses import dataclass, field
 
-from service.core.observability import REALTIME_CLIENTS, REALTIME_DROPPED, REALTIME_MESSAGES
+from service.realtime.metrics import REALTIME_CLIENTS, REALTIME_DROPPED, REALTIME_MESSAGES
 
 log = logging.getLogger("inkwell.realtime")
 

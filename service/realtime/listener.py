@@ -16,11 +16,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.errors import NotFound
-from service.core.observability import REALTIME_LISTENING, REALTIME_RECONNECTS
+from service.kit.errors import NotFound
 from service.posts import service as posts
 from service.realtime.events import CHANNEL, serialize
 from service.realtime.hub import Hub
+from service.realtime.metrics import REALTIME_LISTENING, REALTIME_RECONNECTS
 
 log = logging.getLogger("inkwell.realtime")
 

@@ -1,7 +1,8 @@
 """The realtime feed of one application: its hub plus, on PostgreSQL, its LISTEN connection."""
 
-from service.core.db import Database, make_sessionmaker
-from service.core.settings import Settings
+from service.kit.db.engines import make_sessionmaker
+from service.kit.db.session import Database
+from service.kit.settings import Settings
 from service.realtime.hub import Hub, register_local, unregister_local
 from service.realtime.listener import PostgresListener, asyncpg_dsn
 

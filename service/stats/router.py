@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
-from service.core.db import ReadSessionDep
-from service.core.schemas import IdPath
+from service.kit.db.session import ReadSessionDep
+from service.kit.schemas import IdPath
 from service.stats import service
 from service.stats.schemas import UserStats
 

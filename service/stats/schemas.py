@@ -1,4 +1,4 @@
-from service.core.schemas import ResponseModel
+from service.kit.schemas import ResponseModel
 
 
 class UserStats(ResponseModel):

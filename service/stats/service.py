@@ -1,6 +1,6 @@
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.errors import NotFound
+from service.kit.errors import NotFound
 from service.stats import repository
 from service.stats.schemas import UserStats
 

@@ -1,7 +1,7 @@
 from sqlalchemy import Column, String
 from sqlmodel import Field, SQLModel
 
-from service.core.model_base import BigIntId, cascade_fk
+from service.kit.model_base import BigIntId, cascade_fk
 
 TAG_MAX_LENGTH = 32
 

@@ -4,7 +4,7 @@ from sqlalchemy import column, func, table
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core import dialects
+from service.kit.db import dialects
 from service.tags.models import PostTag, Tag
 
 # posts sits above tags in the import order (posts -> tags): a table clause, not its model.

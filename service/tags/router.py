@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.core.db import ReadSessionDep
+from service.kit.db.session import ReadSessionDep
 from service.tags import service
 from service.tags.schemas import TagPublic
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from service.core.schemas import ResponseModel
+from service.kit.schemas import ResponseModel
 from service.tags.models import TAG_MAX_LENGTH
 
 MAX_TAGS_PER_POST = 10

@@ -6,12 +6,13 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import SessionDep, SessionMakerDep, side_session
-from service.core.errors import Unauthorized
-from service.core.observability import bind_user
-from service.core.security import decode_access_token
+from service.kit.db.guard import side_session
+from service.kit.db.session import SessionDep, SessionMakerDep
+from service.kit.errors import Unauthorized
+from service.kit.observability.context import bind_user
 from service.users import repository
 from service.users.models import User
+from service.users.security import decode_access_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]

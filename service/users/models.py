@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Column, String, Text
 from sqlmodel import Field, Relationship
 
-from service.core.model_base import BigIntId, TimestampMixin, cascade_fk
+from service.kit.model_base import BigIntId, TimestampMixin, cascade_fk
 
 if TYPE_CHECKING:
     from service.posts.models import Post

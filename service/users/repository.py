@@ -6,9 +6,9 @@ from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core import dialects
-from service.core.model_base import utcnow
-from service.core.pagination import SortKey, paginate
+from service.kit.db import dialects
+from service.kit.model_base import utcnow
+from service.kit.pagination import SortKey, paginate
 from service.users.models import Profile, User
 
 PROFILES: Table = Profile.__table__  # type: ignore[attr-defined]

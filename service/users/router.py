@@ -2,13 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from service.core.db import ReadSessionDep, SessionDep
-from service.core.pagination import Page, PagerDep
-from service.core.ratelimit import LoginThrottle
-from service.core.schemas import IdPath
-from service.core.security import create_access_token
+from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.pagination import Page, PagerDep
+from service.kit.schemas import IdPath
 from service.users import repository, service
 from service.users.dependencies import CurrentUser
+from service.users.ratelimit import LoginThrottle
 from service.users.schemas import (
     LoginForm,
     ProfilePublic,
@@ -19,6 +18,7 @@ from service.users.schemas import (
     UserPublic,
     UserUpdate,
 )
+from service.users.security import create_access_token
 
 router = APIRouter(tags=["users"])
 

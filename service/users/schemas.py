@@ -6,7 +6,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import StringConstraints
 from sqlmodel import Field
 
-from service.core.schemas import RequestModel, ResponseModel
+from service.kit.schemas import RequestModel, ResponseModel
 
 USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
 # Explicit ranges, not `\s`: Python, Rust (pydantic-core) and ECMA-262 (JSON Schema clients)

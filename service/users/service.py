@@ -6,11 +6,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.errors import Conflict, NotFound, Unauthorized
-from service.core.security import hash_password, verify_password
+from service.kit.errors import Conflict, NotFound, Unauthorized
 from service.users import repository
 from service.users.models import Profile, User
 from service.users.schemas import ProfilePublic, ProfileUpdate, UserCreate, UserUpdate
+from service.users.security import hash_password, verify_password
 
 
 async def register(session: AsyncSession, data: UserCreate) -> User:

@@ -3,7 +3,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from service.core.ids import uuid7
+from service.kit.ids import uuid7
 from tests.support.api import API, POSTS, create_post, pages, problem
 
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.core.db import create_engine
+from service.kit.db.engines import create_engine
 from service.main import create_app
 from tests.conftest import make_settings
 from tests.support import databases

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.core.db import create_engine
+from service.kit.db.engines import create_engine
 from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic

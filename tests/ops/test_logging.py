@@ -8,15 +8,15 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from service.core.db import create_engine
-from service.core.observability import (
+from service.kit.db.engines import create_engine
+from service.kit.observability.context import accept_request_id
+from service.kit.observability.logging import (
     ConsoleFormatter,
     JsonFormatter,
-    accept_request_id,
     configure_logging,
     log_format,
 )
-from service.core.settings import Settings
+from service.kit.settings import Settings
 from tests.conftest import make_settings
 
 

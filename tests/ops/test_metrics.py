@@ -8,7 +8,7 @@ from httpx import ASGITransport, AsyncClient
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from service.core.observability import record_route
+from service.replication.metrics import record_route
 
 
 async def scrape(client: AsyncClient) -> dict[str, Metric]:
@@ -73,7 +73,7 @@ async def test_pool_size_is_the_configured_one(
     client: AsyncClient, app: FastAPI, backend: str
 ) -> None:
     # The gauge samples every live engine: collect the apps other tests left in reference
-    # cycles (e.g. the pool_size=1 app of tests/core/test_errors.py) before reading it.
+    # cycles (e.g. the pool_size=1 app of tests/kit/test_errors.py) before reading it.
     gc.collect()
     async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as plain:
         await plain.get("/health/ready")

@@ -18,10 +18,10 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.core.db import create_engine
-from service.core.security import create_access_token
-from service.core.settings import Settings
+from service.kit.db.engines import create_engine
+from service.kit.settings import Settings
 from service.main import create_app
+from service.users.security import create_access_token
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.api import POSTS

@@ -6,7 +6,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.core.model_base import utcnow
+from service.kit.model_base import utcnow
 from tests.conftest import Account, StatementCounter
 from tests.support.problems import assert_problem
 

@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from service.core.db import create_engine
+from service.kit.db.engines import create_engine
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic

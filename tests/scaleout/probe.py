@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from service.core.db import ReadSessionDep, SessionDep
-from service.core.settings import Settings
+from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.settings import Settings
 from service.main import create_app
 
 

@@ -4,8 +4,8 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from service.core.errors import is_disconnect_error, is_pool_timeout, is_unavailable
-from service.core.routing import is_recovery_conflict
+from service.kit.errors import is_disconnect_error, is_pool_timeout, is_unavailable
+from service.replication.replicas import is_recovery_conflict
 
 
 class DriverError(Exception):

@@ -3,8 +3,9 @@
 from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 
-from service.core.consistency import FORCE_PRIMARY, ConsistencyMiddleware, ReplicaReadFailed
-from service.core.errors import install_error_handlers
+from service.kit.errors import install_error_handlers
+from service.replication.middleware import ConsistencyMiddleware
+from service.replication.scope import FORCE_PRIMARY, ReplicaReadFailed
 
 
 def build() -> tuple[FastAPI, list[bool]]:

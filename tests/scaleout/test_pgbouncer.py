@@ -7,7 +7,7 @@ import uuid
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 
-from service.core.security import create_access_token
+from service.users.security import create_access_token
 from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb
 from tests.scaleout.probe import running_app

@@ -10,8 +10,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.core.consistency import COOKIE, HEADER, TokenCodec
-from service.core.security import create_access_token
+from service.replication.tokens import COOKIE, HEADER, TokenCodec
+from service.users.security import create_access_token
 from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from service.core.consistency import COOKIE, HEADER, TokenCodec, _token_from_headers
-from service.core.routing import format_lsn, parse_lsn
+from service.replication.replicas import format_lsn, parse_lsn
+from service.replication.tokens import COOKIE, HEADER, TokenCodec, _token_from_headers
 from tests.conftest import TEST_JWT_SECRET
 
 

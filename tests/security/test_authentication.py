@@ -12,7 +12,7 @@ import pytest
 from httpx import AsyncClient
 from pydantic import ValidationError
 
-from service.core.settings import DEV_JWT_SECRET, Settings
+from service.kit.settings import DEV_JWT_SECRET, Settings
 from tests.conftest import TEST_JWT_SECRET
 from tests.security.conftest import assert_problem
 

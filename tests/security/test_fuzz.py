@@ -26,12 +26,12 @@ from schemathesis.python import asgi
 from schemathesis.schemas import APIOperation as GenericOperation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.core.db import create_engine
-from service.core.idempotency import HEADER
-from service.core.security import create_access_token
-from service.core.settings import Settings
+from service.idempotency.dependency import HEADER
+from service.kit.db.engines import create_engine
+from service.kit.settings import Settings
 from service.main import create_app
 from service.users.schemas import EMAIL_PATTERN, USERNAME_PATTERN
+from service.users.security import create_access_token
 from tests.conftest import PASSWORD, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic

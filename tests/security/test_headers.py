@@ -6,8 +6,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.core.middleware import API_CSP, DOCS_CSP, HSTS
-from service.core.settings import Settings
+from service.kit.http.middleware import API_CSP, DOCS_CSP, HSTS
+from service.kit.settings import Settings
 from service.main import create_app
 from tests.conftest import make_settings
 

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import create_engine
-from service.core.idempotency import IdempotencyKey, fingerprint, purge_expired
-from service.core.model_base import utcnow
+from service.idempotency.dependency import fingerprint, purge_expired
+from service.idempotency.models import IdempotencyKey
+from service.kit.db.engines import create_engine
+from service.kit.model_base import utcnow
 from service.main import create_app
 from tests.conftest import PASSWORD, make_settings
 from tests.security.conftest import assert_problem

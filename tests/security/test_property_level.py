@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from service.core.schemas import RequestModel
+from service.kit.schemas import RequestModel
 from service.main import create_app
 from tests.conftest import PASSWORD, make_settings
 from tests.security.conftest import Snapshot, assert_problem

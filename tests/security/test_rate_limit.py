@@ -10,8 +10,8 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.db import get_read_sessionmaker, get_sessionmaker
-from service.core.settings import Settings
+from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
+from service.kit.settings import Settings
 from service.main import create_app
 from tests.conftest import PASSWORD, make_settings
 from tests.security.conftest import assert_problem

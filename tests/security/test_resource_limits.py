@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from service.core.db import create_engine
-from service.core.settings import Settings
+from service.kit.db.engines import create_engine
+from service.kit.settings import Settings
 from service.posts.schemas import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
 from tests.conftest import make_settings
 from tests.security.conftest import assert_problem

@@ -7,7 +7,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.core.settings import Settings
+from service.kit.settings import Settings
 from service.main import create_app
 from tests.conftest import PASSWORD
 

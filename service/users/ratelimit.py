@@ -16,8 +16,8 @@ from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from service.core.errors import TooManyRequests
-from service.core.settings import Settings
+from service.kit.errors import TooManyRequests
+from service.kit.settings import Settings
 
 
 @dataclass

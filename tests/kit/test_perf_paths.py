@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import text
 
 from loadtests.seed import SeedParams, seed
-from service.core.db import SessionGuard, create_engine
-from service.core.errors import ServiceUnavailable
-from service.core.settings import Settings
+from service.kit.db.engines import create_engine
+from service.kit.db.guard import SessionGuard
+from service.kit.errors import ServiceUnavailable
+from service.kit.settings import Settings
 from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic

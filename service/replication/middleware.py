@@ -1,87 +1,20 @@
-"""Read-your-writes: consistency tokens (signed primary WAL positions) and their ASGI middleware.
+"""The consistency middleware: reads the client's token, emits the new one, and re-runs a
+GET/HEAD once on the primary when its replica read failed before anything was sent."""
 
-After a committed write the session dependency stores the primary's `pg_current_wal_lsn()` in
-the ASGI scope; this middleware hands it to the client as the `X-Consistency-Token` header and
-the `consistency_token` cookie. A later request sending either back gets its LSN in the scope,
-and the read routing only uses a replica whose replay position has reached it.
-
-The same middleware re-runs a safe request (GET/HEAD) once on the primary when its replica read
-failed with a recovery conflict or a lost connection, before anything was sent.
-"""
-
-import hashlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.errors import problem
+from service.kit.errors import problem
+from service.replication.scope import COMMIT_LSN, FORCE_PRIMARY, MIN_LSN, ReplicaReadFailed
+from service.replication.tokens import _HEADER_KEY, COOKIE, TokenCodec, _token_from_headers
 
 log = logging.getLogger("inkwell.consistency")
 
-HEADER = "X-Consistency-Token"
-COOKIE = "consistency_token"
-_HEADER_KEY = HEADER.lower().encode()
-
-MIN_LSN = "inkwell.min_lsn"
-"""Scope key: the LSN a read must see (from the client's token), or absent."""
-COMMIT_LSN = "inkwell.commit_lsn"
-"""Scope key: the primary's LSN after this request's committed write."""
-FORCE_PRIMARY = "inkwell.force_primary"
-"""Scope key: set on the retry of a failed replica read."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
-_MAX_TOKEN = 64
-
-
-class ReplicaReadFailed(Exception):
-    """A read on a replica failed in a way the primary can absorb (recovery conflict, lost link).
-
-    Deliberately not a SQLAlchemyError: it passes the exception handlers and reaches the
-    middleware, which retries the request on the primary.
-    """
-
-
-class TokenCodec:
-    """`<lsn hex>.<mac>`: HMAC-SHA256 truncated to 64 bits, so clients cannot forge positions."""
-
-    def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"inkwell-consistency-token:" + secret.encode()).digest()
-
-    def _mac(self, body: str) -> str:
-        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()[:16]
-
-    def encode(self, lsn: int) -> str:
-        body = f"{lsn:x}"
-        return f"{body}.{self._mac(body)}"
-
-    def decode(self, token: str) -> int | None:
-        """The LSN of a valid token; None for anything malformed or forged (it is ignored)."""
-        if len(token) > _MAX_TOKEN:
-            return None
-        body, sep, mac = token.partition(".")
-        if not sep or not body or not hmac.compare_digest(mac, self._mac(body)):
-            return None
-        try:
-            return int(body, 16)
-        except ValueError:
-            return None
-
-
-def _token_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
-    cookie_token = None
-    for key, value in headers:
-        if key == _HEADER_KEY:
-            return value.decode("latin-1").strip()
-        if key == b"cookie" and cookie_token is None:
-            for part in value.decode("latin-1").split(";"):
-                name, sep, found = part.strip().partition("=")
-                if sep and name == COOKIE:
-                    cookie_token = found.strip().strip('"')
-                    break
-    return cookie_token
 
 
 class ConsistencyMiddleware:

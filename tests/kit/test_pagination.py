@@ -9,8 +9,8 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.core.model_base import utcnow
-from service.core.pagination import CursorCodec
+from service.kit.model_base import utcnow
+from service.kit.pagination import CursorCodec
 from service.posts.models import Post, PostStatus
 from service.posts.repository import SORTS
 from service.posts.schemas import PostSort

@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.errors import problem
-from service.core.settings import Settings
+from service.kit.errors import problem
+from service.kit.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI and ReDoc load their scripts and styles from a CDN and use inline bootstrapping.

@@ -20,54 +20,42 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header, Request
-from sqlalchemy import JSON, Column, ForeignKey, LargeBinary, UniqueConstraint, delete, update
+from fastapi import Depends, Header, Request
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.core.db import SessionDep, SessionMakerDep
-from service.core.errors import AppError, Conflict
-from service.core.model_base import BigIntId, UTCDateTime, utcnow
+from service.idempotency.models import IdempotencyKey
+from service.kit.db.session import SessionDep, SessionMakerDep
+from service.kit.errors import AppError, Conflict
+from service.kit.model_base import utcnow
 from service.users.dependencies import CurrentUser
 
 log = logging.getLogger("inkwell.idempotency")
 
+
 HEADER = "Idempotency-Key"
+
+
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+
 # The consistency token lets a client that lost the first response still read its own write.
 STORED_HEADERS = ("content-type", "location", "etag", "x-consistency-token")
+
+
 _STATE_KEY = "inkwell.idempotency"
+
+
 # A loser of the insert race polls this long (each read is a fresh READ COMMITTED snapshot on
 # PostgreSQL) for the winner's recorded response before answering 409 "in progress".
 _WAIT_POLLS, _WAIT_INTERVAL = 20, 0.05
-
-
-class IdempotencyKey(SQLModel, table=True):
-    __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
-    user_id: int = Field(
-        sa_column=Column(BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
-    key: str = Field(max_length=255)
-    fingerprint: str = Field(max_length=64)
-    # NULL until the first response has been recorded ("in progress").
-    status_code: int | None = Field(default=None)
-    response_headers: dict[str, str] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False)
-    )
-    response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
-    )
 
 
 class IdempotencyKeyReused(AppError):
@@ -176,62 +164,6 @@ async def _replay(_: Request, error: Exception) -> Response:
     return Response(error.body, status_code=error.status_code, headers=headers)
 
 
-class IdempotencyRecorder:
-    """Stores the response of a request that claimed a key, before the response is sent."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        state: dict[str, Any] = scope.setdefault("state", {})
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def recording_send(message: Message) -> None:
-            nonlocal start
-            pending = state.get(_STATE_KEY)
-            if not isinstance(pending, _Pending):
-                await send(message)
-                return
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if message.get("more_body", False):
-                    return
-                assert start is not None
-                await _record(pending, start, b"".join(chunks))
-                await send(start)
-                await send({"type": "http.response.body", "body": b"".join(chunks)})
-                return
-            await send(message)
-
-        await self.app(scope, receive, recording_send)
-
-
-async def _record(pending: _Pending, start: Message, body: bytes) -> None:
-    headers = {
-        name.decode("latin-1").lower(): value.decode("latin-1")
-        for name, value in start.get("headers", [])
-    }
-    kept = {name: value for name, value in headers.items() if name in STORED_HEADERS}
-    statement = (
-        update(IdempotencyKey)
-        .where(col(IdempotencyKey.id) == pending.record_id)
-        .values(status_code=start["status"], response_headers=kept, response_body=body)
-    )
-    try:
-        async with pending.sessionmaker() as session, session.begin():
-            await session.exec(statement)
-    except Exception:
-        # The work is committed; a retry will get 409 until the key expires.
-        log.exception("could not record the response of an idempotent request")
-
-
 async def purge_expired(session: AsyncSession, *, ttl_seconds: int) -> int:
     """Delete keys older than the TTL; run periodically (cron, or any background task)."""
     cutoff = utcnow() - timedelta(seconds=ttl_seconds)
@@ -239,8 +171,3 @@ async def purge_expired(session: AsyncSession, *, ttl_seconds: int) -> int:
         delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < cutoff)
     )
     return int(result.rowcount)
-
-
-def install_idempotency(app: FastAPI) -> None:
-    app.add_exception_handler(IdempotentReplay, _replay)
-    app.add_middleware(IdempotencyRecorder)

@@ -11,7 +11,7 @@ changing it. Routers never compare ids themselves. The rule for which status to 
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from service.core.errors import Forbidden, NotFound
+from service.kit.errors import Forbidden, NotFound
 
 
 class Principal(Protocol):

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from service.core.settings import DEV_JWT_SECRET, Settings
+from service.kit.settings import DEV_JWT_SECRET, Settings
 
 
 def test_production_refuses_the_development_jwt_secret() -> None:

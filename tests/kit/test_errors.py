@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.core.settings import Settings
+from service.kit.settings import Settings
 from service.main import create_app
 from tests.conftest import make_settings
 from tests.support.problems import assert_problem

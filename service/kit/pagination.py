@@ -21,7 +21,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
 
-from service.core.errors import BadRequest
+from service.kit.errors import BadRequest
 
 T = TypeVar("T")
 Row = TypeVar("Row")

@@ -9,8 +9,8 @@ import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from service.core.model_base import utcnow
-from service.core.settings import Settings
+from service.kit.model_base import utcnow
+from service.kit.settings import Settings
 
 _hasher = PasswordHash((Argon2Hasher(),))
 # Verified against when the user does not exist, so timing does not reveal existence.

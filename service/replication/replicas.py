@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.core.settings import Settings
+from service.kit.settings import Settings
 
 log = logging.getLogger("inkwell.routing")
 

@@ -1,0 +1,76 @@
+"""FIFO admission in front of the connection pools (`SessionGuard`)."""
+
+import asyncio
+from collections.abc import AsyncIterator, MutableMapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.kit.errors import (
+    ServiceUnavailable,
+)
+from service.kit.settings import Settings
+
+_HOLDS_SLOT = "inkwell.session_slot"
+
+
+class SessionGuard:
+    """FIFO admission in front of the pools: at most `limit` requests of this process use the
+    database at once.
+
+    Requests beyond the pool size queue here (asyncio.Semaphore wakes waiters in order) instead
+    of in the pool, where over-the-size requests churned overflow connections (connect, use,
+    close) and starved waiters (sqlalchemy#7679): that is where the p99 tails came from. A
+    request that gets no slot within the pool timeout is a 503 with Retry-After. One slot per
+    request, however many sessions it opens, so a request can never wait on itself.
+    """
+
+    def __init__(self, limit: int, timeout: float, retry_after: int) -> None:
+        self.limit, self.timeout, self.retry_after = limit, timeout, retry_after
+        self._slots = asyncio.Semaphore(limit)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "SessionGuard":
+        limit = settings.db_session_limit or settings.db_pool_size
+        return cls(limit, settings.db_pool_timeout, settings.retry_after_seconds)
+
+    @asynccontextmanager
+    async def slot(self, scope: MutableMapping[str, Any] | None = None) -> AsyncIterator[None]:
+        if scope is not None and scope.get(_HOLDS_SLOT):
+            yield
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise ServiceUnavailable(
+                "The database is busy; retry shortly.", retry_after=self.retry_after
+            ) from None
+        if scope is not None:
+            scope[_HOLDS_SLOT] = True
+        try:
+            yield
+        finally:
+            if scope is not None:
+                scope[_HOLDS_SLOT] = False
+            self._slots.release()
+
+
+def _slot(request: Request) -> AbstractAsyncContextManager[None]:
+    guard: SessionGuard | None = getattr(request.app.state, "session_guard", None)
+    return guard.slot(request.scope) if guard is not None else nullcontext()
+
+
+@asynccontextmanager
+async def side_session(
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[AsyncSession]:
+    """A short session of its own for a lookup outside the request's session (never commits).
+
+    It shares the request's guard slot, so a request never waits on itself.
+    """
+    async with _slot(request), sessionmaker() as session:
+        yield session

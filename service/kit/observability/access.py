@@ -1,0 +1,118 @@
+"""The outermost middleware: request id in and out, duration histogram, access log."""
+
+import logging
+import time
+from collections.abc import Callable
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.kit.observability.context import RequestContext, _context, accept_request_id
+from service.kit.observability.logging import configure_logging
+from service.kit.observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, metrics_router
+from service.kit.settings import Settings
+
+_ACCESS = logging.getLogger("inkwell.access")
+
+
+def route_template(scope: Scope) -> str:
+    """`/api/v1/posts/{post_id}`, never the raw path (bounded label cardinality).
+
+    FastAPI puts the matched route in the scope with its path relative to the router that
+    declared it (`/posts/{post_id}`); the static prefix (`/api/v1`) is what precedes the
+    concrete match in the request path.
+    """
+    template = getattr(scope.get("route"), "path_format", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    path: str = scope.get("path", "")
+    params = scope.get("path_params") or {}
+    try:
+        concrete = template.format_map({k: str(v) for k, v in params.items()})
+    except (KeyError, IndexError, ValueError):
+        return template
+    if concrete and path.endswith(concrete):
+        return path[: len(path) - len(concrete)] + template
+    return template
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI, outermost: request id in/out, duration histogram, in-flight gauge, access log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
+        context = RequestContext(accept_request_id(incoming))
+        request_id_bytes = context.request_id.encode("ascii")
+        token = _context.set(context)
+        start = time.perf_counter()
+        status = 500
+        done = False
+        is_http = scope["type"] == "http"
+        if is_http:
+            HTTP_IN_FLIGHT.inc()
+
+        def finish() -> None:
+            nonlocal done
+            if done:
+                return
+            done = True
+            elapsed = time.perf_counter() - start
+            route = route_template(scope)
+            method = scope.get("method", "WS")
+            if is_http:
+                HTTP_IN_FLIGHT.dec()
+                HTTP_DURATION.labels(method=method, route=route, status=str(status)).observe(
+                    elapsed
+                )
+            _ACCESS.log(
+                logging.ERROR if is_http and status >= 500 else logging.INFO,
+                "request",
+                extra={
+                    "method": method,
+                    "path": scope.get("path", ""),
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            kind = message["type"]
+            if kind in ("http.response.start", "websocket.accept"):
+                headers = [*message.get("headers", ()), (b"x-request-id", request_id_bytes)]
+                message = {**message, "headers": headers}
+                status = message.get("status", 101)
+            elif kind == "websocket.close":
+                status = message.get("code", 1000)
+            await send(message)
+            if kind == "http.response.body" and not message.get("more_body", False):
+                finish()  # background tasks that run later do not count as request time
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            finish()
+            _context.reset(token)
+
+
+def install_observability(app: FastAPI, settings: Settings) -> None:
+    """Logging, the outermost middleware (so 413s and 500s carry the id too) and /metrics."""
+    configure_logging(settings)
+    build: Callable[[], ASGIApp] = app.build_middleware_stack
+
+    def build_with_observability() -> ASGIApp:
+        return ObservabilityMiddleware(build())
+
+    app.build_middleware_stack = build_with_observability  # type: ignore[method-assign]
+    app.include_router(metrics_router)

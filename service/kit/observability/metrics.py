@@ -1,0 +1,175 @@
+"""Prometheus metrics: HTTP, connection pools, queries; `/metrics` (multiprocess aware)."""
+
+import logging
+import os
+import time
+import weakref
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
+
+from service.kit.settings import Settings
+
+_SLOW = logging.getLogger("inkwell.db.slow")
+
+
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+HTTP_DURATION = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request duration (until the last body byte is sent)",
+    ["method", "route", "status"],
+)
+
+
+HTTP_IN_FLIGHT = Gauge(
+    "http_requests_in_flight", "HTTP requests being served", multiprocess_mode="livesum"
+)
+
+
+POOL_SIZE = Gauge("db_pool_size", "Configured pool size", ["role"], multiprocess_mode="livesum")
+
+
+POOL_CHECKED_OUT = Gauge(
+    "db_pool_checked_out", "Connections checked out", ["role"], multiprocess_mode="livesum"
+)
+
+
+POOL_OVERFLOW = Gauge(
+    "db_pool_overflow",
+    "Connections beyond pool_size (negative: unopened pool slots)",
+    ["role"],
+    multiprocess_mode="livesum",
+)
+
+
+POOL_WAIT = Histogram(
+    "db_pool_wait_seconds",
+    "Time to obtain a pooled connection (queue wait plus connect)",
+    ["role"],
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+QUERY_DURATION = Histogram(
+    "db_query_duration_seconds",
+    "SQL statement duration (cursor execute)",
+    ["role"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+BACKGROUND_FAILURES = Counter("background_task_failures", "Background tasks that raised", ["task"])
+
+
+def render_metrics() -> tuple[bytes, str]:
+    _sample_all_pools()
+    if MULTIPROCESS:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead() -> None:
+    """Drop this worker's live gauges from the multiprocess directory (at shutdown)."""
+    if MULTIPROCESS:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+metrics_router = APIRouter(tags=["operations"])
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    body, content_type = render_metrics()
+    return Response(body, media_type=content_type)
+
+
+class InstrumentedAsyncQueuePool(AsyncAdaptedQueuePool):
+    """Times every checkout: how long a request waited for a connection."""
+
+    inkwell_role = "primary"
+
+    def _do_get(self) -> Any:
+        start = time.perf_counter()
+        try:
+            return super()._do_get()
+        finally:
+            POOL_WAIT.labels(role=self.inkwell_role).observe(time.perf_counter() - start)
+
+
+_pools: "weakref.WeakKeyDictionary[AsyncEngine, str]" = weakref.WeakKeyDictionary()
+
+
+def _sample_pool(pool: Pool, role: str) -> None:
+    if isinstance(pool, QueuePool):
+        POOL_SIZE.labels(role=role).set(pool.size())
+        POOL_CHECKED_OUT.labels(role=role).set(pool.checkedout())
+        POOL_OVERFLOW.labels(role=role).set(pool.overflow())
+
+
+def _sample_all_pools() -> None:
+    for engine, role in list(_pools.items()):
+        _sample_pool(engine.pool, role)
+
+
+def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> None:
+    """Query timing + slow-query log, pool gauges and checkout wait for one engine."""
+    _pools[engine] = role
+    pool = engine.pool
+    if isinstance(pool, InstrumentedAsyncQueuePool):
+        pool.inkwell_role = role
+    sync_engine = engine.sync_engine
+    slow_seconds = settings.db_slow_query_ms / 1000
+    query_seconds = QUERY_DURATION.labels(role=role)
+
+    # The start time lives on the execution context (one per statement), so a failing statement
+    # leaves nothing behind and no error hook is needed.
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _before(
+        conn: Connection, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
+    ) -> None:
+        if ctx is not None:
+            ctx._inkwell_start = time.perf_counter()
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _after(
+        conn: Connection, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
+    ) -> None:
+        started: float | None = getattr(ctx, "_inkwell_start", None)
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        query_seconds.observe(elapsed)
+        if elapsed >= slow_seconds:
+            _SLOW.warning(
+                "slow query",
+                extra={
+                    "statement": statement[:2000],  # the SQL text only, never the parameters
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "role": role,
+                },
+            )
+
+    def _on_pool_event(*_: Any) -> None:
+        _sample_pool(engine.pool, role)
+
+    for name in ("checkout", "checkin", "connect", "close"):
+        event.listen(sync_engine.pool, name, _on_pool_event)
