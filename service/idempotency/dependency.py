@@ -35,6 +35,7 @@ from service.idempotency.models import IdempotencyKey
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import AppError, Conflict
 from service.kit.model_base import utcnow
+from service.kit.settings import SETTINGS
 from service.users.dependencies import CurrentUser
 
 log = logging.getLogger("inkwell.idempotency")
@@ -113,7 +114,7 @@ async def idempotency_key(
         request.method, url.path + (f"?{url.query}" if url.query else ""), await request.body()
     )
     record = await _find(session, user.id, key)
-    ttl = timedelta(seconds=request.app.state.settings.idempotency_ttl_seconds)
+    ttl = timedelta(seconds=SETTINGS.of(request).idempotency_ttl_seconds)
     if record is not None and record.created_at < utcnow() - ttl:
         await session.delete(record)
         await session.flush()

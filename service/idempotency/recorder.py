@@ -16,6 +16,7 @@ from service.idempotency.dependency import (
     log,
 )
 from service.idempotency.models import IdempotencyKey
+from service.kit.db.session import own_transaction
 
 
 class IdempotencyRecorder:
@@ -67,7 +68,7 @@ async def _record(pending: _Pending, start: Message, body: bytes) -> None:
         .values(status_code=start["status"], response_headers=kept, response_body=body)
     )
     try:
-        async with pending.sessionmaker() as session, session.begin():
+        async with own_transaction(pending.sessionmaker) as session:
             await session.exec(statement)
     except Exception:
         # The work is committed; a retry will get 409 until the key expires.

@@ -10,6 +10,9 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from service.kit.db.errors import is_unavailable
+from service.kit.settings import SETTINGS
+
 log = logging.getLogger("inkwell.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -151,86 +154,27 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
     )
 
 
-# SQLSTATEs meaning "this connection or server is going away / not there yet":
-# class 08 (connection exception), 57P01 admin shutdown (pg_terminate_backend, fast shutdown),
-# 57P02 crash shutdown (immediate shutdown), 57P03 cannot connect now (starting up),
-# 53300 too many connections.
-_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    """The error, its wrapped driver error (`.orig`) and its causes, outermost first."""
-    chain: list[BaseException] = []
-    pending: list[BaseException] = [error]
-    while pending and len(chain) < 12:
-        current = pending.pop(0)
-        if any(current is seen for seen in chain):
-            continue
-        chain.append(current)
-        orig = getattr(current, "orig", None)
-        pending += [e for e in (orig, current.__cause__, current.__context__) if e is not None]
-    return chain
-
-
-def _sqlstate(error: BaseException) -> str | None:
-    state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-    return state if isinstance(state, str) else None
-
-
-def is_disconnect_error(error: BaseException) -> bool:
-    """The server closed or refused the connection (shutdown, restart, terminated backend)."""
-    for cause in _causes(error):
-        state = _sqlstate(cause)
-        if state is not None and (state in _UNAVAILABLE_STATES or state.startswith("08")):
-            return True
-        name = type(cause).__name__
-        if name in {"ConnectionDoesNotExistError", "ConnectionFailureError"}:
-            return True
-        if isinstance(cause, ConnectionError):
-            return True
-        if name == "InterfaceError" and "connection is closed" in str(cause):
-            return True
-    return False
-
-
-def is_pool_timeout(error: BaseException) -> bool:
-    return isinstance(error, sa_exc.TimeoutError)
-
-
-def is_unavailable(error: BaseException) -> bool:
-    """True when the database cannot be reached or the pool had no free connection in time."""
-    if isinstance(error, sa_exc.TimeoutError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
-        return True
-    if is_disconnect_error(error):
-        return True
-    return any(isinstance(cause, OSError | TimeoutError) for cause in _causes(error)[1:])
-
-
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, sa_exc.SQLAlchemyError)
     if isinstance(error, sa_exc.IntegrityError):
         return _render(Conflict("The request conflicts with existing data."))
     if is_unavailable(error):
         log.warning("database unavailable: %s", type(error).__name__)
-        retry_after = request.app.state.settings.retry_after_seconds
+        retry_after = SETTINGS.of(request).retry_after_seconds
         return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
     return await _unhandled(request, error)
 
 
 async def _os_error(request: Request, error: Exception) -> JSONResponse:
     if is_unavailable(error):
-        retry_after = request.app.state.settings.retry_after_seconds
+        retry_after = SETTINGS.of(request).retry_after_seconds
         return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
     return await _unhandled(request, error)
 
 
 async def _unhandled(request: Request, error: Exception) -> JSONResponse:
     if is_unavailable(error):  # e.g. a driver error SQLAlchemy did not wrap
-        retry_after = request.app.state.settings.retry_after_seconds
+        retry_after = SETTINGS.of(request).retry_after_seconds
         return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return _render(AppError("An unexpected error occurred."))

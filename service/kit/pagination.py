@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
 
 from service.kit.errors import BadRequest
+from service.kit.state import StateSlot
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -139,6 +140,9 @@ class Pager:
         return items, self.codec.encode(sort, [getattr(last, c.key) for c in sort.columns])
 
 
+CURSOR_CODEC: StateSlot[CursorCodec] = StateSlot("cursor_codec")
+
+
 async def get_pager(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
@@ -148,7 +152,7 @@ async def get_pager(
     ] = None,
 ) -> Pager:
     # async def: a plain def dependency would cost a thread-pool hop per request.
-    codec: CursorCodec = request.app.state.cursor_codec
+    codec = CURSOR_CODEC.of(request)
     return Pager(codec, limit, cursor)
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.kit.state import StateSlot
+
 DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
 
 
@@ -115,6 +117,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+SETTINGS: StateSlot[Settings] = StateSlot("settings")
+"""The application's settings (set by `create_app`)."""
 
 
 @lru_cache

@@ -8,6 +8,7 @@ from fastapi import BackgroundTasks
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.session import own_transaction
 from service.kit.model_base import utcnow
 from service.kit.observability.context import current_request_id, request_context
 from service.kit.observability.metrics import BACKGROUND_FAILURES
@@ -37,7 +38,7 @@ async def fan_out_new_post(
     """
     with request_context(request_id):
         try:
-            async with sessionmaker.begin() as session:
+            async with own_transaction(sessionmaker) as session:
                 post = await session.get(Post, post_id)
                 if post is None:
                     return 0  # the publishing transaction did not commit, or the post is gone

@@ -26,16 +26,6 @@ _REPLICA_PROBE = "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text"
 PRIMARY_LSN = "SELECT pg_current_wal_insert_lsn()::text"
 
 
-_RECOVERY_CONFLICT_STATES = frozenset({"40001", "40P01"})
-
-
-def is_recovery_conflict(error: BaseException) -> bool:
-    """A replica cancelled the query because replay needed what it held (SQLSTATE 40001/40P01)."""
-    orig = getattr(error, "orig", None)
-    sqlstate = getattr(orig, "sqlstate", None) or getattr(error, "sqlstate", None)
-    return sqlstate in _RECOVERY_CONFLICT_STATES
-
-
 def parse_lsn(text: str) -> int:
     """PostgreSQL `pg_lsn` text ("16/B374D848") to an integer; ValueError when malformed."""
     high, sep, low = text.partition("/")

@@ -10,6 +10,7 @@ from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
 from service.kit.observability.context import bind_user
+from service.kit.settings import SETTINGS
 from service.users import repository
 from service.users.models import User
 from service.users.security import decode_access_token
@@ -20,7 +21,7 @@ TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
     """The token's user; 401 for a bad or expired token, a deleted user or a revoked token."""
-    claims = decode_access_token(request.app.state.settings, token)
+    claims = decode_access_token(SETTINGS.of(request), token)
     if claims is None:
         raise Unauthorized("The access token is invalid or expired.")
     user = await repository.get_by_id(session, claims.user_id)

@@ -18,11 +18,12 @@ from limits.storage import storage_from_string
 
 from service.kit.errors import TooManyRequests
 from service.kit.settings import Settings
+from service.kit.state import StateSlot
 
 
 @dataclass
 class LoginRateLimiter:
-    """Created once per application (`app.state.login_limiter`), so every app starts fresh."""
+    """Created once per application (`LOGIN_LIMITER`), so every app starts fresh."""
 
     item: RateLimitItem
     limiter: MovingWindowRateLimiter
@@ -51,6 +52,9 @@ class LoginRateLimiter:
         return max(1, math.ceil(stats.reset_time - time.time()))
 
 
+LOGIN_LIMITER: StateSlot[LoginRateLimiter] = StateSlot("login_limiter")
+
+
 def client_address(request: Request) -> str:
     """The peer address; behind a proxy run uvicorn with --proxy-headers/--forwarded-allow-ips."""
     return request.client.host if request.client else "unknown"
@@ -59,7 +63,7 @@ def client_address(request: Request) -> str:
 async def throttle_login(request: Request) -> None:
     """Route dependency for a login form; the form is parsed once and cached on the request."""
     username = (await request.form()).get("username")
-    limiter: LoginRateLimiter = request.app.state.login_limiter
+    limiter = LOGIN_LIMITER.of(request)
     await limiter.check(
         address=client_address(request), username=username if isinstance(username, str) else ""
     )

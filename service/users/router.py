@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
+from service.kit.settings import SETTINGS
 from service.users import repository, service
 from service.users.dependencies import CurrentUser
 from service.users.ratelimit import LoginThrottle
@@ -37,7 +38,7 @@ async def login(
     session: SessionDep,
 ) -> Token:
     user = await service.authenticate(session, form.username, form.password)
-    settings = request.app.state.settings
+    settings = SETTINGS.of(request)
     assert user.id is not None
     token = create_access_token(settings, user_id=user.id, token_version=user.token_version)
     return Token(access_token=token, expires_in=settings.jwt_expire_seconds)

@@ -4,8 +4,15 @@ import asyncpg
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from service.kit.errors import is_disconnect_error, is_pool_timeout, is_unavailable
-from service.replication.replicas import is_recovery_conflict
+from service.kit.db.errors import (
+    DbFailure,
+    classify,
+    is_disconnect_error,
+    is_pool_timeout,
+    is_recovery_conflict,
+    is_unavailable,
+    violated_unique,
+)
 
 
 class DriverError(Exception):
@@ -58,3 +65,36 @@ def test_recovery_conflicts_fail_over_but_are_not_outages(state: str) -> None:
 def test_ordinary_errors_are_not_unavailable(orig: BaseException) -> None:
     assert not is_unavailable(wrapped(orig))
     assert not is_recovery_conflict(wrapped(orig))
+
+
+class UniqueError(Exception):
+    sqlstate = "23505"
+
+    def __init__(self, constraint_name: str) -> None:
+        super().__init__("duplicate key value violates unique constraint")
+        self.constraint_name = constraint_name
+
+
+def test_unique_violation_names_its_constraint_on_postgresql() -> None:
+    error = sa_exc.IntegrityError("INSERT", None, UniqueError("uq_posts_slug"))
+    assert violated_unique(error) == "uq_posts_slug"
+    assert classify(error) is DbFailure.UNIQUE_VIOLATION
+
+
+def test_unique_violation_names_its_columns_on_sqlite() -> None:
+    orig = Exception("UNIQUE constraint failed: posts.slug")
+    error = sa_exc.IntegrityError("INSERT", None, orig)
+    assert violated_unique(error) == "posts.slug"
+
+
+def test_other_integrity_errors_are_not_unique_violations() -> None:
+    error = sa_exc.IntegrityError("INSERT", None, Exception("FOREIGN KEY constraint failed"))
+    assert violated_unique(error) is None
+    assert classify(error) is DbFailure.INTEGRITY
+
+
+def test_classify_orders_pool_timeout_before_unavailable() -> None:
+    assert classify(sa_exc.TimeoutError("QueuePool limit")) is DbFailure.POOL_TIMEOUT
+    assert classify(wrapped(DriverError("57P01"))) is DbFailure.UNAVAILABLE
+    assert classify(wrapped(DriverError("40P01"))) is DbFailure.RECOVERY_CONFLICT
+    assert classify(wrapped(DriverError("42P01"))) is DbFailure.OTHER

@@ -11,7 +11,7 @@ from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.errors import (
+from service.kit.db.errors import (
     is_disconnect_error,
 )
 from service.kit.observability.metrics import InstrumentedAsyncQueuePool, instrument_engine

@@ -1,6 +1,7 @@
 """The session dependencies: `SessionDep` (the one commit) and `ReadSessionDep`."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -9,16 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import SQLITE_BEGIN, create_engine, log, make_sessionmaker
+from service.kit.db.errors import is_pool_timeout, is_recovery_conflict, is_unavailable
 from service.kit.db.guard import _slot
 from service.kit.db.soft_delete import READ_ONLY, WROTE
-from service.kit.errors import is_pool_timeout, is_unavailable
 from service.kit.settings import Settings
 from service.replication.metrics import record_route
 from service.replication.replicas import (
     PRIMARY_LSN,
     Replica,
     ReplicaSet,
-    is_recovery_conflict,
     parse_lsn,
     pool_status,
 )
@@ -192,3 +192,16 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+
+
+@asynccontextmanager
+async def own_transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session and a transaction of their own, committed on exit, rolled back on error.
+
+    The one other way to commit, beside `get_session`: for work that is not the request's
+    (a background job, the idempotency recorder). Never nest it inside a request's session.
+    """
+    async with sessionmaker() as session, session.begin():
+        yield session
