@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.after_commit import discard_after_commit, run_after_commit
 from service.kit.db.engines import SQLITE_BEGIN, create_engine, log, make_sessionmaker
 from service.kit.db.errors import is_pool_timeout, is_recovery_conflict, is_unavailable
 from service.kit.db.guard import _slot
@@ -133,8 +134,13 @@ async def get_session(
     token (see service/core/consistency.py).
     """
     async with _slot(request), sessionmaker() as session:
-        async with session.begin():
-            yield session
+        try:
+            async with session.begin():
+                yield session
+        except BaseException:
+            discard_after_commit(session)
+            raise
+        await run_after_commit(session)
         if session.info.get(WROTE) and session.get_bind().dialect.name == "postgresql":
             lsn = await _lsn_after_commit(request, session)
             if lsn is not None:
@@ -202,6 +208,13 @@ async def own_transaction(
 
     The one other way to commit, beside `get_session`: for work that is not the request's
     (a background job, the idempotency recorder). Never nest it inside a request's session.
+    Like `get_session`, it runs the `after_commit` callbacks once committed.
     """
-    async with sessionmaker() as session, session.begin():
-        yield session
+    async with sessionmaker() as session:
+        try:
+            async with session.begin():
+                yield session
+        except BaseException:
+            discard_after_commit(session)
+            raise
+        await run_after_commit(session)
