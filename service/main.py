@@ -1,25 +1,37 @@
-"""Application factory: `uvicorn --factory service.main:create_app`."""
+"""Application factory: `uvicorn --factory service.main:create_app`.
+
+The composition root: the one place that builds the process' objects, puts them in their
+typed `app.state` slots, orders the middleware and mounts the routers.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
 
-from service import models  # noqa: F401  (registers every table model with the mapper)
+from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.comments.router import router as comments_router
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
-from service.idempotency.recorder import install_idempotency
+from service.idempotency.dependency import IdempotentReplay, replay_response
+from service.idempotency.recorder import IdempotencyRecorder
 from service.kit.db.guard import SessionGuard
 from service.kit.db.session import Database
-from service.kit.errors import PROBLEM_RESPONSES, install_error_handlers
-from service.kit.http.middleware import install_middleware
-from service.kit.http.openapi import install_openapi_links
-from service.kit.lifecycle import Lifecycle
-from service.kit.observability.access import install_observability
-from service.kit.observability.metrics import mark_process_dead
-from service.kit.pagination import CursorCodec
-from service.kit.settings import Settings, get_settings
+from service.kit.errors import PROBLEM_RESPONSES, ErrorBoundary, install_error_handlers
+from service.kit.http.middleware import (
+    BodyLimitMiddleware,
+    QueryStringGuard,
+    SecurityHeadersMiddleware,
+    cors,
+)
+from service.kit.http.openapi import LinkedAPI
+from service.kit.lifecycle import LIFECYCLE, Lifecycle
+from service.kit.observability.access import ObservabilityMiddleware
+from service.kit.observability.logging import configure_logging
+from service.kit.observability.metrics import mark_process_dead, metrics_router
+from service.kit.pagination import CURSOR_CODEC, CursorCodec
+from service.kit.settings import SETTINGS, Settings, get_settings
 from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
@@ -27,12 +39,42 @@ from service.realtime.runtime import Realtime
 from service.replication.middleware import ConsistencyMiddleware
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
-from service.users.ratelimit import LoginRateLimiter
+from service.users.ratelimit import LOGIN_LIMITER, LoginRateLimiter
 from service.users.router import router as users_router
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """THE middleware list, outermost first. Every layer is pure ASGI.
+
+    - access log, request id and metrics see every response, errors included;
+    - security headers go on every response, the 500 of the error boundary included;
+    - the error boundary answers what nothing inside handled (problem+json, no internals);
+    - CORS, then the body limit (413 before anything reads a big body) and the query guard;
+    - the idempotency recorder sits outside the consistency middleware, so a replayed
+      response carries the first response's consistency token;
+    - the consistency middleware (read-your-writes) is innermost: it re-runs a GET whose
+      replica read failed, before anything was sent.
+    """
+    return [
+        Middleware(ObservabilityMiddleware),
+        Middleware(SecurityHeadersMiddleware, production=settings.environment == "production"),
+        Middleware(ErrorBoundary),
+        *cors(settings),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(QueryStringGuard),
+        Middleware(IdempotencyRecorder),
+        Middleware(
+            ConsistencyMiddleware,
+            secret=settings.jwt_secret,
+            secure_cookie=settings.environment == "production",
+            retry_after=settings.retry_after_seconds,
+        ),
+    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db.start()
         app.state.realtime = realtime = Realtime(settings, app.state.db)
         realtime.start()
-        lifecycle: Lifecycle = app.state.lifecycle
+        lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
         unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
         try:
@@ -53,40 +95,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.db.dispose()
             mark_process_dead()
 
-    app = FastAPI(
-        title="Inkwell",
-        version="0.1.0",
-        lifespan=lifespan,
-        # The body limit is `BodyLimitMiddleware` (problem+json 413, streamed bodies counted).
+    app = LinkedAPI(
+        title="Inkwell", version="0.1.0", lifespan=lifespan, middleware=middleware(settings)
     )
-    app.state.settings = settings
-    app.state.lifecycle = Lifecycle()
-    app.state.cursor_codec = CursorCodec(settings.jwt_secret)
-    app.state.login_limiter = LoginRateLimiter.from_settings(settings)
+    SETTINGS.put(app, settings)
+    LIFECYCLE.put(app, Lifecycle())
+    CURSOR_CODEC.put(app, CursorCodec(settings.jwt_secret))
+    LOGIN_LIMITER.put(app, LoginRateLimiter.from_settings(settings))
     install_error_handlers(app)
-    # add_middleware wraps: the last one added is the outermost. The idempotency recorder sits
-    # outside the consistency middleware so a replay carries the first response's token; the
-    # body limit and the query guard sit outside both (the former buffers GET bodies).
-    app.add_middleware(
-        ConsistencyMiddleware,
-        secret=settings.jwt_secret,
-        secure_cookie=settings.environment == "production",
-        retry_after=settings.retry_after_seconds,
-    )
-    install_idempotency(app)
-    install_middleware(app, settings)
-    install_openapi_links(app)
-    install_observability(app, settings)
+    app.add_exception_handler(IdempotentReplay, replay_response)
 
     api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
-    api.include_router(users_router)
-    api.include_router(posts_router)
-    api.include_router(comments_router)
-    api.include_router(tags_router)
-    api.include_router(follows_router)
-    api.include_router(stats_router)
-    api.include_router(notifications_router)
-    api.include_router(realtime_router)
+    for router in (
+        users_router,
+        posts_router,
+        comments_router,
+        tags_router,
+        follows_router,
+        stats_router,
+        notifications_router,
+        realtime_router,
+    ):
+        api.include_router(router)
     app.include_router(api)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
+    app.include_router(metrics_router)
     return app

@@ -6,11 +6,10 @@ from fastapi import APIRouter, Response, status
 from service.comments import repository, service
 from service.comments.models import Comment
 from service.comments.schemas import CommentCreate, CommentPublic
-from service.idempotency.dependency import Idempotent
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, Pager, PagerDep
 from service.kit.schemas import IdPath
-from service.users.dependencies import CurrentUser, OptionalUser
+from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
 
 router = APIRouter(tags=["comments"])
 

@@ -19,11 +19,12 @@ same key but another method, path or body gets 422.
 import asyncio
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, params
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -32,11 +33,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from service.idempotency.models import IdempotencyKey
+from service.kit.authz import Principal
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import AppError, Conflict
 from service.kit.model_base import utcnow
 from service.kit.settings import SETTINGS
-from service.users.dependencies import CurrentUser
 
 log = logging.getLogger("inkwell.idempotency")
 
@@ -91,23 +92,42 @@ async def _find(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey
     return (await session.exec(statement)).first()
 
 
-async def idempotency_key(
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        min_length=1,
+        max_length=255,
+        description="Retrying with the same key replays the first response.",
+    ),
+]
+
+
+def require_idempotency(current_user: Callable[..., Awaitable[Principal]]) -> params.Depends:
+    """The route dependency, bound to the application's way of knowing the caller (the users
+    package passes its own): `@router.post(..., dependencies=[Idempotent])`."""
+
+    async def idempotency_key(
+        request: Request,
+        user: Annotated[Any, Depends(current_user)],
+        session: SessionDep,
+        sessionmaker: SessionMakerDep,
+        key: IdempotencyKeyHeader = None,
+    ) -> None:
+        if key is not None:
+            await claim(request, user, session, sessionmaker, key)
+
+    return params.Depends(idempotency_key)
+
+
+async def claim(
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
-    sessionmaker: SessionMakerDep,
-    key: Annotated[
-        str | None,
-        Header(
-            alias=HEADER,
-            min_length=1,
-            max_length=255,
-            description="Retrying with the same key replays the first response.",
-        ),
-    ] = None,
+    user: Principal,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    key: str,
 ) -> None:
-    if key is None:
-        return
+    """Claim `key` for this request, or raise the replay / the conflict."""
     assert user.id is not None
     url = request.url
     signature = fingerprint(
@@ -155,11 +175,7 @@ async def _await_response(session: AsyncSession, user_id: int, key: str) -> Idem
     return record
 
 
-Idempotent = Depends(idempotency_key)
-"""Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
-
-
-async def _replay(_: Request, error: Exception) -> Response:
+async def replay_response(_: Request, error: Exception) -> Response:
     assert isinstance(error, IdempotentReplay)
     headers = {**error.headers, REPLAYED_HEADER: "true"}
     return Response(error.body, status_code=error.status_code, headers=headers)

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from fastapi import FastAPI
 from sqlalchemy import update
 from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,9 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.idempotency.dependency import (
     _STATE_KEY,
     STORED_HEADERS,
-    IdempotentReplay,
     _Pending,
-    _replay,
     log,
 )
 from service.idempotency.models import IdempotencyKey
@@ -73,8 +70,3 @@ async def _record(pending: _Pending, start: Message, body: bytes) -> None:
     except Exception:
         # The work is committed; a retry will get 409 until the key expires.
         log.exception("could not record the response of an idempotent request")
-
-
-def install_idempotency(app: FastAPI) -> None:
-    app.add_exception_handler(IdempotentReplay, _replay)
-    app.add_middleware(IdempotencyRecorder)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.db.errors import is_unavailable
 from service.kit.settings import SETTINGS
@@ -178,6 +179,39 @@ async def _unhandled(request: Request, error: Exception) -> JSONResponse:
         return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return _render(AppError("An unexpected error occurred."))
+
+
+class ErrorBoundary:
+    """Pure ASGI: an exception nothing else handled becomes the problem+json 500 (or 503) here,
+    inside the access log and security headers middleware, so that response carries them too.
+
+    Starlette's own ServerErrorMiddleware (outermost, around every user middleware) would
+    answer as well, but outside those layers. Exceptions meant for an outer middleware (the
+    replication retry) are raised by layers inside this one only when it is placed outside them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise
+            response = await _unhandled(Request(scope, receive), error)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

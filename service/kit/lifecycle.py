@@ -14,6 +14,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from service.kit.state import StateSlot
+
 log = logging.getLogger("inkwell.lifecycle")
 
 Handler = Callable[[int, FrameType | None], Any]
@@ -73,6 +75,9 @@ class Lifecycle:
                 previous(sig, frame)
 
         return handler
+
+
+LIFECYCLE: StateSlot[Lifecycle] = StateSlot("lifecycle")
 
 
 def _is_uvicorn_handler(handler: object) -> bool:

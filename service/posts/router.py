@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.idempotency.dependency import Idempotent
 from service.kit.db.session import ReadSessionDep, SessionDep, SessionMakerDep
 from service.kit.errors import BadRequest, Unauthorized
 from service.kit.pagination import Page, Pager, PagerDep, SortKey
@@ -25,7 +24,7 @@ from service.posts.schemas import (
     PostUpdate,
 )
 from service.tags.schemas import normalise_tags
-from service.users.dependencies import CurrentUser, OptionalUser
+from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 

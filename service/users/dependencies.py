@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
@@ -54,3 +55,6 @@ async def get_current_user(request: Request, session: SessionDep, token: TokenDe
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+Idempotent = require_idempotency(get_current_user)
+"""Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""

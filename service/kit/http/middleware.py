@@ -1,14 +1,12 @@
-"""Pure ASGI middleware: request body limit, security headers and CORS wiring.
+"""Pure ASGI middleware: request body limit, query-string guard, security headers, CORS.
 
 Pure ASGI (no `BaseHTTPMiddleware`): nothing is buffered, streaming and contextvars keep
 working, and the cost per request is a few dict operations.
 """
 
-from collections.abc import Callable
-
-from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -137,12 +135,12 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Wire body limit, CORS and security headers; call once from `create_app`."""
-    app.add_middleware(QueryStringGuard)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    if settings.cors_origins:
-        app.add_middleware(
+def cors(settings: Settings) -> list[Middleware]:
+    """CORS, only when origins are configured (closed by default)."""
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
@@ -150,12 +148,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
             max_age=600,
         )
-    # Outside Starlette's ServerErrorMiddleware, so an unhandled 500 carries the headers too:
-    # wrap the stack FastAPI builds instead of adding one more user middleware.
-    build: Callable[[], ASGIApp] = app.build_middleware_stack
-    production = settings.environment == "production"
-
-    def build_with_headers() -> ASGIApp:
-        return SecurityHeadersMiddleware(build(), production=production)
-
-    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]
+    ]

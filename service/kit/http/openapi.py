@@ -6,7 +6,6 @@ new resource gets its links without any code here.
 """
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -37,12 +36,11 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def install_openapi_links(app: FastAPI) -> None:
-    build: Callable[[], dict[str, Any]] = app.openapi
+class LinkedAPI(FastAPI):
+    """FastAPI whose OpenAPI document carries the links above (built once, then cached)."""
 
-    def openapi() -> dict[str, Any]:
-        fresh = app.openapi_schema is None
-        schema = build()
-        return add_links(schema) if fresh else schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            add_links(super().openapi())
+        assert self.openapi_schema is not None
+        return self.openapi_schema

@@ -2,15 +2,11 @@
 
 import logging
 import time
-from collections.abc import Callable
 
-from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.observability.context import RequestContext, _context, accept_request_id
-from service.kit.observability.logging import configure_logging
-from service.kit.observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT, metrics_router
-from service.kit.settings import Settings
+from service.kit.observability.metrics import HTTP_DURATION, HTTP_IN_FLIGHT
 
 _ACCESS = logging.getLogger("inkwell.access")
 
@@ -104,15 +100,3 @@ class ObservabilityMiddleware:
         finally:
             finish()
             _context.reset(token)
-
-
-def install_observability(app: FastAPI, settings: Settings) -> None:
-    """Logging, the outermost middleware (so 413s and 500s carry the id too) and /metrics."""
-    configure_logging(settings)
-    build: Callable[[], ASGIApp] = app.build_middleware_stack
-
-    def build_with_observability() -> ASGIApp:
-        return ObservabilityMiddleware(build())
-
-    app.build_middleware_stack = build_with_observability  # type: ignore[method-assign]
-    app.include_router(metrics_router)
