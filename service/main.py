@@ -19,6 +19,7 @@ from service.idempotency.recorder import IdempotencyRecorder
 from service.kit.db.guard import SessionGuard
 from service.kit.db.session import Database
 from service.kit.errors import PROBLEM_RESPONSES, ErrorBoundary, install_error_handlers
+from service.kit.http.docs import mount_docs
 from service.kit.http.middleware import (
     BodyLimitMiddleware,
     QueryStringGuard,
@@ -96,7 +97,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             mark_process_dead()
 
     app = LinkedAPI(
-        title="Inkwell", version="0.1.0", lifespan=lifespan, middleware=middleware(settings)
+        title="Inkwell",
+        version="0.1.0",
+        lifespan=lifespan,
+        middleware=middleware(settings),
+        docs_url=None,  # served offline by mount_docs below, not from a CDN
+        redoc_url=None,
     )
     SETTINGS.put(app, settings)
     LIFECYCLE.put(app, Lifecycle())
@@ -120,4 +126,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     app.include_router(metrics_router)
+    mount_docs(app)
     return app

@@ -14,12 +14,12 @@ from service.kit.errors import problem
 from service.kit.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# Swagger UI and ReDoc load their scripts and styles from a CDN and use inline bootstrapping.
+# Swagger UI and ReDoc are served by the application (service/kit/http/docs.py), scripts from
+# files only: 'self' everywhere. Both inject inline styles; ReDoc runs a worker from a blob.
 DOCS_CSP = (
-    "default-src 'none'; connect-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; worker-src blob:; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 DOCS_PATHS = ("/docs", "/redoc")
 HSTS = "max-age=63072000; includeSubDomains"
