@@ -6,12 +6,13 @@ from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlmodel.sql.sqltypes import AutoString
 
 from service.kit.db.engines import create_engine
+from service.kit.db.errors import causes, is_unavailable, sqlstate
 from service.kit.model_base import UTCDateTime
-from service.kit.settings import get_settings
+from service.kit.settings import get_settings, with_async_driver
 from service.models import metadata
 from service.posts.migration_filters import include_object
 
@@ -27,6 +28,10 @@ def _render_item(kind: str, obj: Any, _: AutogenContext) -> str | Literal[False]
     if kind == "type" and isinstance(obj, AutoString):
         return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
     return False
+
+
+_SETUP_STATES = frozenset({"3D000", "28000", "28P01"})
+"""No such database; authentication failed (SQLSTATE): problems of the URL, not of the code."""
 
 
 def _configure(connection: Connection) -> None:
@@ -49,11 +54,19 @@ def _run(connection: Connection) -> None:
 
 async def _run_async() -> None:
     settings = get_settings()
-    url = config.get_main_option("sqlalchemy.url") or settings.database_url
+    url = with_async_driver(config.get_main_option("sqlalchemy.url") or settings.database_url)
     engine = create_engine(url, settings, role="migrations")
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
+    except Exception as error:
+        if not (is_unavailable(error) or sqlstate(error) in _SETUP_STATES):
+            raise
+        # One line, not a traceback: an unreachable server or a missing database is a setup
+        # problem the user fixes from the message (the password is never shown).
+        reason = str(causes(error)[-1]).strip().splitlines()[0] or type(error).__name__
+        where = make_url(url).render_as_string(hide_password=True)
+        raise SystemExit(f"inkwell: cannot reach the database {where}: {reason}") from None
     finally:
         await engine.dispose()
 

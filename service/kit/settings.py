@@ -1,14 +1,47 @@
 """Runtime configuration, read from the environment (and an optional `.env` file)."""
 
+import os
+import secrets
 from functools import lru_cache
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from service.kit.state import StateSlot
 
 DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
+"""The public secret older versions used by default: refused in production."""
+JWT_SECRET_FILE = ".inkwell-jwt-secret"
+_DRIVERS = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}
+_DRIVERS |= {"sqlite": "sqlite+aiosqlite"}
+
+
+def with_async_driver(url: str) -> str:
+    """`postgres://` and `postgresql://` (psql's spellings) as asyncpg URLs; `sqlite://` as
+    aiosqlite. Anything else is returned unchanged (an unknown driver fails at connect)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{_DRIVERS[scheme]}{sep}{rest}" if sep and scheme in _DRIVERS else url
+
+
+def development_secret(database_url: str, path: str | None) -> str:
+    """The secret kept beside the data (mode 0600), created on first start: tokens survive a
+    restart, and nobody else knows it. Several workers starting at once agree on one file."""
+    if path is None:
+        database = make_url(with_async_driver(database_url)).database
+        sqlite = database_url.startswith("sqlite") and database not in (None, "", ":memory:")
+        path = str(Path(database or ".").parent / JWT_SECRET_FILE) if sqlite else JWT_SECRET_FILE
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return target.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return target.read_text(encoding="utf-8").strip()
 
 
 class Settings(BaseSettings):
@@ -53,7 +86,15 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="seconds between replica health/lag checks"
     )
 
-    jwt_secret: str = Field(default=DEV_JWT_SECRET, min_length=32)
+    jwt_secret: str = Field(
+        min_length=32,
+        description="required in production; development keeps a generated one in JWT_SECRET_FILE",
+    )
+    jwt_secret_file: str | None = Field(
+        default=None,
+        description="where development keeps its generated secret (default: beside the SQLite"
+        " database, else ./.inkwell-jwt-secret)",
+    )
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "inkwell"
     jwt_audience: str = "inkwell-api"
@@ -99,12 +140,35 @@ class Settings(BaseSettings):
     )
     retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _secret_when_missing(cls, values: Any) -> Any:
+        if not isinstance(values, dict) or values.get("jwt_secret"):
+            return values
+        environment = values.get("environment", "development")
+        if environment == "production":
+            raise ValueError("JWT_SECRET must be set in production")
+        if environment == "test":
+            return {**values, "jwt_secret": secrets.token_urlsafe(48)}
+        url = str(values.get("database_url") or cls.model_fields["database_url"].default)
+        return {**values, "jwt_secret": development_secret(url, values.get("jwt_secret_file"))}
+
+    @field_validator("database_url", "realtime_listen_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        return None if value is None else with_async_driver(value)
+
     @field_validator("database_replica_urls", "cors_origins", mode="before")
     @classmethod
     def _split_urls(cls, value: object) -> object:
         if isinstance(value, str):
             return [url.strip() for url in value.split(",") if url.strip()]
         return value
+
+    @field_validator("database_replica_urls")
+    @classmethod
+    def _async_drivers(cls, value: list[str]) -> list[str]:
+        return [with_async_driver(url) for url in value]
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> "Settings":

@@ -1,3 +1,6 @@
+import stat
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -28,3 +31,42 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 def test_default_database_is_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert Settings(_env_file=None).database_url == "sqlite+aiosqlite:///./inkwell.db"
+
+
+def test_psql_style_urls_get_the_async_driver() -> None:
+    for given in ("postgres://u:p@h:5433/db", "postgresql://u:p@h:5433/db"):
+        settings = Settings(database_url=given, environment="test", _env_file=None)
+        assert settings.database_url == "postgresql+asyncpg://u:p@h:5433/db"
+    settings = Settings(
+        database_url="sqlite:///./x.db",
+        database_replica_urls=["postgres://r1/db", "postgresql+asyncpg://r2/db"],
+        environment="test",
+        _env_file=None,
+    )
+    assert settings.database_url == "sqlite+aiosqlite:///./x.db"
+    assert settings.database_replica_urls == [
+        "postgresql+asyncpg://r1/db",
+        "postgresql+asyncpg://r2/db",
+    ]
+
+
+def test_production_without_a_secret_refuses_to_start() -> None:
+    with pytest.raises(ValidationError, match="JWT_SECRET must be set in production"):
+        Settings(environment="production", _env_file=None)
+
+
+def test_development_generates_a_private_secret_once_and_keeps_it(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'inkwell.db'}"
+    first = Settings(database_url=url, environment="development", _env_file=None)
+    again = Settings(database_url=url, environment="development", _env_file=None)
+    kept = tmp_path / "data" / ".inkwell-jwt-secret"
+    assert first.jwt_secret == again.jwt_secret == kept.read_text()
+    assert first.jwt_secret != DEV_JWT_SECRET
+    assert len(first.jwt_secret) >= 48
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    other = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'other.db'}",
+        environment="development",
+        _env_file=None,
+    )
+    assert other.jwt_secret != first.jwt_secret
