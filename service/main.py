@@ -27,6 +27,7 @@ from service.kit.http.middleware import (
     cors,
 )
 from service.kit.http.openapi import LinkedAPI
+from service.kit.http.ratelimit import RATE_LIMITER, RateLimiter
 from service.kit.lifecycle import LIFECYCLE, Lifecycle
 from service.kit.observability.access import ObservabilityMiddleware
 from service.kit.observability.logging import configure_logging
@@ -40,7 +41,6 @@ from service.realtime.runtime import Realtime
 from service.replication.middleware import ConsistencyMiddleware
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
-from service.users.ratelimit import LOGIN_LIMITER, LoginRateLimiter
 from service.users.router import router as users_router
 
 
@@ -107,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     SETTINGS.put(app, settings)
     LIFECYCLE.put(app, Lifecycle())
     CURSOR_CODEC.put(app, CursorCodec(settings.jwt_secret))
-    LOGIN_LIMITER.put(app, LoginRateLimiter.from_settings(settings))
+    RATE_LIMITER.put(app, RateLimiter.from_settings(settings))
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
 

@@ -93,8 +93,10 @@ class PreconditionFailed(AppError):
 class TooManyRequests(AppError):
     status, title, slug = 429, "Too Many Requests", "too-many-requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, headers={**(headers or {}), "Retry-After": str(retry_after)})
 
 
 class ServiceUnavailable(AppError):

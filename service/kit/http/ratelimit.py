@@ -1,0 +1,121 @@
+"""Rate limits: moving-window counters (`limits`) in memory or in Redis, and the route dependency.
+
+A moving window of N per period allows at most N hits in ANY period-long interval. In memory by
+default (one counter set per application instance); `RATE_LIMIT_STORAGE_URI=redis://...` makes
+every instance share them. Every limited response carries `RateLimit-Limit`,
+`RateLimit-Remaining` and `RateLimit-Reset` (seconds); a refused one is a 429 problem with
+`Retry-After` that names the setting to change.
+"""
+
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response, params
+from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+
+from service.kit.authz import Principal
+from service.kit.errors import TooManyRequests
+from service.kit.settings import SETTINGS, Settings
+from service.kit.state import StateSlot
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int
+    """Seconds until the window frees a hit (at least 1)."""
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_after),
+        }
+
+
+class RateLimiter:
+    """One storage and strategy per application (`RATE_LIMITER`), so every app starts fresh."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(storage)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RateLimiter":
+        uri = settings.rate_limit_storage_uri
+        options: dict[str, Any] = {}
+        if uri.startswith(("redis://", "rediss://", "async+redis")):
+            options["implementation"] = "redispy"
+        storage = storage_from_string(
+            uri if uri.startswith("async+") else f"async+{uri}", **options
+        )
+        assert isinstance(storage, Storage)
+        return cls(storage)
+
+    async def check(self, item: RateLimitItem, *key: str) -> Verdict:
+        """Would one more hit be allowed? (Counts nothing.)"""
+        stats = await self.strategy.get_window_stats(item, *key)
+        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
+        allowed = stats.remaining > 0
+        return Verdict(allowed, item.amount, stats.remaining, reset_after)
+
+    async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
+        """Count one hit if the budget allows it; the verdict says whether it did."""
+        allowed = await self.strategy.hit(item, *key)
+        stats = await self.strategy.get_window_stats(item, *key)
+        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
+        return Verdict(allowed, item.amount, stats.remaining, reset_after)
+
+
+RATE_LIMITER: StateSlot[RateLimiter] = StateSlot("rate_limiter")
+
+
+@lru_cache(maxsize=64)
+def limit_item(value: str) -> RateLimitItem:
+    """A `limits` string ("10/minute") parsed once."""
+    return parse(value)
+
+
+def client_address(request: Request) -> str:
+    """The peer address; behind a proxy run uvicorn with --proxy-headers/--forwarded-allow-ips."""
+    return request.client.host if request.client else "unknown"
+
+
+def refused(verdict: Verdict, what: str, setting: str, value: str) -> TooManyRequests:
+    """The 429, naming the setting that sets the budget (operators raise it there)."""
+    detail = f"Too many {what}; try again later (in {verdict.reset_after} s; {setting}={value})."
+    return TooManyRequests(detail, retry_after=verdict.reset_after, headers=verdict.headers())
+
+
+def per_caller(
+    budget: str,
+    *,
+    setting: str,
+    what: str,
+    caller: Callable[..., Awaitable[Principal | None]],
+) -> params.Depends:
+    """A route dependency: `setting` (a `limits` string such as "60/minute", read from the
+    settings) hits per user, per client address when anonymous. `caller` is the application's
+    way of knowing the user (the users package passes its dependency)."""
+
+    async def rate_limit(
+        request: Request, response: Response, who: Annotated[Any, Depends(caller)]
+    ) -> None:
+        value = str(getattr(SETTINGS.of(request), setting))
+        user_id = getattr(who, "id", None)
+        key = f"user:{user_id}" if user_id is not None else f"address:{client_address(request)}"
+        verdict = await RATE_LIMITER.of(request).hit(limit_item(value), budget, key)
+        if not verdict.allowed:
+            raise refused(verdict, what, setting.upper(), value)
+        response.headers.update(verdict.headers())
+
+    return params.Depends(rate_limit)
