@@ -14,7 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from service.kit.db.session import Database
+from service.kit.db.session import DATABASE
+from service.replication.replicas import REPLICAS
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -37,10 +38,11 @@ async def live() -> dict[str, str]:
 async def ready(request: Request) -> JSONResponse:
     if request.app.state.lifecycle.shutting_down:
         return JSONResponse({"status": "shutting_down"}, status_code=503)
-    db: Database = request.app.state.db
+    db = DATABASE.of(request)
+    replicas = REPLICAS.find(request)
     report: dict[str, Any] = {"status": "ok", "primary": "ok", "schema": "ok"}
-    if db.replicas.replicas:
-        report["replicas"] = db.replicas.report()
+    if replicas is not None and replicas.replicas:
+        report["replicas"] = replicas.report()
     try:
         async with db.primary.connect() as connection:
             revisions = set(
