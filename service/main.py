@@ -16,8 +16,8 @@ from service.follows.router import router as follows_router
 from service.health.router import router as health_router
 from service.idempotency.dependency import IdempotentReplay, replay_response
 from service.idempotency.recorder import IdempotencyRecorder
-from service.kit.db.guard import SessionGuard
-from service.kit.db.session import Database
+from service.kit.db.guard import SESSION_GUARD, SessionGuard
+from service.kit.db.session import DATABASE, SESSION_ROUTER, Database
 from service.kit.errors import PROBLEM_RESPONSES, ErrorBoundary, install_error_handlers
 from service.kit.http.docs import mount_docs
 from service.kit.http.middleware import (
@@ -39,6 +39,8 @@ from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
 from service.realtime.runtime import Realtime
 from service.replication.middleware import ConsistencyMiddleware
+from service.replication.replicas import REPLICAS, ReplicaSet
+from service.replication.routing import ReplicaRouter
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import router as users_router
@@ -79,10 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = Database.from_settings(settings)
-        app.state.session_guard = SessionGuard.from_settings(settings)
-        app.state.db.start()
-        app.state.realtime = realtime = Realtime(settings, app.state.db)
+        db = DATABASE.put(app, Database.from_settings(settings))
+        SESSION_GUARD.put(app, SessionGuard.from_settings(settings))
+        replicas = REPLICAS.put(app, ReplicaSet.from_settings(settings, primary=db.reader))
+        SESSION_ROUTER.put(app, ReplicaRouter(db, replicas))
+        replicas.start()
+        app.state.realtime = realtime = Realtime(settings, db)
         realtime.start()
         lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
@@ -93,7 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lifecycle.begin_shutdown()
             unhook_signals()
             await realtime.stop()
-            await app.state.db.dispose()
+            await replicas.dispose()
+            await db.dispose()
             mark_process_dead()
 
     app = LinkedAPI(

@@ -20,7 +20,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import create_engine, make_sessionmaker
+from service.kit.db.engines import (
+    AsyncReadSession,
+    create_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
 from service.kit.settings import Settings
 from service.main import create_app
@@ -142,17 +147,17 @@ def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession
 
 
 @pytest.fixture
-def read_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+def read_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncReadSession]:
     """Reads join the test transaction without savepoints of their own (they never commit),
     so a read session and a write session of one request can interleave on one connection."""
-    return make_sessionmaker(connection, join_transaction_mode="rollback_only")
+    return make_read_sessionmaker(connection, join_transaction_mode="rollback_only")
 
 
 @pytest.fixture
 async def client(
     app: FastAPI,
     sessionmaker: async_sessionmaker[AsyncSession],
-    read_sessionmaker: async_sessionmaker[AsyncSession],
+    read_sessionmaker: async_sessionmaker[AsyncReadSession],
 ) -> AsyncIterator[AsyncClient]:
     app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
     app.dependency_overrides[get_read_sessionmaker] = lambda: read_sessionmaker

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from service.kit.db.session import Database
+from service.kit.db.session import DATABASE
+from service.kit.lifecycle import LIFECYCLE
+from service.replication.replicas import REPLICAS
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -35,12 +37,13 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "Not ready"}})
 async def ready(request: Request) -> JSONResponse:
-    if request.app.state.lifecycle.shutting_down:
+    if LIFECYCLE.of(request).shutting_down:
         return JSONResponse({"status": "shutting_down"}, status_code=503)
-    db: Database = request.app.state.db
+    db = DATABASE.of(request)
+    replicas = REPLICAS.find(request)
     report: dict[str, Any] = {"status": "ok", "primary": "ok", "schema": "ok"}
-    if db.replicas.replicas:
-        report["replicas"] = db.replicas.report()
+    if replicas is not None and replicas.replicas:
+        report["replicas"] = replicas.report()
     try:
         async with db.primary.connect() as connection:
             revisions = set(

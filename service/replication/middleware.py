@@ -8,7 +8,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import problem
-from service.replication.scope import COMMIT_LSN, FORCE_PRIMARY, MIN_LSN, ReplicaReadFailed
+from service.replication.scope import ReadYourWrites, ReplicaReadFailed
 from service.replication.tokens import _HEADER_KEY, COOKIE, TokenCodec, _token_from_headers
 
 log = logging.getLogger("inkwell.consistency")
@@ -33,19 +33,15 @@ class ConsistencyMiddleware:
             await self.app(scope, receive, send)
             return
         token = _token_from_headers(scope["headers"])
-        if token:
-            lsn = self.codec.decode(token)
-            if lsn is not None:
-                scope[MIN_LSN] = lsn
+        context = ReadYourWrites.begin(scope, min_lsn=self.codec.decode(token) if token else None)
         started = False
 
         async def send_with_token(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                lsn = scope.get(COMMIT_LSN)
-                if lsn is not None and message["status"] < 400:
-                    message = self._with_token(message, lsn)
+                if context.commit_lsn is not None and message["status"] < 400:
+                    message = self._with_token(message, context.commit_lsn)
             await send(message)
 
         if scope["method"] not in _SAFE_METHODS:
@@ -64,7 +60,7 @@ class ConsistencyMiddleware:
             if started:
                 raise
             log.info("replica read failed (%s); retrying on the primary", failure.__cause__)
-            scope[FORCE_PRIMARY] = True
+            context.force_primary = True
             try:
                 await self.app(scope, replay.replay, send_with_token)
             except ReplicaReadFailed:  # cannot happen on the primary; never a 500 if it does

@@ -11,9 +11,16 @@ from typing import Any, Literal
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.engines import (
+    AsyncReadSession,
+    create_engine,
+    make_read_sessionmaker,
+    pool_status,
+    reads_autocommit,
+)
 from service.kit.settings import Settings
+from service.kit.state import StateSlot
 
 log = logging.getLogger("inkwell.routing")
 
@@ -44,7 +51,7 @@ class Replica:
 
     name: str
     engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    sessionmaker: async_sessionmaker[AsyncReadSession]
     state: ReplicaState = "unknown"
     lag: float | None = None
     replay_lsn: int = 0
@@ -65,17 +72,11 @@ class Replica:
             "pool": pool_status(self.engine),
         }
 
-
-def pool_status(engine: AsyncEngine) -> dict[str, int]:
-    pool: Any = engine.sync_engine.pool
-    if not hasattr(pool, "checkedout"):
-        return {}
-    return {
-        "size": pool.size(),
-        "checked_out": pool.checkedout(),
-        "checked_in": pool.checkedin(),
-        "overflow": pool.overflow(),
-    }
+    @classmethod
+    def from_settings(cls, name: str, url: str, settings: Settings) -> "Replica":
+        """Its engine is set up like the primary's reader (see `reads_autocommit`)."""
+        engine = create_engine(url, settings, role=name, autocommit=reads_autocommit(settings))
+        return cls(name=name, engine=engine, sessionmaker=make_read_sessionmaker(engine))
 
 
 @dataclass(eq=False)
@@ -99,6 +100,16 @@ class ReplicaSet:
         window = self.settings.db_replica_max_lag / self.settings.db_replica_check_interval
         self._history = deque(maxlen=math.ceil(window) + 3)
 
+    @classmethod
+    def from_settings(cls, settings: Settings, primary: AsyncEngine) -> "ReplicaSet":
+        """The replicas of `database_replica_urls` (none: every read goes to the primary);
+        `primary` is the engine the monitor samples the primary's WAL position on."""
+        replicas = [
+            Replica.from_settings(f"replica-{i}", url, settings)
+            for i, url in enumerate(settings.database_replica_urls)
+        ]
+        return cls(primary=primary, replicas=replicas, settings=settings)
+
     def start(self) -> None:
         """Start the monitor on the running loop (idempotent; a no-op without replicas)."""
         if self.replicas and self._task is None:
@@ -110,6 +121,12 @@ class ReplicaSet:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def dispose(self) -> None:
+        """Stop the monitor and close every replica's pool (the primary's is not ours)."""
+        await self.stop()
+        for replica in self.replicas:
+            await replica.engine.dispose()
 
     def choose(self, min_lsn: int | None) -> Replica | None:
         """A healthy replica that has replayed past `min_lsn` (round robin), else None."""
@@ -202,3 +219,6 @@ class ReplicaSet:
             if lsn <= replay_lsn:
                 return newest - sampled_at
         return newest - self._history[0][0] + self.settings.db_replica_check_interval
+
+
+REPLICAS: StateSlot[ReplicaSet] = StateSlot("replicas")

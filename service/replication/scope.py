@@ -1,15 +1,43 @@
-"""What the replication middleware and the session dependencies share per request."""
+"""The one object replication keeps in the ASGI scope, and the failure that crosses it.
 
-MIN_LSN = "inkwell.min_lsn"
-"""Scope key: the LSN a read must see (from the client's token), or absent."""
+`ConsistencyMiddleware` creates a `ReadYourWrites` per HTTP request and stores it under
+`SCOPE_KEY`; the session router (service/replication/routing.py), called by the session
+dependencies, reads and fills it through `ReadYourWrites.of(scope)`. Nothing else uses the key.
+"""
+
+from dataclasses import dataclass
+
+from starlette.types import Scope
+
+from service.replication.replicas import Replica
+
+SCOPE_KEY = "inkwell.read_your_writes"
 
 
-COMMIT_LSN = "inkwell.commit_lsn"
-"""Scope key: the primary's LSN after this request's committed write."""
+@dataclass(eq=False)
+class ReadYourWrites:
+    """What one request knows about replication, from the client's token to the one it gets."""
 
+    min_lsn: int | None = None
+    """The position a read must see: the LSN of the client's valid token, else None."""
+    commit_lsn: int | None = None
+    """The primary's position after this request's write committed: the token to emit."""
+    force_primary: bool = False
+    """Set on the retry of a failed replica read: this attempt reads on the primary."""
+    replica: Replica | None = None
+    """The replica chosen for this attempt's read session (None: the primary)."""
 
-FORCE_PRIMARY = "inkwell.force_primary"
-"""Scope key: set on the retry of a failed replica read."""
+    @classmethod
+    def begin(cls, scope: Scope, *, min_lsn: int | None) -> "ReadYourWrites":
+        """A fresh object for this request, stored in its scope (called by the middleware)."""
+        context = scope[SCOPE_KEY] = cls(min_lsn=min_lsn)
+        return context
+
+    @classmethod
+    def of(cls, scope: Scope) -> "ReadYourWrites":
+        """This request's object; a fresh one (stored) when no middleware created it."""
+        found: ReadYourWrites | None = scope.get(SCOPE_KEY)
+        return found if found is not None else cls.begin(scope, min_lsn=None)
 
 
 class ReplicaReadFailed(Exception):

@@ -1,15 +1,41 @@
-"""Connection set-up per backend, and the commit-before-response guarantee."""
+"""Connection set-up per backend, the commit-before-response guarantee, read sessions."""
 
+import ast
 import uuid
+from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.engines import AsyncReadSession
+from service.kit.db.session import DATABASE
 from service.kit.settings import Settings
 from service.main import create_app
+from service.replication.tokens import HEADER
+from service.users.models import User
 from tests.conftest import PASSWORD
+from tests.support.paths import ROOT
+
+ABOVE_KIT = (
+    "replication",
+    "idempotency",
+    "jobs",
+    "users",
+    "posts",
+    "comments",
+    "tags",
+    "follows",
+    "notifications",
+    "stats",
+    "realtime",
+    "health",
+    "main",
+    "models",
+)
 
 
 @pytest.mark.sqlite_only
@@ -50,6 +76,12 @@ async def test_a_2xx_write_is_committed_before_the_response(
             payload = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
             response = await client.post("/api/v1/users", json=payload)
             assert response.status_code == 201
+            # the real session router: a token after a write on PostgreSQL, none on SQLite
+            assert (HEADER in response.headers) == (not settings.is_sqlite)
+            assert DATABASE.of(app).read_sessionmaker.class_ is AsyncReadSession
+            read = await client.get(f"/api/v1/users/{response.json()['id']}")
+            assert read.status_code == 200
+            assert HEADER not in read.headers
             async with engine.connect() as other:
                 found = await other.scalar(
                     text("SELECT count(*) FROM users WHERE username = :u"), {"u": name}
@@ -60,3 +92,36 @@ async def test_a_2xx_write_is_committed_before_the_response(
     finally:
         async with engine.begin() as connection:
             await connection.execute(text("DELETE FROM users WHERE username = :u"), {"u": name})
+
+
+async def test_a_read_session_is_an_async_session_that_refuses_writes(
+    read_sessionmaker: async_sessionmaker[AsyncReadSession], make_account: Any
+) -> None:
+    account = await make_account()
+    async with read_sessionmaker() as session:
+        assert isinstance(session, AsyncSession)  # service functions typed AsyncSession take it
+        assert (await session.exec(select(User).where(User.id == account.id))).one()
+        session.add(User(username="nope", email="nope@example.com", password_hash="x"))
+        with pytest.raises(RuntimeError, match="a ReadSessionDep session cannot write"):
+            await session.flush()
+    async with read_sessionmaker() as session:
+        statement = update(User).where(User.id == account.id).values(username="renamed")
+        with pytest.raises(RuntimeError, match="a ReadSessionDep session cannot write"):
+            await session.exec(statement)
+
+
+def test_kit_imports_nothing_above_it() -> None:
+    """Imports run one way: replication and the domains plug into kit (e.g. the session
+    router), kit never reaches up to them."""
+    found = []
+    for path in sorted((ROOT / "service" / "kit").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            found += [
+                f"{path.relative_to(ROOT)}: {name}"
+                for name in names
+                if name.split(".")[:2] in (["service", above] for above in ABOVE_KIT)
+            ]
+    assert found == []

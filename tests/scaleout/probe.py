@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.db.session import DATABASE, ReadSessionDep, SessionDep
 from service.kit.settings import Settings
 from service.main import create_app
+from service.replication.replicas import REPLICAS
 
 
 def add_probe_routes(app: FastAPI) -> None:
@@ -57,8 +58,7 @@ def add_probe_routes(app: FastAPI) -> None:
 
     @app.get("/_test/pool")
     async def pool() -> dict[str, Any]:
-        stats: dict[str, Any] = app.state.db.stats()
-        return stats
+        return DATABASE.of(app).stats() | {"replicas": REPLICAS.of(app).report()}
 
 
 @asynccontextmanager

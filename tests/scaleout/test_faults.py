@@ -14,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 
+from service.kit.db.session import DATABASE
 from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
@@ -47,7 +48,7 @@ async def sessions(db: ScaleoutDb) -> list[asyncpg.Record]:
 
 async def assert_no_leak(app: FastAPI, db: ScaleoutDb, pool_size: int) -> None:
     async def pool_idle() -> bool:
-        return bool(app.state.db.stats()["primary"]["pool"]["checked_out"] == 0)
+        return bool(DATABASE.of(app).stats()["primary"]["pool"]["checked_out"] == 0)
 
     await wait_for(pool_idle, within=10)
     rows = await sessions(db)

@@ -1,22 +1,26 @@
-"""ConsistencyMiddleware on its own: retry of safe requests, 503 for unsafe ones (no database)."""
+"""ConsistencyMiddleware on its own (no database): the request's one `ReadYourWrites` object,
+tokens in and out, retry of safe requests, 503 for unsafe ones."""
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from httpx import ASGITransport, AsyncClient
 
 from service.kit.errors import install_error_handlers
 from service.replication.middleware import ConsistencyMiddleware
-from service.replication.scope import FORCE_PRIMARY, ReplicaReadFailed
+from service.replication.scope import SCOPE_KEY, ReadYourWrites, ReplicaReadFailed
+from service.replication.tokens import COOKIE, HEADER, TokenCodec
+
+SECRET = "s" * 32
 
 
 def build() -> tuple[FastAPI, list[bool]]:
     app = FastAPI()
     calls: list[bool] = []
     install_error_handlers(app)
-    app.add_middleware(ConsistencyMiddleware, secret="s" * 32, secure_cookie=False, retry_after=2)
+    app.add_middleware(ConsistencyMiddleware, secret=SECRET, secure_cookie=False, retry_after=2)
 
     @app.get("/flaky")
     async def flaky(request: Request) -> dict[str, bool]:
-        forced = bool(request.scope.get(FORCE_PRIMARY))
+        forced = ReadYourWrites.of(request.scope).force_primary
         calls.append(forced)
         if not forced:
             raise ReplicaReadFailed("replica-0: conflict")
@@ -30,12 +34,25 @@ def build() -> tuple[FastAPI, list[bool]]:
     async def unsafe() -> None:
         raise ReplicaReadFailed("replica-0: down")
 
+    @app.get("/seen")
+    async def seen(request: Request) -> dict[str, int | None]:
+        return {"min_lsn": ReadYourWrites.of(request.scope).min_lsn}
+
+    @app.post("/wrote")
+    async def wrote(request: Request, response: Response, status: int = 200) -> None:
+        ReadYourWrites.of(request.scope).commit_lsn = 0x1234
+        response.status_code = status
+
     return app, calls
+
+
+def client_for(app: FastAPI) -> AsyncClient:
+    return AsyncClient(transport=ASGITransport(app), base_url="http://t")
 
 
 async def test_a_safe_request_is_retried_once_on_the_primary() -> None:
     app, calls = build()
-    async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as client:
+    async with client_for(app) as client:
         response = await client.get("/flaky")
     assert response.status_code == 200
     assert response.json() == {"primary": True}
@@ -44,8 +61,58 @@ async def test_a_safe_request_is_retried_once_on_the_primary() -> None:
 
 async def test_a_second_failure_and_unsafe_requests_are_503_never_500() -> None:
     app, _ = build()
-    async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as client:
+    async with client_for(app) as client:
         for response in (await client.get("/always"), await client.post("/unsafe")):
             assert response.status_code == 503
             assert response.headers["retry-after"] == "2"
             assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_valid_token_sets_the_min_lsn_from_header_or_cookie() -> None:
+    app, _ = build()
+    token = TokenCodec(SECRET).encode(0xABC)
+    async with client_for(app) as client:
+        by_header = await client.get("/seen", headers={HEADER: token})
+        by_cookie = await client.get("/seen", headers={"Cookie": f"{COOKIE}={token}"})
+    assert by_header.json() == {"min_lsn": 0xABC}
+    assert by_cookie.json() == {"min_lsn": 0xABC}
+
+
+async def test_an_absent_or_forged_token_leaves_no_min_lsn() -> None:
+    app, _ = build()
+    forged = TokenCodec("other secret " * 3).encode(0xABC)
+    async with client_for(app) as client:
+        for headers in ({}, {HEADER: forged}, {HEADER: "garbage"}):
+            response = await client.get("/seen", headers=headers)
+            assert response.json() == {"min_lsn": None}, headers
+            assert HEADER not in response.headers
+
+
+async def test_a_commit_lsn_is_emitted_as_header_and_cookie() -> None:
+    app, _ = build()
+    async with client_for(app) as client:
+        response = await client.post("/wrote")
+    token = response.headers[HEADER]
+    assert TokenCodec(SECRET).decode(token) == 0x1234
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}={token};")
+    assert "HttpOnly" in cookie
+    assert "Secure" not in cookie
+
+
+async def test_an_error_response_carries_no_token() -> None:
+    app, _ = build()
+    async with client_for(app) as client:
+        response = await client.post("/wrote", params={"status": 409})
+    assert response.status_code == 409
+    assert HEADER not in response.headers
+    assert "set-cookie" not in response.headers
+
+
+def test_the_scope_holds_one_object_under_one_key() -> None:
+    scope: dict[str, object] = {}
+    context = ReadYourWrites.of(scope)
+    assert scope == {SCOPE_KEY: context}
+    assert ReadYourWrites.of(scope) is context
+    assert (context.min_lsn, context.commit_lsn, context.force_primary) == (None, None, False)
+    assert context.replica is None

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
+from service.kit.settings import SETTINGS
 from service.replication.tokens import COOKIE, HEADER, TokenCodec
 from service.users.security import create_access_token
 from tests.conftest import make_settings
@@ -54,7 +55,7 @@ async def author_headers(client: AsyncClient, app: FastAPI) -> dict[str, str]:
         json={"username": name, "email": f"{name}@example.com", "password": "long enough pw"},
     )
     assert response.status_code == 201, response.text
-    token = create_access_token(app.state.settings, user_id=response.json()["id"], token_version=0)
+    token = create_access_token(SETTINGS.of(app), user_id=response.json()["id"], token_version=0)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -203,7 +204,7 @@ async def test_recovery_conflict_is_retried_once_on_the_primary(
 
 
 async def test_reads_run_without_begin_on_replica_and_primary(replica_app: FastAPI) -> None:
-    far_future = TokenCodec(replica_app.state.settings.jwt_secret).encode(2**60)
+    far_future = TokenCodec(SETTINGS.of(replica_app).jwt_secret).encode(2**60)
     async with client_for(replica_app) as client:
         on_replica = (await client.get("/_test/autocommit")).json()
         on_primary = (await client.get("/_test/autocommit", headers={HEADER: far_future})).json()

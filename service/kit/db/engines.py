@@ -1,4 +1,5 @@
-"""Engine factories: pool tuning, asyncpg server settings, PgBouncer mode, SQLite pragmas."""
+"""Engine factories (pool tuning, asyncpg server settings, PgBouncer mode, SQLite pragmas) and
+the sessionmakers of the two session types: `AsyncSession` writes, `AsyncReadSession` reads."""
 
 import logging
 import time
@@ -9,11 +10,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.errors import (
-    is_disconnect_error,
-)
+from service.kit.db.errors import is_disconnect_error
 from service.kit.observability.metrics import InstrumentedAsyncQueuePool, instrument_engine
 from service.kit.settings import Settings
 
@@ -22,6 +22,11 @@ log = logging.getLogger("inkwell.db")
 
 SQLITE_BEGIN = "sqlite_begin"
 """Connection execution option: `DEFERRED` (default) or `IMMEDIATE` SQLite transactions."""
+
+
+def reads_autocommit(settings: Settings) -> bool:
+    """Whether read engines run without BEGIN: PostgreSQL, unless behind PgBouncer."""
+    return not settings.is_sqlite and not settings.db_pgbouncer
 
 
 def create_engine(
@@ -138,5 +143,37 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
+def pool_status(engine: AsyncEngine) -> dict[str, int]:
+    """The pool's counters for /health/ready and the test probes (empty without a queue pool)."""
+    pool: Any = engine.sync_engine.pool
+    if not hasattr(pool, "checkedout"):
+        return {}
+    return {
+        "size": pool.size(),
+        "checked_out": pool.checkedout(),
+        "checked_in": pool.checkedin(),
+        "overflow": pool.overflow(),
+    }
+
+
+class ReadSession(Session):
+    """The sync session behind an `AsyncReadSession`: the soft-delete hooks refuse its writes."""
+
+
+class AsyncReadSession(AsyncSession):
+    """A session that only reads (`ReadSessionDep`): on a replica or the primary's reader, never
+    committed; any INSERT/UPDATE/DELETE or flush through it raises (service/kit/db/soft_delete.py).
+    """
+
+    sync_session_class: type[Session] = ReadSession
+    sync_session: ReadSession
+
+
 def make_sessionmaker(bind: AsyncEngine | Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False, **kwargs)
+
+
+def make_read_sessionmaker(
+    bind: AsyncEngine | Any, **kwargs: Any
+) -> async_sessionmaker[AsyncReadSession]:
+    return async_sessionmaker(bind, class_=AsyncReadSession, expire_on_commit=False, **kwargs)

@@ -9,10 +9,9 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.errors import (
-    ServiceUnavailable,
-)
+from service.kit.errors import ServiceUnavailable
 from service.kit.settings import Settings
+from service.kit.state import StateSlot
 
 _HOLDS_SLOT = "inkwell.session_slot"
 
@@ -59,8 +58,11 @@ class SessionGuard:
             self._slots.release()
 
 
+SESSION_GUARD: StateSlot[SessionGuard] = StateSlot("session_guard")
+
+
 def _slot(request: Request) -> AbstractAsyncContextManager[None]:
-    guard: SessionGuard | None = getattr(request.app.state, "session_guard", None)
+    guard = SESSION_GUARD.find(request)
     return guard.slot(request.scope) if guard is not None else nullcontext()
 
 

@@ -1,37 +1,55 @@
-"""The session dependencies: `SessionDep` (the one commit) and `ReadSessionDep`."""
+"""The session dependencies: `SessionDep` (the one commit) and `ReadSessionDep`.
+
+One request's database work, top to bottom:
+
+- A write handler takes `SessionDep`: `get_session` opens an `AsyncSession` from
+  `get_sessionmaker` (the primary) inside the request's `SessionGuard` slot, runs the handler in
+  one transaction and commits it BEFORE the response is sent (`scope="function"`), or rolls it
+  back if the handler raised. After the COMMIT it runs the `after_commit` callbacks, then, if the
+  transaction wrote, tells the `SessionRouter` (`router.committed`): replication turns that into
+  the response's consistency token.
+- A read handler takes `ReadSessionDep`: `get_read_session` opens an `AsyncReadSession` (a type
+  that refuses writes) from `get_read_sessionmaker`, which asks the router for a replica
+  (`router.choose_reader`) and falls back to the primary's reader. The router also wraps the
+  session's life (`router.reading`), so a replica that fails can be left for the primary.
+  A read session is never committed.
+
+The router is the seam between this generic kit and `service/replication`, which implements it
+(replica choice by the client's token, fail-over, the token after a commit); the application
+lifespan installs it in `SESSION_ROUTER`. Without one (an app that did not install it) every read
+goes to the primary and a commit produces no token. `get_sessionmaker` / `get_read_sessionmaker`
+are the override points of the tests, which bind sessions to a rolled-back connection.
+"""
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.after_commit import discard_after_commit, run_after_commit
-from service.kit.db.engines import SQLITE_BEGIN, create_engine, log, make_sessionmaker
-from service.kit.db.errors import is_pool_timeout, is_recovery_conflict, is_unavailable
-from service.kit.db.guard import _slot
-from service.kit.db.soft_delete import READ_ONLY, WROTE
-from service.kit.settings import Settings
-from service.replication.metrics import record_route
-from service.replication.replicas import (
-    PRIMARY_LSN,
-    Replica,
-    ReplicaSet,
-    parse_lsn,
+from service.kit.db.engines import (
+    SQLITE_BEGIN,
+    AsyncReadSession,
+    create_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
     pool_status,
+    reads_autocommit,
 )
-from service.replication.scope import COMMIT_LSN, FORCE_PRIMARY, MIN_LSN, ReplicaReadFailed
-
-_READ_REPLICA = "inkwell.read_replica"
+from service.kit.db.guard import _slot
+from service.kit.db.soft_delete import WROTE
+from service.kit.settings import Settings
+from service.kit.state import StateSlot
 
 
 @dataclass(eq=False)
 class Database:
-    """The engines of one process; created by the application lifespan, which calls `start()`
-    and `dispose()`.
+    """The primary's engines of one process; created by the application lifespan, which calls
+    `dispose()` at shutdown.
 
     `primary` is transactional (writes, `primary.begin()`); `reader` serves reads on the primary
     (no replica, fallback). On PostgreSQL without PgBouncer both share ONE pool whose connections
@@ -42,14 +60,12 @@ class Database:
     primary: AsyncEngine
     reader: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    read_sessionmaker: async_sessionmaker[AsyncSession]
-    replicas: ReplicaSet
+    read_sessionmaker: async_sessionmaker[AsyncReadSession]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
         url = settings.database_url
-        lean = not settings.is_sqlite and not settings.db_pgbouncer
-        if lean:
+        if reads_autocommit(settings):
             reader = create_engine(url, settings, autocommit=True)
             primary = reader.execution_options(isolation_level="READ COMMITTED")
         else:
@@ -60,39 +76,68 @@ class Database:
                 # after another writer committed, fails at once with SQLITE_BUSY (WAL
                 # snapshot), which busy_timeout does not retry: concurrent likes were 503s.
                 primary = reader.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        replicas = [
-            _make_replica(f"replica-{i}", replica_url, settings, autocommit=lean)
-            for i, replica_url in enumerate(settings.database_replica_urls)
-        ]
         return cls(
             primary=primary,
             reader=reader,
             sessionmaker=make_sessionmaker(primary),
-            read_sessionmaker=make_sessionmaker(reader),
-            replicas=ReplicaSet(primary=reader, replicas=replicas, settings=settings),
+            read_sessionmaker=make_read_sessionmaker(reader),
         )
 
-    def start(self) -> None:
-        """Start the replica monitor (needs the running loop)."""
-        self.replicas.start()
-
     async def dispose(self) -> None:
-        await self.replicas.stop()
         shared = self.primary.sync_engine.pool is self.reader.sync_engine.pool
         await self.reader.dispose()
         if not shared:
             await self.primary.dispose()
-        for replica in self.replicas.replicas:
-            await replica.engine.dispose()
 
     def stats(self) -> dict[str, Any]:
-        """Pool and replica state for /health/ready and metrics (cheap, no I/O)."""
-        return {"primary": {"pool": pool_status(self.primary)}, "replicas": self.replicas.report()}
+        """The primary's pool state for /health/ready and the tests (cheap, no I/O)."""
+        return {"primary": {"pool": pool_status(self.primary)}}
 
 
-def _make_replica(name: str, url: str, settings: Settings, *, autocommit: bool) -> Replica:
-    engine = create_engine(url, settings, role=name, autocommit=autocommit)
-    return Replica(name=name, engine=engine, sessionmaker=make_sessionmaker(engine))
+DATABASE: StateSlot[Database] = StateSlot("db")
+
+
+class SessionRouter(Protocol):
+    """Where a request's reads run and what its commit leaves behind (service/replication)."""
+
+    def choose_reader(self, request: Request) -> async_sessionmaker[AsyncReadSession] | None:
+        """A replica's sessionmaker for this request's reads, or None for the primary's."""
+        ...
+
+    def reading(
+        self, request: Request, session: AsyncReadSession
+    ) -> AbstractAsyncContextManager[None]:
+        """Wraps a read session's whole life (e.g. to fail a broken replica over)."""
+        ...
+
+    async def committed(self, request: Request, session: AsyncSession) -> None:
+        """Called once the request's transaction committed a write."""
+        ...
+
+
+class PrimaryOnly:
+    """The router of an application that installed none: the primary, no tokens."""
+
+    def choose_reader(self, request: Request) -> async_sessionmaker[AsyncReadSession] | None:
+        return None
+
+    def reading(
+        self, request: Request, session: AsyncReadSession
+    ) -> AbstractAsyncContextManager[None]:
+        return nullcontext()
+
+    async def committed(self, request: Request, session: AsyncSession) -> None:
+        return None
+
+
+SESSION_ROUTER: StateSlot[SessionRouter] = StateSlot("session_router")
+
+
+_PRIMARY_ONLY = PrimaryOnly()
+
+
+def _router(request: Request) -> SessionRouter:
+    return SESSION_ROUTER.find(request) or _PRIMARY_ONLY
 
 
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -101,28 +146,20 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     `async def` on purpose, like every per-request dependency: FastAPI runs a plain `def`
     dependency in the thread pool, a thread hop (and GIL contention) per request.
     """
-    db: Database = request.app.state.db
-    return db.sessionmaker
+    return DATABASE.of(request).sessionmaker
 
 
-async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The read-side override point: a caught-up healthy replica, else the primary."""
-    db: Database = request.app.state.db
-    scope = request.scope
-    if db.replicas.replicas and not scope.get(FORCE_PRIMARY):
-        replica = db.replicas.choose(scope.get(MIN_LSN))
-        if replica is not None:
-            scope[_READ_REPLICA] = replica
-            record_route("replica")
-            return replica.sessionmaker
-    record_route("primary")
-    return db.read_sessionmaker
+async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncReadSession]:
+    """The read-side override point: the router's replica, else the primary's reader."""
+    return _router(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
 
 
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
-ReadSessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessionmaker)]
+ReadSessionMakerDep = Annotated[
+    async_sessionmaker[AsyncReadSession], Depends(get_read_sessionmaker)
+]
 
 
 async def get_session(
@@ -130,8 +167,7 @@ async def get_session(
 ) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back if it raises.
 
-    After a commit that wrote, the primary's WAL position becomes the response's consistency
-    token (see service/core/consistency.py).
+    Once committed: the after-commit callbacks, then, if it wrote, the router (the token).
     """
     async with _slot(request), sessionmaker() as session:
         try:
@@ -141,63 +177,27 @@ async def get_session(
             discard_after_commit(session)
             raise
         await run_after_commit(session)
-        if session.info.get(WROTE) and session.get_bind().dialect.name == "postgresql":
-            lsn = await _lsn_after_commit(request, session)
-            if lsn is not None:
-                request.scope[COMMIT_LSN] = lsn
-
-
-async def _lsn_after_commit(request: Request, session: AsyncSession) -> int | None:
-    db: Database = request.app.state.db
-    try:
-        if session.bind is db.primary:
-            # one autocommit statement on the shared pool instead of BEGIN/SELECT/ROLLBACK
-            async with db.reader.connect() as connection:
-                value = (await connection.exec_driver_sql(PRIMARY_LSN)).scalar_one()
-        else:
-            connection = await session.connection()
-            value = (await connection.exec_driver_sql(PRIMARY_LSN)).scalar_one()
-    except Exception as error:  # the write is committed: answer 2xx without a token
-        log.warning("no consistency token after commit: %s", type(error).__name__)
-        return None
-    return parse_lsn(value)
+        if session.info.get(WROTE):
+            await _router(request).committed(request, session)
 
 
 async def get_read_session(
     request: Request, sessionmaker: ReadSessionMakerDep
-) -> AsyncIterator[AsyncSession]:
-    """A read-only session; never commits. On a replica, failures the primary can absorb
-    (unreachable replica, recovery conflict, lost connection) become ReplicaReadFailed, which
-    the ConsistencyMiddleware answers by re-running the GET/HEAD once on the primary."""
-    replica: Replica | None = request.scope.pop(_READ_REPLICA, None)
-    async with _slot(request), sessionmaker() as session:
-        session.info[READ_ONLY] = True
-        if replica is None:
-            yield session
-            return
-        try:
-            await session.connection()  # connect now: a dead replica is known before the handler
-            yield session
-        except Exception as error:
-            if not _replica_can_fail_over(error):
-                raise
-            if is_unavailable(error):
-                db: Database = request.app.state.db
-                db.replicas.mark_down(replica, error)
-            raise ReplicaReadFailed(f"{replica.name}: {type(error).__name__}") from error
-
-
-def _replica_can_fail_over(error: BaseException) -> bool:
-    if is_pool_timeout(error):
-        return False  # every replica connection is busy: moving the load to the primary won't help
-    return is_recovery_conflict(error) or is_unavailable(error)
+) -> AsyncIterator[AsyncReadSession]:
+    """A read-only session, never committed, wrapped by the router (replica fail-over)."""
+    async with (
+        _slot(request),
+        sessionmaker() as session,
+        _router(request).reading(request, session),
+    ):
+        yield session
 
 
 # scope="function": the commit runs before the response is sent, so a 2xx is durable.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+ReadSessionDep = Annotated[AsyncReadSession, Depends(get_read_session, scope="function")]
 
 
 @asynccontextmanager

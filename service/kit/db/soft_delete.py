@@ -1,4 +1,5 @@
-"""Session-wide rules: soft-deleted rows are invisible, read sessions never write.
+"""Session-wide rules: soft-deleted rows are invisible, read sessions (`AsyncReadSession`, by
+their type) never write.
 
 Registered on the `Session` class when this module is imported; `service/kit/db/session.py`
 imports it, so every session the application opens has them."""
@@ -11,6 +12,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlmodel import SQLModel, col
 
+from service.kit.db.engines import ReadSession
 from service.kit.model_base import SoftDeleteMixin
 
 INCLUDE_DELETED = "include_deleted"
@@ -21,8 +23,7 @@ WROTE = "inkwell.wrote"
 """Session.info flag: the transaction flushed or executed a non-SELECT statement."""
 
 
-READ_ONLY = "inkwell.read_only"
-"""Session.info flag: a ReadSessionDep session (ORM writes through it are refused)."""
+_READ_ONLY = "a ReadSessionDep session cannot write; use SessionDep"
 
 
 @cache
@@ -39,10 +40,10 @@ def _soft_delete_criteria() -> tuple[LoaderCriteriaOption, ...]:
 @event.listens_for(Session, "do_orm_execute")
 def _hide_soft_deleted(state: ORMExecuteState) -> None:
     if not state.is_select:
-        if state.session.info.get(READ_ONLY) and (
+        if isinstance(state.session, ReadSession) and (
             state.is_insert or state.is_update or state.is_delete
         ):
-            raise RuntimeError("a ReadSessionDep session cannot write; use SessionDep")
+            raise RuntimeError(_READ_ONLY)
         state.session.info[WROTE] = True
         return
     if (
@@ -55,8 +56,8 @@ def _hide_soft_deleted(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _refuse_flush_on_read_session(session: Session, *_: Any) -> None:
-    if session.info.get(READ_ONLY):
-        raise RuntimeError("a ReadSessionDep session cannot write; use SessionDep")
+    if isinstance(session, ReadSession):
+        raise RuntimeError(_READ_ONLY)
 
 
 @event.listens_for(Session, "after_flush")
