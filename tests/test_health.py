@@ -3,8 +3,8 @@ from typing import Any
 from httpx import ASGITransport, AsyncClient
 
 from service.main import create_app
-from tests.conftest import make_settings
 from tests.support import databases
+from tests.support.settings import make_settings
 
 
 async def test_live_needs_no_database(client: AsyncClient) -> None:

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.kit.db.engines import create_engine
 from service.models import metadata
 from service.posts.migration_filters import include_object
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 def _diff(connection: Connection) -> list[Any]:

@@ -10,8 +10,8 @@ from httpx import ASGITransport, AsyncClient
 
 from service.kit.settings import Settings
 from service.main import create_app
-from tests.conftest import make_settings
 from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 
 @asynccontextmanager

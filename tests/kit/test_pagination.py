@@ -14,7 +14,7 @@ from service.kit.pagination import CursorCodec
 from service.posts.models import Post, PostStatus
 from service.posts.repository import SORTS
 from service.posts.schemas import PostSort
-from tests.conftest import Account
+from tests.support.accounts import Account
 from tests.support.problems import assert_problem
 
 POSTS = "/api/v1/posts"

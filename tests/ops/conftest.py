@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.main import create_app
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

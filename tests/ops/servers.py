@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from service.kit.db.engines import create_engine
-from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.network import free_port
 from tests.support.paths import ROOT
+from tests.support.settings import TEST_JWT_SECRET, make_settings
 
 STARTUP_TIMEOUT = 30.0
 

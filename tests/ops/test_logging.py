@@ -17,7 +17,7 @@ from service.kit.observability.logging import (
     log_format,
 )
 from service.kit.settings import Settings
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:

@@ -22,10 +22,10 @@ from service.kit.db.engines import create_engine
 from service.kit.settings import Settings
 from service.main import create_app
 from service.users.security import create_access_token
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.api import POSTS
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 @dataclass

@@ -7,8 +7,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.kit.model_base import utcnow
-from tests.conftest import Account, StatementCounter
+from tests.support.accounts import Account
 from tests.support.problems import assert_problem
+from tests.support.statements import StatementCounter
 
 POSTS = "/api/v1/posts"
 

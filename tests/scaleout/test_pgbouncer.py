@@ -8,10 +8,10 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 
 from service.users.security import create_access_token
-from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb
 from tests.scaleout.probe import running_app
 from tests.support import databases
+from tests.support.settings import make_settings
 
 
 async def test_concurrent_api_traffic_through_pgbouncer(scaleout_db: ScaleoutDb) -> None:

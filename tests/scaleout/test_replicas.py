@@ -12,9 +12,9 @@ from httpx import ASGITransport, AsyncClient
 
 from service.replication.tokens import COOKIE, HEADER, TokenCodec
 from service.users.security import create_access_token
-from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
+from tests.support.settings import make_settings
 
 FAST_CHECKS = {"db_replica_check_interval": 0.2, "db_replica_cooldown": 1.0}
 

@@ -7,7 +7,7 @@ from httpx import AsyncClient
 
 from service.replication.replicas import format_lsn, parse_lsn
 from service.replication.tokens import COOKIE, HEADER, TokenCodec, _token_from_headers
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.settings import TEST_JWT_SECRET
 
 
 def test_lsn_round_trip_and_order() -> None:

@@ -13,8 +13,8 @@ from httpx import AsyncClient
 from pydantic import ValidationError
 
 from service.kit.settings import DEV_JWT_SECRET, Settings
-from tests.conftest import TEST_JWT_SECRET
-from tests.security.conftest import assert_problem
+from tests.support.problems import assert_problem
+from tests.support.settings import TEST_JWT_SECRET
 
 ME = "/api/v1/users/me"
 DROP = object()

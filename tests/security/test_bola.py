@@ -14,8 +14,10 @@ import pytest
 from httpx import AsyncClient
 
 from service.main import create_app
-from tests.conftest import Account, make_settings
-from tests.security.conftest import Snapshot, assert_problem
+from tests.support.accounts import Account
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
+from tests.support.snapshots import Snapshot
 
 API = "/api/v1"
 

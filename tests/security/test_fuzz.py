@@ -32,9 +32,10 @@ from service.kit.settings import Settings
 from service.main import create_app
 from service.users.schemas import EMAIL_PATTERN, USERNAME_PATTERN
 from service.users.security import create_access_token
-from tests.conftest import PASSWORD, make_settings
 from tests.support import databases
+from tests.support.accounts import PASSWORD
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 Case = GenericCase[Any]
 APIOperation = GenericOperation[Any, Any, Any, Any]

@@ -9,7 +9,7 @@ from httpx import ASGITransport, AsyncClient
 from service.kit.http.middleware import API_CSP, DOCS_CSP, HSTS
 from service.kit.settings import Settings
 from service.main import create_app
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 BASE = {
     "x-content-type-options": "nosniff",

@@ -16,10 +16,11 @@ from service.idempotency.models import IdempotencyKey
 from service.kit.db.engines import create_engine
 from service.kit.model_base import utcnow
 from service.main import create_app
-from tests.conftest import PASSWORD, make_settings
-from tests.security.conftest import assert_problem
 from tests.support import databases
+from tests.support.accounts import PASSWORD
 from tests.support.migrations import run_alembic
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"
 POST = {"title": "once", "body": "only once", "status": "published"}

@@ -8,8 +8,10 @@ from httpx import AsyncClient
 
 from service.kit.schemas import RequestModel
 from service.main import create_app
-from tests.conftest import PASSWORD, make_settings
-from tests.security.conftest import Snapshot, assert_problem
+from tests.support.accounts import PASSWORD
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
+from tests.support.snapshots import Snapshot
 
 API = "/api/v1"
 PROTECTED = {

@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
 from service.kit.settings import Settings
 from service.main import create_app
-from tests.conftest import PASSWORD, make_settings
-from tests.security.conftest import assert_problem
+from tests.support.accounts import PASSWORD
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 TOKEN = "/api/v1/auth/token"
 

@@ -11,8 +11,8 @@ from sqlalchemy import text
 from service.kit.db.engines import create_engine
 from service.kit.settings import Settings
 from service.posts.schemas import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
-from tests.conftest import make_settings
-from tests.security.conftest import assert_problem
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 MIB = 1024 * 1024

@@ -4,7 +4,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD
 from tests.support.problems import assert_problem
 
 USERS = "/api/v1/users"
