@@ -1,5 +1,6 @@
 """The migrations build exactly the models' schema and round-trip on both backends."""
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -54,7 +55,7 @@ async def _round_trip(url: str) -> None:
         await engine.dispose()
 
 
-async def test_upgrade_downgrade_upgrade_round_trip(backend: str, tmp_path: Any) -> None:
+async def test_upgrade_downgrade_upgrade_round_trip(backend: str, tmp_path: Path) -> None:
     if backend == "sqlite":
         await _round_trip(f"sqlite+aiosqlite:///{tmp_path / 'round-trip.db'}")
         return

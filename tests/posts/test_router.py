@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.kit.model_base import utcnow
-from tests.support.accounts import Account
+from tests.support.accounts import Account, AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.statements import StatementCounter
 
@@ -23,7 +23,7 @@ async def _post(client: AsyncClient, account: Account, **fields: Any) -> dict[st
 
 
 async def test_create_returns_location_etag_and_embedded_author(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author = await make_account()
     response = await client.post(
@@ -52,7 +52,7 @@ async def test_create_returns_location_etag_and_embedded_author(
 
 
 async def test_create_needs_auth_and_rejects_server_owned_fields(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     assert_problem(await client.post(POSTS, json={"title": "T", "body": "B"}), 401)
     author = await make_account()
@@ -63,7 +63,7 @@ async def test_create_needs_auth_and_rejects_server_owned_fields(
         assert_problem(response, 422)
 
 
-async def test_metadata_is_bounded(client: AsyncClient, make_account: Any) -> None:
+async def test_metadata_is_bounded(client: AsyncClient, make_account: AccountFactory) -> None:
     author = await make_account()
     deep: dict[str, Any] = {}
     node = deep
@@ -78,7 +78,9 @@ async def test_metadata_is_bounded(client: AsyncClient, make_account: Any) -> No
         assert_problem(response, 422)
 
 
-async def test_drafts_are_private_to_their_author(client: AsyncClient, make_account: Any) -> None:
+async def test_drafts_are_private_to_their_author(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     author, other = await make_account(), await make_account()
     draft = await _post(client, author, status="draft")
     assert (await client.get(f"{POSTS}/{draft['id']}", headers=author.headers)).status_code == 200
@@ -92,7 +94,7 @@ async def test_drafts_are_private_to_their_author(client: AsyncClient, make_acco
     assert_problem(await client.get(POSTS, params={"status": "draft"}), 401)
 
 
-async def test_list_filters_and_sorts(client: AsyncClient, make_account: Any) -> None:
+async def test_list_filters_and_sorts(client: AsyncClient, make_account: AccountFactory) -> None:
     alice, bob = await make_account(), await make_account()
     a1 = await _post(client, alice, title="a1")
     b1 = await _post(client, bob, title="b1")
@@ -121,7 +123,7 @@ async def test_list_rejects_bad_parameters(client: AsyncClient, params: dict[str
 
 
 async def test_list_runs_the_same_statements_for_any_page_size(
-    client: AsyncClient, make_account: Any, statements: StatementCounter
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     authors = [await make_account() for _ in range(3)]
     for i in range(12):
@@ -136,7 +138,7 @@ async def test_list_runs_the_same_statements_for_any_page_size(
 
 
 async def test_owner_updates_with_optimistic_locking(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author, other = await make_account(), await make_account()
     post = await _post(client, author)
@@ -166,7 +168,7 @@ async def test_owner_updates_with_optimistic_locking(
 
 
 async def test_soft_delete_and_restore(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     author, other = await make_account(), await make_account()
     post = await _post(client, author)
@@ -189,7 +191,9 @@ async def test_soft_delete_and_restore(
     assert (await client.get(url)).status_code == 200
 
 
-async def test_missing_post_is_a_problem_404(client: AsyncClient, make_account: Any) -> None:
+async def test_missing_post_is_a_problem_404(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     author = await make_account()
     assert_problem(await client.get(f"{POSTS}/999999"), 404)
     assert_problem(

@@ -14,7 +14,7 @@ import pytest
 from httpx import AsyncClient
 
 from service.main import create_app
-from tests.support.accounts import Account
+from tests.support.accounts import Account, AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.settings import make_settings
 from tests.support.snapshots import Snapshot
@@ -189,7 +189,7 @@ CASES = [
 @pytest.mark.parametrize(("method", "path", "case"), CASES)
 async def test_another_user_can_neither_see_nor_change(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
     method: str,
     path: str,
@@ -214,7 +214,7 @@ async def test_another_user_can_neither_see_nor_change(
 
 
 async def test_draft_listing_is_only_ever_the_viewers_own(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     owner, intruder = await make_account(), await make_account()
     await _post(client, owner, "draft")
@@ -231,7 +231,7 @@ async def test_draft_listing_is_only_ever_the_viewers_own(
 
 async def test_follow_rows_belong_to_the_caller(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
 ) -> None:
     """Following and unfollowing only ever touch the caller's own row."""

@@ -17,7 +17,7 @@ from service.kit.db.engines import create_engine
 from service.kit.model_base import utcnow
 from service.main import create_app
 from tests.support import databases
-from tests.support.accounts import PASSWORD
+from tests.support.accounts import PASSWORD, AccountFactory
 from tests.support.migrations import run_alembic
 from tests.support.problems import assert_problem
 from tests.support.settings import make_settings
@@ -35,7 +35,7 @@ async def _count(connection: AsyncConnection, table: str, user_id: int) -> int:
 
 
 async def test_a_retry_replays_the_first_response_byte_for_byte(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k-1"}
@@ -53,7 +53,7 @@ async def test_a_retry_replays_the_first_response_byte_for_byte(
 
 
 async def test_same_key_with_another_body_is_422(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k-2"}
@@ -64,7 +64,7 @@ async def test_same_key_with_another_body_is_422(
 
 
 async def test_keys_are_per_user_and_optional(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     alice, bob = await make_account(), await make_account()
     shared = {"Idempotency-Key": "same-key"}
@@ -80,7 +80,7 @@ async def test_keys_are_per_user_and_optional(
 
 
 async def test_a_failed_request_does_not_burn_the_key(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k-3"}
@@ -89,7 +89,7 @@ async def test_a_failed_request_does_not_burn_the_key(
     assert_problem(await client.post(POSTS, json=POST, headers={"Idempotency-Key": "k-3"}), 401)
 
 
-async def test_key_length_is_bounded(client: AsyncClient, make_account: Any) -> None:
+async def test_key_length_is_bounded(client: AsyncClient, make_account: AccountFactory) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k" * 256}
     assert_problem(await client.post(POSTS, json=POST, headers=headers), 422)
@@ -97,7 +97,7 @@ async def test_key_length_is_bounded(client: AsyncClient, make_account: Any) -> 
 
 async def test_expired_keys_are_forgotten_and_purged(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     connection: AsyncConnection,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -167,7 +167,9 @@ async def test_ten_concurrent_identical_requests_create_one_row(backend: str) ->
 
 
 async def test_a_key_still_in_progress_is_409(
-    client: AsyncClient, make_account: Any, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     account = await make_account()
     body = b'{"title":"t","body":"b"}'
@@ -191,7 +193,7 @@ async def _rows(connection: AsyncConnection) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("route", ["posts", "bulk", "comments"])
 async def test_every_create_route_that_adopted_it_replays(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection, route: str
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection, route: str
 ) -> None:
     account = await make_account()
     post = await client.post(POSTS, json=POST, headers=account.headers)

@@ -4,6 +4,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.support.accounts import Account
 from tests.support.problems import assert_problem as problem
 
 API = "/api/v1"
@@ -13,7 +14,7 @@ __all__ = ["API", "POSTS", "create_post", "pages", "problem"]
 
 
 async def create_post(
-    client: AsyncClient, account: Any, *, status: str = "published", **fields: Any
+    client: AsyncClient, account: Account, *, status: str = "published", **fields: Any
 ) -> dict[str, Any]:
     payload = {"title": "A title", "body": "Some body text", "status": status, **fields}
     response = await client.post(POSTS, json=payload, headers=account.headers)
