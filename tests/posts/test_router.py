@@ -7,19 +7,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.kit.model_base import utcnow
-from tests.support.accounts import Account, AccountFactory
+from tests.support.accounts import AccountFactory
+from tests.support.api import create_post
 from tests.support.problems import assert_problem
 from tests.support.statements import StatementCounter
 
 POSTS = "/api/v1/posts"
-
-
-async def _post(client: AsyncClient, account: Account, **fields: Any) -> dict[str, Any]:
-    payload = {"title": "Hello", "body": "World", "status": "published"} | fields
-    response = await client.post(POSTS, json=payload, headers=account.headers)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_create_returns_location_etag_and_embedded_author(
@@ -82,7 +75,7 @@ async def test_drafts_are_private_to_their_author(
     client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author, other = await make_account(), await make_account()
-    draft = await _post(client, author, status="draft")
+    draft = await create_post(client, author, status="draft")
     assert (await client.get(f"{POSTS}/{draft['id']}", headers=author.headers)).status_code == 200
     assert_problem(await client.get(f"{POSTS}/{draft['id']}", headers=other.headers), 404)
     assert_problem(await client.get(f"{POSTS}/{draft['id']}"), 404)
@@ -96,9 +89,9 @@ async def test_drafts_are_private_to_their_author(
 
 async def test_list_filters_and_sorts(client: AsyncClient, make_account: AccountFactory) -> None:
     alice, bob = await make_account(), await make_account()
-    a1 = await _post(client, alice, title="a1")
-    b1 = await _post(client, bob, title="b1")
-    a2 = await _post(client, alice, title="a2")
+    a1 = await create_post(client, alice, title="a1")
+    b1 = await create_post(client, bob, title="b1")
+    a2 = await create_post(client, alice, title="a2")
 
     newest = (await client.get(POSTS, params={"author_id": alice.id})).json()["items"]
     assert [p["id"] for p in newest] == [a2["id"], a1["id"]]
@@ -127,7 +120,7 @@ async def test_list_runs_the_same_statements_for_any_page_size(
 ) -> None:
     authors = [await make_account() for _ in range(3)]
     for i in range(12):
-        await _post(client, authors[i % 3], title=f"p{i}")
+        await create_post(client, authors[i % 3], title=f"p{i}")
     counts = {}
     for limit in (5, 100):
         statements.count = 0
@@ -141,7 +134,7 @@ async def test_owner_updates_with_optimistic_locking(
     client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author, other = await make_account(), await make_account()
-    post = await _post(client, author)
+    post = await create_post(client, author)
     url = f"{POSTS}/{post['id']}"
 
     assert_problem(await client.patch(url, json={"title": "x"}, headers=other.headers), 403)
@@ -171,7 +164,7 @@ async def test_soft_delete_and_restore(
     client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     author, other = await make_account(), await make_account()
-    post = await _post(client, author)
+    post = await create_post(client, author)
     url = f"{POSTS}/{post['id']}"
 
     assert_problem(await client.delete(url, headers=other.headers), 403)

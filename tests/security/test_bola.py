@@ -15,6 +15,7 @@ from httpx import AsyncClient
 
 from service.main import create_app
 from tests.support.accounts import Account, AccountFactory
+from tests.support.api import create_post
 from tests.support.problems import assert_problem
 from tests.support.settings import make_settings
 from tests.support.snapshots import Snapshot
@@ -43,13 +44,7 @@ class Case:
 
 
 async def _post(client: AsyncClient, owner: Account, status: str) -> int:
-    created = await client.post(
-        f"{API}/posts",
-        json={"title": "mine", "body": "text", "status": status},
-        headers=owner.headers,
-    )
-    assert created.status_code == 201, created.text
-    post_id: int = created.json()["id"]
+    post_id: int = (await create_post(client, owner, status=status))["id"]
     return post_id
 
 

@@ -1,5 +1,6 @@
 """Small HTTP helpers shared by the domain tests."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from httpx import AsyncClient
@@ -10,14 +11,22 @@ from tests.support.problems import assert_problem as problem
 API = "/api/v1"
 POSTS = f"{API}/posts"
 
-__all__ = ["API", "POSTS", "create_post", "pages", "problem"]
+__all__ = ["API", "POSTS", "create_post", "create_post_as", "pages", "problem"]
 
 
 async def create_post(
     client: AsyncClient, account: Account, *, status: str = "published", **fields: Any
 ) -> dict[str, Any]:
+    """POST /posts as `account` (a title and a body unless `fields` say otherwise); the 201 body."""
+    return await create_post_as(client, account.headers, status=status, **fields)
+
+
+async def create_post_as(
+    client: AsyncClient, headers: Mapping[str, str], *, status: str = "published", **fields: Any
+) -> dict[str, Any]:
+    """`create_post` for a caller known only by its headers (a user made without an Account)."""
     payload = {"title": "A title", "body": "Some body text", "status": status, **fields}
-    response = await client.post(POSTS, json=payload, headers=account.headers)
+    response = await client.post(POSTS, json=payload, headers=headers)
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
