@@ -119,17 +119,6 @@ async def wait_ready(service: Service) -> None:
     pytest.fail(f"service on port {service.port} did not become ready:\n{service.log_tail()}")
 
 
-async def register(client: httpx.AsyncClient, name: str) -> dict[str, str]:
-    """A new user through the API; returns its bearer header."""
-    password = "correct horse battery"
-    created = await client.post(
-        "/api/v1/users", json={"username": name, "email": f"{name}@x.org", "password": password}
-    )
-    assert created.status_code == 201, created.text
-    token = await client.post("/api/v1/auth/token", data={"username": name, "password": password})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 def restartable_primary() -> tuple[str, str]:
     """The cluster node behind TEST_DATABASE_URL, as (CLUSTER_DIR, PRIMARY_PORT) for db-ctl.sh.
 

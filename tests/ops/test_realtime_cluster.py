@@ -24,11 +24,10 @@ from tests.ops.servers import (
     Service,
     db_ctl,
     postgres_service_database,
-    register,
     restartable_primary,
     running_service,
 )
-from tests.support.api import create_post_as
+from tests.support.api import create_post_as, register
 
 QUEUE_SIZE = 8
 
@@ -55,7 +54,7 @@ async def services(
 @pytest.fixture(scope="module")
 async def author(services: tuple[Service, Service]) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=services[0].url) as client:
-        return await register(client, "feed_author")
+        return (await register(client, "feed_author")).headers
 
 
 async def next_post(ws: ClientConnection, within: float = 1.0) -> dict[str, Any]:

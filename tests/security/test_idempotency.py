@@ -17,7 +17,8 @@ from service.kit.db.engines import create_engine
 from service.kit.model_base import utcnow
 from service.main import create_app
 from tests.support import databases
-from tests.support.accounts import PASSWORD, AccountFactory
+from tests.support.accounts import AccountFactory
+from tests.support.api import register
 from tests.support.migrations import run_alembic
 from tests.support.problems import assert_problem
 from tests.support.settings import make_settings
@@ -137,13 +138,8 @@ async def test_ten_concurrent_identical_requests_create_one_row(backend: str) ->
             app.router.lifespan_context(app),
             AsyncClient(transport=ASGITransport(app), base_url="http://test") as client,
         ):
-            user = {"username": "racer", "email": "racer@example.com", "password": PASSWORD}
-            assert (await client.post("/api/v1/users", json=user)).status_code == 201
-            login = await client.post(
-                "/api/v1/auth/token", data={"username": "racer", "password": PASSWORD}
-            )
-            token = login.json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+            racer = await register(client, "racer")
+            headers = {**racer.headers, "Idempotency-Key": uuid.uuid4().hex}
             responses = await asyncio.gather(
                 *(client.post(POSTS, json=POST, headers=headers) for _ in range(10))
             )
