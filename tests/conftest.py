@@ -9,7 +9,6 @@ commit path still runs (as SAVEPOINT / RELEASE) and the outer rollback erases it
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -32,7 +31,10 @@ from service.main import create_app
 from service.users.models import User
 from service.users.security import create_access_token
 from tests.support import databases
+from tests.support.accounts import PASSWORD, Account, AccountFactory
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
+from tests.support.statements import StatementCounter
 
 
 def _backends() -> tuple[str, ...]:
@@ -46,7 +48,6 @@ def _backends() -> tuple[str, ...]:
 BACKENDS = _backends()
 PGBOUNCER_SUITES = ("test_router.py",)
 """The API test modules (and all of tests/posts/) also run through PgBouncer."""
-TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -98,18 +99,6 @@ async def database_url(
         return
     async with databases.postgres_database("suite") as url:
         yield url
-
-
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    # The suite shares one app; tests of the login throttle build their own with a low limit.
-    overrides.setdefault("login_rate_limit", "10000/minute")
-    return Settings(
-        database_url=database_url,
-        environment="test",
-        jwt_secret=TEST_JWT_SECRET,
-        _env_file=None,
-        **overrides,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -166,20 +155,6 @@ async def client(
     app.dependency_overrides.clear()
 
 
-@dataclass
-class Account:
-    user: User
-    headers: dict[str, str]
-
-    @property
-    def id(self) -> int:
-        assert self.user.id is not None
-        return self.user.id
-
-
-PASSWORD = "correct horse battery"
-
-
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     from service.users.security import _hasher
@@ -190,7 +165,7 @@ def password_hash() -> str:
 @pytest.fixture
 def make_account(
     sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, password_hash: str
-) -> Any:
+) -> AccountFactory:
     """Create a user directly (hashing once per run) and a bearer token for it."""
     counter = iter(range(1_000_000))
 
@@ -205,11 +180,6 @@ def make_account(
         return Account(user, {"Authorization": f"Bearer {token}"})
 
     return factory
-
-
-@dataclass
-class StatementCounter:
-    count: int = 0
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-from typing import Any
+from pathlib import Path
 
 from httpx import ASGITransport, AsyncClient
 
 from service.main import create_app
-from tests.conftest import make_settings
 from tests.support import databases
+from tests.support.settings import make_settings
 
 
 async def test_live_needs_no_database(client: AsyncClient) -> None:
@@ -19,7 +19,7 @@ async def test_ready_when_primary_is_reachable_and_schema_at_head(client: AsyncC
     assert response.json()["schema"] == "ok"
 
 
-async def test_not_ready_on_a_database_without_the_schema(backend: str, tmp_path: Any) -> None:
+async def test_not_ready_on_a_database_without_the_schema(backend: str, tmp_path: Path) -> None:
     if backend == "sqlite":
         await _assert_unready(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
         return

@@ -5,11 +5,11 @@ request really sends; an anonymous request never touches the write session. docs
 the same numbers.
 """
 
-from typing import Any
-
 from httpx import AsyncClient
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post
+from tests.support.statements import StatementCounter
 
 EXPECTED = {  # endpoint -> statements of the request itself
     "GET /users": 1,
@@ -31,7 +31,7 @@ EXPECTED = {  # endpoint -> statements of the request itself
 
 
 async def test_statement_count_of_every_list_endpoint(
-    client: AsyncClient, make_account: Any, statements: Any
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     authors = [await make_account() for _ in range(8)]
     posts = [

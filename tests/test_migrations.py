@@ -1,5 +1,6 @@
 """The migrations build exactly the models' schema and round-trip on both backends."""
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -11,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.kit.db.engines import create_engine
 from service.models import metadata
 from service.posts.migration_filters import include_object
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -54,7 +55,7 @@ async def _round_trip(url: str) -> None:
         await engine.dispose()
 
 
-async def test_upgrade_downgrade_upgrade_round_trip(backend: str, tmp_path: Any) -> None:
+async def test_upgrade_downgrade_upgrade_round_trip(backend: str, tmp_path: Path) -> None:
     if backend == "sqlite":
         await _round_trip(f"sqlite+aiosqlite:///{tmp_path / 'round-trip.db'}")
         return

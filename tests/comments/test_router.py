@@ -4,11 +4,17 @@ from typing import Any
 from httpx import AsyncClient
 
 from service.kit.ids import uuid7
+from tests.support.accounts import Account, AccountFactory
 from tests.support.api import API, POSTS, create_post, pages, problem
+from tests.support.statements import StatementCounter
 
 
 async def _comment(
-    client: AsyncClient, account: Any, post_id: int, body: str = "hello", parent: Any = None
+    client: AsyncClient,
+    account: Account,
+    post_id: int,
+    body: str = "hello",
+    parent: str | None = None,
 ) -> dict[str, Any]:
     payload = {"body": body, **({"parent_id": parent} if parent else {})}
     response = await client.post(
@@ -27,7 +33,7 @@ def test_uuid7_is_time_ordered_and_version_7() -> None:
 
 
 async def test_threads_reply_counts_and_keyset_pages(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice, bob = await make_account(), await make_account()
     post = await create_post(client, alice)
@@ -51,7 +57,7 @@ async def test_threads_reply_counts_and_keyset_pages(
 
 
 async def test_deleted_comment_with_replies_shows_as_deleted(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice, bob, carol = await make_account(), await make_account(), await make_account()
     post = await create_post(client, alice)
@@ -87,7 +93,7 @@ async def test_deleted_comment_with_replies_shows_as_deleted(
     problem(late, 400)
 
 
-async def test_comment_errors(client: AsyncClient, make_account: Any) -> None:
+async def test_comment_errors(client: AsyncClient, make_account: AccountFactory) -> None:
     alice, bob, carol = await make_account(), await make_account(), await make_account()
     post = await create_post(client, alice)
     other = await create_post(client, alice)
@@ -125,7 +131,7 @@ async def test_comment_errors(client: AsyncClient, make_account: Any) -> None:
 
 
 async def test_comments_of_a_deleted_post_are_unreachable(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice, bob = await make_account(), await make_account()
     post = await create_post(client, alice)
@@ -143,7 +149,7 @@ async def test_comments_of_a_deleted_post_are_unreachable(
 
 
 async def test_comment_lists_run_a_constant_number_of_statements(
-    client: AsyncClient, make_account: Any, statements: Any
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     alice = await make_account()
     post = await create_post(client, alice)

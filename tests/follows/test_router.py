@@ -1,12 +1,12 @@
-from typing import Any
-
 from httpx import AsyncClient
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, pages, problem
+from tests.support.statements import StatementCounter
 
 
 async def test_follow_is_idempotent_and_listed_both_ways(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice, bob, carol = await make_account(), await make_account(), await make_account()
     for follower in (bob, carol):
@@ -32,7 +32,7 @@ async def test_follow_is_idempotent_and_listed_both_ways(
     assert [f["user"]["id"] for f in followers_left] == [carol.id]
 
 
-async def test_follow_errors(client: AsyncClient, make_account: Any) -> None:
+async def test_follow_errors(client: AsyncClient, make_account: AccountFactory) -> None:
     alice = await make_account()
     problem(await client.put(f"{API}/users/{alice.id}/follow", headers=alice.headers), 400)
     problem(await client.put(f"{API}/users/999999/follow", headers=alice.headers), 404)
@@ -43,7 +43,7 @@ async def test_follow_errors(client: AsyncClient, make_account: Any) -> None:
 
 
 async def test_follow_lists_run_a_constant_number_of_statements(
-    client: AsyncClient, make_account: Any, statements: Any
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     star = await make_account()
     fans = [await make_account() for _ in range(6)]

@@ -1,6 +1,5 @@
 """Connection set-up per backend, the commit-before-response guarantee, read sessions."""
 
-import ast
 import uuid
 from typing import Any
 
@@ -17,25 +16,7 @@ from service.kit.settings import Settings
 from service.main import create_app
 from service.replication.tokens import HEADER
 from service.users.models import User
-from tests.conftest import PASSWORD
-from tests.support.paths import ROOT
-
-ABOVE_KIT = (
-    "replication",
-    "idempotency",
-    "jobs",
-    "users",
-    "posts",
-    "comments",
-    "tags",
-    "follows",
-    "notifications",
-    "stats",
-    "realtime",
-    "health",
-    "main",
-    "models",
-)
+from tests.support.accounts import PASSWORD
 
 
 @pytest.mark.sqlite_only
@@ -108,20 +89,3 @@ async def test_a_read_session_is_an_async_session_that_refuses_writes(
         statement = update(User).where(User.id == account.id).values(username="renamed")
         with pytest.raises(RuntimeError, match="a ReadSessionDep session cannot write"):
             await session.exec(statement)
-
-
-def test_kit_imports_nothing_above_it() -> None:
-    """Imports run one way: replication and the domains plug into kit (e.g. the session
-    router), kit never reaches up to them."""
-    found = []
-    for path in sorted((ROOT / "service" / "kit").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            found += [
-                f"{path.relative_to(ROOT)}: {name}"
-                for name in names
-                if name.split(".")[:2] in (["service", above] for above in ABOVE_KIT)
-            ]
-    assert found == []

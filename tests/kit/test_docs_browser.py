@@ -21,8 +21,10 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.ops.servers import migrated_database, register, running_service
+from tests.ops.servers import migrated_database, running_service
 from tests.support import databases
+from tests.support.accounts import PASSWORD
+from tests.support.api import register
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -86,7 +88,7 @@ def _swagger_login_and_try_me(driver: WebDriver, url: str, username: str) -> str
     assert len(driver.find_elements(By.CSS_SELECTOR, ".opblock")) > 20
     _click(driver, driver.find_element(By.CSS_SELECTOR, "button.authorize"))
     wait.until(ready.visibility_of_element_located((By.ID, "oauth_username"))).send_keys(username)
-    driver.find_element(By.ID, "oauth_password").send_keys("correct horse battery")
+    driver.find_element(By.ID, "oauth_password").send_keys(PASSWORD)
     _click(driver, driver.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.authorize"))
     done = (By.CSS_SELECTOR, ".auth-btn-wrapper .btn-done")
     wait.until(ready.element_to_be_clickable(done)).click()

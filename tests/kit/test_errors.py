@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -10,8 +9,9 @@ from httpx import ASGITransport, AsyncClient
 
 from service.kit.settings import Settings
 from service.main import create_app
-from tests.conftest import make_settings
+from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 
 @asynccontextmanager
@@ -31,7 +31,9 @@ async def test_unknown_route_and_method_are_problems(client: AsyncClient) -> Non
     assert_problem(await client.put("/api/v1/users"), 405)
 
 
-async def test_body_over_the_limit_is_413(client: AsyncClient, make_account: Any) -> None:
+async def test_body_over_the_limit_is_413(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     author = await make_account()
     huge = {"title": "t", "body": "x" * (1024 * 1024 + 1)}
     response = await client.post("/api/v1/posts", json=huge, headers=author.headers)

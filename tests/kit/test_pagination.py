@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.model_base import utcnow
 from service.kit.pagination import CursorCodec
 from service.posts.models import Post, PostStatus
 from service.posts.repository import SORTS
 from service.posts.schemas import PostSort
-from tests.conftest import Account
+from tests.support.accounts import Account, AccountFactory
 from tests.support.problems import assert_problem
 
 POSTS = "/api/v1/posts"
@@ -62,7 +63,11 @@ async def _walk(
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("sort", ["-created_at", "created_at"])
 async def test_pages_cover_every_row_once_with_equal_keys_and_concurrent_inserts(
-    client: AsyncClient, make_account: Any, sessionmaker: Any, seed: int, sort: str
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    seed: int,
+    sort: str,
 ) -> None:
     rng = random.Random(seed)
     author = await make_account()
@@ -86,7 +91,9 @@ async def test_pages_cover_every_row_once_with_equal_keys_and_concurrent_inserts
 
 
 async def test_tampered_malformed_or_foreign_cursors_are_400(
-    client: AsyncClient, make_account: Any, sessionmaker: Any
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     author = await make_account()
     await _insert_posts(sessionmaker, author, [utcnow()] * 3)

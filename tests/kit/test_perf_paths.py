@@ -11,9 +11,9 @@ from service.kit.db.engines import create_engine
 from service.kit.db.guard import SessionGuard
 from service.kit.errors import ServiceUnavailable
 from service.kit.settings import Settings
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 async def test_guard_admits_waiters_in_arrival_order() -> None:

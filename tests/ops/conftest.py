@@ -1,7 +1,7 @@
 """Fixtures for tests that need real commits: a database of their own and an app on it."""
 
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.main import create_app
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 @pytest.fixture
-async def committed_url(backend: str, tmp_path: Any) -> AsyncIterator[str]:
+async def committed_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """A database of its own, migrated, where commits are real (no outer rollback)."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'committed.db'}"

@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from service.kit.db.engines import create_engine
-from tests.conftest import TEST_JWT_SECRET, make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.network import free_port
 from tests.support.paths import ROOT
+from tests.support.settings import TEST_JWT_SECRET, make_settings
 
 STARTUP_TIMEOUT = 30.0
 
@@ -117,17 +117,6 @@ async def wait_ready(service: Service) -> None:
                     return
             await asyncio.sleep(0.1)
     pytest.fail(f"service on port {service.port} did not become ready:\n{service.log_tail()}")
-
-
-async def register(client: httpx.AsyncClient, name: str) -> dict[str, str]:
-    """A new user through the API; returns its bearer header."""
-    password = "correct horse battery"
-    created = await client.post(
-        "/api/v1/users", json={"username": name, "email": f"{name}@x.org", "password": password}
-    )
-    assert created.status_code == 201, created.text
-    token = await client.post("/api/v1/auth/token", data={"username": name, "password": password})
-    return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
 
 def restartable_primary() -> tuple[str, str]:

@@ -17,7 +17,8 @@ from service.kit.observability.logging import (
     log_format,
 )
 from service.kit.settings import Settings
-from tests.conftest import make_settings
+from tests.support.accounts import AccountFactory
+from tests.support.settings import make_settings
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -55,7 +56,7 @@ async def test_errors_and_unknown_routes_carry_the_id(client: AsyncClient) -> No
 
 
 async def test_one_json_access_line_per_request(
-    client: AsyncClient, make_account: Any, caplog: pytest.LogCaptureFixture
+    client: AsyncClient, make_account: AccountFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     account = await make_account()
     caplog.set_level(logging.INFO, logger="inkwell.access")

@@ -1,7 +1,6 @@
 """`/metrics` parses with the Prometheus text parser and has every family after traffic."""
 
 import gc
-from typing import Any
 
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -9,6 +8,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.replication.metrics import record_route
+from tests.support.accounts import AccountFactory
 
 
 async def scrape(client: AsyncClient) -> dict[str, Metric]:
@@ -18,7 +18,9 @@ async def scrape(client: AsyncClient) -> dict[str, Metric]:
     return {family.name: family for family in text_string_to_metric_families(response.text)}
 
 
-async def test_metrics_after_traffic(client: AsyncClient, app: FastAPI, make_account: Any) -> None:
+async def test_metrics_after_traffic(
+    client: AsyncClient, app: FastAPI, make_account: AccountFactory
+) -> None:
     # /health/ready uses the app's own engine: pool and query metrics come from it. (First,
     # before this test's rolled-back transaction holds SQLite's write lock.)
     async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as plain:

@@ -12,15 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.notifications import service as notifications
 from service.posts.models import Post
-
-
-async def register(client: AsyncClient, name: str) -> tuple[int, dict[str, str]]:
-    password = "correct horse battery"
-    user = await client.post(
-        "/api/v1/users", json={"username": name, "email": f"{name}@x.org", "password": password}
-    )
-    token = await client.post("/api/v1/auth/token", data={"username": name, "password": password})
-    return user.json()["id"], {"Authorization": f"Bearer {token.json()['access_token']}"}
+from tests.support.api import register
 
 
 async def test_fan_out_commits_in_its_own_transaction(

@@ -24,10 +24,10 @@ from tests.ops.servers import (
     Service,
     db_ctl,
     postgres_service_database,
-    register,
     restartable_primary,
     running_service,
 )
+from tests.support.api import create_post_as, register
 
 QUEUE_SIZE = 8
 
@@ -54,17 +54,7 @@ async def services(
 @pytest.fixture(scope="module")
 async def author(services: tuple[Service, Service]) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=services[0].url) as client:
-        return await register(client, "feed_author")
-
-
-async def publish(
-    client: httpx.AsyncClient, headers: dict[str, str], title: str, **extra: Any
-) -> dict[str, Any]:
-    body = {"title": title, "body": "hello", "status": "published"} | extra
-    response = await client.post("/api/v1/posts", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+        return (await register(client, "feed_author")).headers
 
 
 async def next_post(ws: ClientConnection, within: float = 1.0) -> dict[str, Any]:
@@ -84,7 +74,7 @@ async def test_post_created_through_a_reaches_clients_of_a_and_b(
     ):
         assert on_b.response is not None
         assert "x-request-id" in on_b.response.headers
-        post = await publish(client, author, "cross-instance")
+        post = await create_post_as(client, author, title="cross-instance")
         assert await next_post(on_b) == post  # exactly the PostPublic JSON, within 1 s
         assert await next_post(on_a) == post
 
@@ -146,7 +136,7 @@ async def test_a_slow_client_is_dropped_without_affecting_others(
         for i in range(300):
             # Incompressible bodies: permessage-deflate would squeeze repeated text to nothing.
             big = os.urandom(40_000).hex()
-            sent.append((await publish(client, author, f"big {i}", body=big))["id"])
+            sent.append((await create_post_as(client, author, title=f"big {i}", body=big))["id"])
             if i > 20 and await dropped_clients(b) > before:
                 break
         assert await dropped_clients(b) == before + 1, "the slow client was never dropped"
@@ -177,7 +167,7 @@ async def test_delivery_latency_across_instances(
     async with connect(b.feed) as on_b, httpx.AsyncClient(base_url=a.url) as client:
         for i in range(count):
             sent = time.perf_counter()
-            post = await publish(client, author, f"latency {i}")
+            post = await create_post_as(client, author, title=f"latency {i}")
             answered = time.perf_counter()
             while (await next_post(on_b))["id"] != post["id"]:
                 pass
@@ -213,7 +203,7 @@ async def test_feed_resumes_after_a_postgresql_restart(
         delivered = None
         while delivered is None and time.monotonic() < deadline:
             try:
-                post = await publish(client, author, "after restart")
+                post = await create_post_as(client, author, title="after restart")
             except (AssertionError, httpx.HTTPError):
                 await asyncio.sleep(0.2)  # the pool may still hand out a dead connection
                 continue
@@ -225,6 +215,6 @@ async def test_feed_resumes_after_a_postgresql_restart(
                 continue
         assert delivered is not None, b.log_tail()
         # And it keeps flowing, promptly, once reconnected.
-        post = await publish(client, author, "steady again")
+        post = await create_post_as(client, author, title="steady again")
         assert (await next_post(on_b))["id"] == post["id"]
         assert "realtime listener reconnected" in b.log_tail(10_000)

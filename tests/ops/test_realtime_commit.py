@@ -11,7 +11,7 @@ from service.posts.models import Post, PostStatus
 from service.realtime.events import publish_post_created
 from service.realtime.runtime import Realtime
 from service.users.models import User
-from tests.ops.servers import register
+from tests.support.api import register
 
 
 class Abort(Exception):
@@ -119,7 +119,7 @@ async def test_bulk_created_published_posts_are_announced(real_app: FastAPI) -> 
     subscriber = realtime.hub.subscribe()
     try:
         async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
-            author = await register(client, "bulk_author")
+            author = (await register(client, "bulk_author")).headers
             items = [
                 {"title": f"bulk {i}", "body": "b", "status": "published", "tags": ["x"]}
                 for i in range(3)

@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.ops.servers import migrated_database, register, running_service
+from tests.ops.servers import migrated_database, running_service
+from tests.support.api import register
 
 
 async def test_sqlite_feed_end_to_end(tmp_path: Path) -> None:
@@ -18,7 +19,7 @@ async def test_sqlite_feed_end_to_end(tmp_path: Path) -> None:
         running_service(url, tmp_path / "svc.log") as svc,
         httpx.AsyncClient(base_url=svc.url) as client,
     ):
-        author = await register(client, "sqlite_author")
+        author = (await register(client, "sqlite_author")).headers
         async with connect(svc.feed) as feed:
             response = await client.post(
                 "/api/v1/posts",

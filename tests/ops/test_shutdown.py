@@ -14,7 +14,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.ops.servers import postgres_service_database, register, running_service
+from tests.ops.servers import postgres_service_database, running_service
+from tests.support.api import register
 from tests.support.databases import _dsn
 
 DELAY = 1.0
@@ -39,7 +40,7 @@ async def test_sigterm_drains_writes_and_exits_in_time(database: str, tmp_path: 
         database, tmp_path / "svc.log", graceful_timeout=GRACEFUL, env=env
     ) as svc:
         async with httpx.AsyncClient(base_url=svc.url) as setup:
-            author = await register(setup, "shutdown_author")
+            author = (await register(setup, "shutdown_author")).headers
 
         acknowledged: list[int] = []
         stop = asyncio.Event()

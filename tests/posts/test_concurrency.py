@@ -22,10 +22,10 @@ from service.kit.db.engines import create_engine
 from service.kit.settings import Settings
 from service.main import create_app
 from service.users.security import create_access_token
-from tests.conftest import make_settings
 from tests.support import databases
-from tests.support.api import POSTS
+from tests.support.api import POSTS, create_post_as
 from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
 
 
 @dataclass
@@ -91,17 +91,9 @@ async def live(backend: str, tmp_path: Path) -> AsyncIterator[Live]:
             yield live
 
 
-async def _post(live: Live, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
-    payload = {"title": "Race", "body": "b", "status": "published", **fields}
-    response = await live.client.post(POSTS, json=payload, headers=headers)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
 async def test_fifty_concurrent_likes_are_counted_exactly(live: Live) -> None:
     author, *fans = await live.users(51)
-    post = await _post(live, author)
+    post = await create_post_as(live.client, author)
     url = f"{POSTS}/{post['id']}/like"
     responses = await asyncio.gather(*(live.client.put(url, headers=h) for h in fans))
     assert [r.status_code for r in responses] == [200] * 50
@@ -140,7 +132,7 @@ async def test_concurrent_first_uses_of_a_tag_make_one_row(live: Live) -> None:
 async def test_concurrent_patches_with_the_same_if_match_one_wins(live: Live) -> None:
     (author,) = await live.users(1)
     for _ in range(3):
-        post = await _post(live, author)
+        post = await create_post_as(live.client, author)
         headers = {**author, "If-Match": f'"{post["id"]}-{post["version"]}"'}
         url = f"{POSTS}/{post['id']}"
         first, second = await asyncio.gather(

@@ -1,18 +1,18 @@
 """Posts beyond CRUD: likes, filters, sorts, search, top, bulk, slugs, soft delete everywhere."""
 
-from typing import Any
-
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.posts import repository
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post, pages, problem
+from tests.support.statements import StatementCounter
 
 
 async def test_like_is_idempotent_and_does_not_bump_version(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice, bob, carol = await make_account(), await make_account(), await make_account()
     post = await create_post(client, alice)
@@ -38,7 +38,7 @@ async def test_like_is_idempotent_and_does_not_bump_version(
     assert (await client.delete(url, headers=bob.headers)).json()["like_count"] == 1
 
 
-async def test_like_errors(client: AsyncClient, make_account: Any) -> None:
+async def test_like_errors(client: AsyncClient, make_account: AccountFactory) -> None:
     alice, bob = await make_account(), await make_account()
     draft = await create_post(client, alice, status="draft")
     problem(await client.put(f"{POSTS}/{draft['id']}/like", headers=bob.headers), 404)
@@ -52,7 +52,7 @@ async def test_like_errors(client: AsyncClient, make_account: Any) -> None:
 
 
 async def test_sort_by_like_count_is_keyset_paginated_with_ties(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author = await make_account()
     fans = [await make_account() for _ in range(3)]
@@ -69,7 +69,7 @@ async def test_sort_by_like_count_is_keyset_paginated_with_ties(
     assert [p["id"] for page in oldest for p in page] == [p["id"] for p in posts]
 
 
-async def test_meta_filter(client: AsyncClient, make_account: Any) -> None:
+async def test_meta_filter(client: AsyncClient, make_account: AccountFactory) -> None:
     alice = await make_account()
     hit = await create_post(client, alice, metadata={"lang": "en", "n": 1})
     await create_post(client, alice, metadata={"lang": "fr"})
@@ -80,7 +80,7 @@ async def test_meta_filter(client: AsyncClient, make_account: Any) -> None:
     problem(await client.get(POSTS, params={"meta": 'bad"key:x'}), 400)
 
 
-async def test_commented_by_filter(client: AsyncClient, make_account: Any) -> None:
+async def test_commented_by_filter(client: AsyncClient, make_account: AccountFactory) -> None:
     alice, bob = await make_account(), await make_account()
     commented = await create_post(client, alice)
     await create_post(client, alice)
@@ -92,7 +92,7 @@ async def test_commented_by_filter(client: AsyncClient, make_account: Any) -> No
 
 
 async def test_full_text_search_ranked_and_as_filter(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice = await make_account()
     strong = await create_post(
@@ -126,7 +126,7 @@ async def test_full_text_search_ranked_and_as_filter(
 
 
 async def test_search_syntax_is_the_same_on_both_backends(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice = await make_account()
     a = await create_post(client, alice, title="Otters", body="river otters eat crayfish")
@@ -149,7 +149,7 @@ async def test_search_syntax_is_the_same_on_both_backends(
 
 
 async def test_search_text_with_quotes_and_backslashes_is_only_text(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     """PostgreSQL gets the search text as an escaped literal (see repository.search)."""
     alice = await make_account()
@@ -164,7 +164,7 @@ async def test_search_text_with_quotes_and_backslashes_is_only_text(
 
 @pytest.mark.postgres_only
 async def test_search_ranks_only_the_newest_candidates(
-    client: AsyncClient, make_account: Any, monkeypatch: pytest.MonkeyPatch
+    client: AsyncClient, make_account: AccountFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice = await make_account()
     best = await create_post(client, alice, title="Narwhal narwhal", body="narwhal narwhal")
@@ -177,7 +177,9 @@ async def test_search_ranks_only_the_newest_candidates(
     assert found.json()[0]["id"] == best["id"]
 
 
-async def test_top_per_author_uses_row_number(client: AsyncClient, make_account: Any) -> None:
+async def test_top_per_author_uses_row_number(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     authors = [await make_account() for _ in range(2)]
     fans = [await make_account() for _ in range(3)]
     best: dict[int, list[int]] = {}
@@ -198,7 +200,7 @@ async def test_top_per_author_uses_row_number(client: AsyncClient, make_account:
 
 
 async def test_soft_deleted_post_is_absent_everywhere_and_restore_brings_it_back(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice, bob = await make_account(), await make_account()
     post = await create_post(client, alice, title="Zanzibar", body="zanzibar", tags=["gone"])
@@ -238,7 +240,9 @@ async def test_soft_deleted_post_is_absent_everywhere_and_restore_brings_it_back
     assert all((await visible()).values()), await visible()
 
 
-async def test_slug_is_derived_unique_and_stable(client: AsyncClient, make_account: Any) -> None:
+async def test_slug_is_derived_unique_and_stable(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     alice = await make_account()
     first = await create_post(client, alice, title="Héllo, World! 2026")
     assert first["slug"] == "hello-world-2026"
@@ -262,7 +266,7 @@ async def test_slug_is_derived_unique_and_stable(client: AsyncClient, make_accou
 
 
 async def test_bulk_keeps_good_rows_and_reports_bad_ones(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     alice = await make_account()
     await create_post(client, alice, slug="taken-slug")
@@ -292,7 +296,7 @@ async def test_bulk_keeps_good_rows_and_reports_bad_ones(
     assert tag_rows.scalar_one() == 1
 
 
-async def test_bulk_limits(client: AsyncClient, make_account: Any) -> None:
+async def test_bulk_limits(client: AsyncClient, make_account: AccountFactory) -> None:
     alice = await make_account()
     too_many = [{"title": "t", "body": "b"}] * 1001
     problem(
@@ -302,7 +306,9 @@ async def test_bulk_limits(client: AsyncClient, make_account: Any) -> None:
     problem(await client.post(f"{POSTS}/bulk", json={"items": [{"title": "t"}]}), 401)
 
 
-async def test_bulk_thousand_rows(client: AsyncClient, make_account: Any, statements: Any) -> None:
+async def test_bulk_thousand_rows(
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
+) -> None:
     alice = await make_account()
     items = [{"title": f"Post {i}", "body": "b", "tags": [f"t{i % 7}"]} for i in range(1000)]
     statements.count = 0
@@ -325,7 +331,10 @@ async def test_bulk_thousand_rows(client: AsyncClient, make_account: Any, statem
     ],
 )
 async def test_post_lists_run_a_constant_number_of_statements(
-    client: AsyncClient, make_account: Any, statements: Any, params: dict[str, str]
+    client: AsyncClient,
+    make_account: AccountFactory,
+    statements: StatementCounter,
+    params: dict[str, str],
 ) -> None:
     authors = [await make_account() for _ in range(6)]
     for author in authors:
@@ -346,7 +355,7 @@ async def test_post_lists_run_a_constant_number_of_statements(
 
 @pytest.mark.parametrize("path", ["search?q=common", "top?per_author=1"])
 async def test_search_and_top_run_a_constant_number_of_statements(
-    client: AsyncClient, make_account: Any, statements: Any, path: str
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter, path: str
 ) -> None:
     authors = [await make_account() for _ in range(6)]
     for author in authors:

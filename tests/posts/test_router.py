@@ -7,22 +7,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.kit.model_base import utcnow
-from tests.conftest import Account, StatementCounter
+from tests.support.accounts import AccountFactory
+from tests.support.api import create_post
 from tests.support.problems import assert_problem
+from tests.support.statements import StatementCounter
 
 POSTS = "/api/v1/posts"
 
 
-async def _post(client: AsyncClient, account: Account, **fields: Any) -> dict[str, Any]:
-    payload = {"title": "Hello", "body": "World", "status": "published"} | fields
-    response = await client.post(POSTS, json=payload, headers=account.headers)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def test_create_returns_location_etag_and_embedded_author(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author = await make_account()
     response = await client.post(
@@ -51,7 +45,7 @@ async def test_create_returns_location_etag_and_embedded_author(
 
 
 async def test_create_needs_auth_and_rejects_server_owned_fields(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     assert_problem(await client.post(POSTS, json={"title": "T", "body": "B"}), 401)
     author = await make_account()
@@ -62,7 +56,7 @@ async def test_create_needs_auth_and_rejects_server_owned_fields(
         assert_problem(response, 422)
 
 
-async def test_metadata_is_bounded(client: AsyncClient, make_account: Any) -> None:
+async def test_metadata_is_bounded(client: AsyncClient, make_account: AccountFactory) -> None:
     author = await make_account()
     deep: dict[str, Any] = {}
     node = deep
@@ -77,9 +71,11 @@ async def test_metadata_is_bounded(client: AsyncClient, make_account: Any) -> No
         assert_problem(response, 422)
 
 
-async def test_drafts_are_private_to_their_author(client: AsyncClient, make_account: Any) -> None:
+async def test_drafts_are_private_to_their_author(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     author, other = await make_account(), await make_account()
-    draft = await _post(client, author, status="draft")
+    draft = await create_post(client, author, status="draft")
     assert (await client.get(f"{POSTS}/{draft['id']}", headers=author.headers)).status_code == 200
     assert_problem(await client.get(f"{POSTS}/{draft['id']}", headers=other.headers), 404)
     assert_problem(await client.get(f"{POSTS}/{draft['id']}"), 404)
@@ -91,11 +87,11 @@ async def test_drafts_are_private_to_their_author(client: AsyncClient, make_acco
     assert_problem(await client.get(POSTS, params={"status": "draft"}), 401)
 
 
-async def test_list_filters_and_sorts(client: AsyncClient, make_account: Any) -> None:
+async def test_list_filters_and_sorts(client: AsyncClient, make_account: AccountFactory) -> None:
     alice, bob = await make_account(), await make_account()
-    a1 = await _post(client, alice, title="a1")
-    b1 = await _post(client, bob, title="b1")
-    a2 = await _post(client, alice, title="a2")
+    a1 = await create_post(client, alice, title="a1")
+    b1 = await create_post(client, bob, title="b1")
+    a2 = await create_post(client, alice, title="a2")
 
     newest = (await client.get(POSTS, params={"author_id": alice.id})).json()["items"]
     assert [p["id"] for p in newest] == [a2["id"], a1["id"]]
@@ -120,11 +116,11 @@ async def test_list_rejects_bad_parameters(client: AsyncClient, params: dict[str
 
 
 async def test_list_runs_the_same_statements_for_any_page_size(
-    client: AsyncClient, make_account: Any, statements: StatementCounter
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     authors = [await make_account() for _ in range(3)]
     for i in range(12):
-        await _post(client, authors[i % 3], title=f"p{i}")
+        await create_post(client, authors[i % 3], title=f"p{i}")
     counts = {}
     for limit in (5, 100):
         statements.count = 0
@@ -135,10 +131,10 @@ async def test_list_runs_the_same_statements_for_any_page_size(
 
 
 async def test_owner_updates_with_optimistic_locking(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     author, other = await make_account(), await make_account()
-    post = await _post(client, author)
+    post = await create_post(client, author)
     url = f"{POSTS}/{post['id']}"
 
     assert_problem(await client.patch(url, json={"title": "x"}, headers=other.headers), 403)
@@ -165,10 +161,10 @@ async def test_owner_updates_with_optimistic_locking(
 
 
 async def test_soft_delete_and_restore(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     author, other = await make_account(), await make_account()
-    post = await _post(client, author)
+    post = await create_post(client, author)
     url = f"{POSTS}/{post['id']}"
 
     assert_problem(await client.delete(url, headers=other.headers), 403)
@@ -188,7 +184,9 @@ async def test_soft_delete_and_restore(
     assert (await client.get(url)).status_code == 200
 
 
-async def test_missing_post_is_a_problem_404(client: AsyncClient, make_account: Any) -> None:
+async def test_missing_post_is_a_problem_404(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     author = await make_account()
     assert_problem(await client.get(f"{POSTS}/999999"), 404)
     assert_problem(

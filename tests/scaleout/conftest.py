@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from service.kit.db.engines import create_engine
-from tests.conftest import make_settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.paths import ROOT
+from tests.support.settings import make_settings
 
 SCRIPTS = ROOT / "scripts"
 

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 
 from service.kit.db.session import DATABASE
-from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
+from tests.support.settings import make_settings
 
 APP_NAME = "inkwell-primary"
 

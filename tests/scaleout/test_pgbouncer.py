@@ -2,16 +2,15 @@
 from more sessions than server connections never clash on prepared statements."""
 
 import asyncio
-import uuid
 
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 
-from service.users.security import create_access_token
-from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb
 from tests.scaleout.probe import running_app
 from tests.support import databases
+from tests.support.api import register_with_token
+from tests.support.settings import make_settings
 
 
 async def test_concurrent_api_traffic_through_pgbouncer(scaleout_db: ScaleoutDb) -> None:
@@ -27,14 +26,7 @@ async def test_concurrent_api_traffic_through_pgbouncer(scaleout_db: ScaleoutDb)
         running_app(settings) as app,
         AsyncClient(transport=ASGITransport(app), base_url="http://t", timeout=30) as client,
     ):
-        name = f"b_{uuid.uuid4().hex[:10]}"
-        created = await client.post(
-            "/api/v1/users",
-            json={"username": name, "email": f"{name}@example.com", "password": "long enough"},
-        )
-        assert created.status_code == 201, created.text
-        token = create_access_token(settings, user_id=created.json()["id"], token_version=0)
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = (await register_with_token(client, settings)).headers
 
         async def write_then_read(i: int) -> tuple[int, int]:
             post = await client.post(

@@ -1,7 +1,6 @@
 """Replica routing on a real streaming replica: where reads run, read-your-writes, fail-over."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,10 +11,10 @@ from httpx import ASGITransport, AsyncClient
 
 from service.kit.settings import SETTINGS
 from service.replication.tokens import COOKIE, HEADER, TokenCodec
-from service.users.security import create_access_token
-from tests.conftest import make_settings
 from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
+from tests.support.api import register_with_token
+from tests.support.settings import make_settings
 
 FAST_CHECKS = {"db_replica_check_interval": 0.2, "db_replica_cooldown": 1.0}
 
@@ -46,17 +45,6 @@ async def wait_until_replica_used(app: FastAPI, within: float = 30) -> None:
             return response.status_code == 200 and response.json()["replica"] is True
 
         await wait_for(on_replica, within=within, interval=0.2)
-
-
-async def author_headers(client: AsyncClient, app: FastAPI) -> dict[str, str]:
-    name = f"w_{uuid.uuid4().hex[:10]}"
-    response = await client.post(
-        "/api/v1/users",
-        json={"username": name, "email": f"{name}@example.com", "password": "long enough pw"},
-    )
-    assert response.status_code == 201, response.text
-    token = create_access_token(SETTINGS.of(app), user_id=response.json()["id"], token_version=0)
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_read_runs_on_replica_and_write_on_primary(replica_app: FastAPI) -> None:
@@ -94,7 +82,7 @@ async def test_read_your_writes_while_replay_is_paused(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
     async with client_for(replica_app) as writer, client_for(replica_app) as stranger:
-        headers = await author_headers(writer, replica_app)
+        headers = (await register_with_token(writer, SETTINGS.of(replica_app))).headers
         await wait_until_replica_used(replica_app)
         await _set_replay(scaleout_db, paused=True)
         try:
@@ -138,7 +126,7 @@ async def test_read_your_writes_while_replay_is_paused(
 
 async def test_reads_without_writes_carry_no_token(replica_app: FastAPI) -> None:
     async with client_for(replica_app) as client:
-        headers = await author_headers(client, replica_app)
+        headers = (await register_with_token(client, SETTINGS.of(replica_app))).headers
         response = await client.get("/api/v1/posts", headers=headers)
     assert response.status_code == 200
     assert HEADER not in response.headers

@@ -13,7 +13,7 @@ from service.kit.db.session import Database
 from service.replication.replicas import Replica, ReplicaSet
 from service.replication.routing import ReplicaRouter
 from service.replication.scope import ReadYourWrites, ReplicaReadFailed
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 REPLAYED = 1000
 

@@ -1,13 +1,12 @@
 """Consistency tokens and LSNs (no database needed)."""
 
-from typing import Any
-
 import pytest
 from httpx import AsyncClient
 
 from service.replication.replicas import format_lsn, parse_lsn
 from service.replication.tokens import COOKIE, HEADER, TokenCodec, _token_from_headers
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.accounts import AccountFactory
+from tests.support.settings import TEST_JWT_SECRET
 
 
 def test_lsn_round_trip_and_order() -> None:
@@ -43,7 +42,7 @@ def test_token_is_read_from_header_first_then_cookie() -> None:
 
 
 async def test_writes_carry_a_token_on_postgresql_only(
-    backend: str, client: AsyncClient, make_account: Any
+    backend: str, client: AsyncClient, make_account: AccountFactory
 ) -> None:
     """Through the normal test harness: SQLite has no replicas and hands out no token."""
     account = await make_account()

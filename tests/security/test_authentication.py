@@ -13,8 +13,9 @@ from httpx import AsyncClient
 from pydantic import ValidationError
 
 from service.kit.settings import DEV_JWT_SECRET, Settings
-from tests.conftest import TEST_JWT_SECRET
-from tests.security.conftest import assert_problem
+from tests.support.accounts import AccountFactory
+from tests.support.problems import assert_problem
+from tests.support.settings import TEST_JWT_SECRET
 
 ME = "/api/v1/users/me"
 DROP = object()
@@ -70,7 +71,7 @@ BAD_CLAIMS: dict[str, dict[str, Any]] = {
 
 @pytest.mark.parametrize("case", sorted(BAD_CLAIMS))
 async def test_bad_claims_are_401(
-    client: AsyncClient, make_account: Any, settings: Settings, case: str
+    client: AsyncClient, make_account: AccountFactory, settings: Settings, case: str
 ) -> None:
     account = await make_account()
     token = jwt.encode(_claims(settings, account.id, **BAD_CLAIMS[case]), TEST_JWT_SECRET)
@@ -80,7 +81,7 @@ async def test_bad_claims_are_401(
 
 
 async def test_a_well_formed_token_is_accepted(
-    client: AsyncClient, make_account: Any, settings: Settings
+    client: AsyncClient, make_account: AccountFactory, settings: Settings
 ) -> None:
     """Positive control for the cases above: the same builder without a change works."""
     account = await make_account()
@@ -102,7 +103,7 @@ async def test_a_well_formed_token_is_accepted(
     ],
 )
 async def test_forged_tokens_are_401(
-    client: AsyncClient, make_account: Any, settings: Settings, forge: str
+    client: AsyncClient, make_account: AccountFactory, settings: Settings, forge: str
 ) -> None:
     account = await make_account()
     claims = _claims(settings, account.id)
@@ -122,7 +123,7 @@ async def test_forged_tokens_are_401(
 
 
 async def test_tokens_of_a_deleted_user_stop_working(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     assert (await client.delete(ME, headers=account.headers)).status_code == 204
@@ -131,7 +132,9 @@ async def test_tokens_of_a_deleted_user_stop_working(
     assert_problem(await client.get("/api/v1/posts", headers=account.headers), 401)
 
 
-async def test_password_change_revokes_older_tokens(client: AsyncClient, make_account: Any) -> None:
+async def test_password_change_revokes_older_tokens(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     account = await make_account()
     changed = await client.patch(ME, json={"password": "a new password"}, headers=account.headers)
     assert changed.status_code == 200

@@ -14,8 +14,11 @@ import pytest
 from httpx import AsyncClient
 
 from service.main import create_app
-from tests.conftest import Account, make_settings
-from tests.security.conftest import Snapshot, assert_problem
+from tests.support.accounts import Account, AccountFactory
+from tests.support.api import create_post
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
+from tests.support.snapshots import Snapshot
 
 API = "/api/v1"
 
@@ -41,13 +44,7 @@ class Case:
 
 
 async def _post(client: AsyncClient, owner: Account, status: str) -> int:
-    created = await client.post(
-        f"{API}/posts",
-        json={"title": "mine", "body": "text", "status": status},
-        headers=owner.headers,
-    )
-    assert created.status_code == 201, created.text
-    post_id: int = created.json()["id"]
+    post_id: int = (await create_post(client, owner, status=status))["id"]
     return post_id
 
 
@@ -187,7 +184,7 @@ CASES = [
 @pytest.mark.parametrize(("method", "path", "case"), CASES)
 async def test_another_user_can_neither_see_nor_change(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
     method: str,
     path: str,
@@ -212,7 +209,7 @@ async def test_another_user_can_neither_see_nor_change(
 
 
 async def test_draft_listing_is_only_ever_the_viewers_own(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     owner, intruder = await make_account(), await make_account()
     await _post(client, owner, "draft")
@@ -229,7 +226,7 @@ async def test_draft_listing_is_only_ever_the_viewers_own(
 
 async def test_follow_rows_belong_to_the_caller(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
 ) -> None:
     """Following and unfollowing only ever touch the caller's own row."""

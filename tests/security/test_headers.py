@@ -9,7 +9,8 @@ from httpx import ASGITransport, AsyncClient
 from service.kit.http.middleware import API_CSP, DOCS_CSP, HSTS
 from service.kit.settings import Settings
 from service.main import create_app
-from tests.conftest import make_settings
+from tests.support.accounts import AccountFactory
+from tests.support.settings import make_settings
 
 BASE = {
     "x-content-type-options": "nosniff",
@@ -25,7 +26,7 @@ def _assert_secure(response: Any, csp: str = API_CSP) -> None:
 
 
 async def test_every_kind_of_response_has_the_headers(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     responses = [
@@ -55,7 +56,7 @@ async def test_docs_get_a_policy_that_lets_them_load(client: AsyncClient) -> Non
 
 
 async def test_authenticated_responses_are_not_cacheable(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     me = await client.get("/api/v1/users/me", headers=account.headers)

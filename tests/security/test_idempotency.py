@@ -16,10 +16,12 @@ from service.idempotency.models import IdempotencyKey
 from service.kit.db.engines import create_engine
 from service.kit.model_base import utcnow
 from service.main import create_app
-from tests.conftest import PASSWORD, make_settings
-from tests.security.conftest import assert_problem
 from tests.support import databases
+from tests.support.accounts import AccountFactory
+from tests.support.api import register
 from tests.support.migrations import run_alembic
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"
 POST = {"title": "once", "body": "only once", "status": "published"}
@@ -34,7 +36,7 @@ async def _count(connection: AsyncConnection, table: str, user_id: int) -> int:
 
 
 async def test_a_retry_replays_the_first_response_byte_for_byte(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k-1"}
@@ -52,7 +54,7 @@ async def test_a_retry_replays_the_first_response_byte_for_byte(
 
 
 async def test_same_key_with_another_body_is_422(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k-2"}
@@ -63,7 +65,7 @@ async def test_same_key_with_another_body_is_422(
 
 
 async def test_keys_are_per_user_and_optional(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     alice, bob = await make_account(), await make_account()
     shared = {"Idempotency-Key": "same-key"}
@@ -79,7 +81,7 @@ async def test_keys_are_per_user_and_optional(
 
 
 async def test_a_failed_request_does_not_burn_the_key(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k-3"}
@@ -88,7 +90,7 @@ async def test_a_failed_request_does_not_burn_the_key(
     assert_problem(await client.post(POSTS, json=POST, headers={"Idempotency-Key": "k-3"}), 401)
 
 
-async def test_key_length_is_bounded(client: AsyncClient, make_account: Any) -> None:
+async def test_key_length_is_bounded(client: AsyncClient, make_account: AccountFactory) -> None:
     account = await make_account()
     headers = {**account.headers, "Idempotency-Key": "k" * 256}
     assert_problem(await client.post(POSTS, json=POST, headers=headers), 422)
@@ -96,7 +98,7 @@ async def test_key_length_is_bounded(client: AsyncClient, make_account: Any) -> 
 
 async def test_expired_keys_are_forgotten_and_purged(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     connection: AsyncConnection,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -136,13 +138,8 @@ async def test_ten_concurrent_identical_requests_create_one_row(backend: str) ->
             app.router.lifespan_context(app),
             AsyncClient(transport=ASGITransport(app), base_url="http://test") as client,
         ):
-            user = {"username": "racer", "email": "racer@example.com", "password": PASSWORD}
-            assert (await client.post("/api/v1/users", json=user)).status_code == 201
-            login = await client.post(
-                "/api/v1/auth/token", data={"username": "racer", "password": PASSWORD}
-            )
-            token = login.json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+            racer = await register(client, "racer")
+            headers = {**racer.headers, "Idempotency-Key": uuid.uuid4().hex}
             responses = await asyncio.gather(
                 *(client.post(POSTS, json=POST, headers=headers) for _ in range(10))
             )
@@ -166,7 +163,9 @@ async def test_ten_concurrent_identical_requests_create_one_row(backend: str) ->
 
 
 async def test_a_key_still_in_progress_is_409(
-    client: AsyncClient, make_account: Any, sessionmaker: async_sessionmaker[AsyncSession]
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     account = await make_account()
     body = b'{"title":"t","body":"b"}'
@@ -190,7 +189,7 @@ async def _rows(connection: AsyncConnection) -> tuple[Any, Any]:
 
 @pytest.mark.parametrize("route", ["posts", "bulk", "comments"])
 async def test_every_create_route_that_adopted_it_replays(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection, route: str
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection, route: str
 ) -> None:
     account = await make_account()
     post = await client.post(POSTS, json=POST, headers=account.headers)

@@ -8,8 +8,10 @@ from httpx import AsyncClient
 
 from service.kit.schemas import RequestModel
 from service.main import create_app
-from tests.conftest import PASSWORD, make_settings
-from tests.security.conftest import Snapshot, assert_problem
+from tests.support.accounts import PASSWORD, AccountFactory
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
+from tests.support.snapshots import Snapshot
 
 API = "/api/v1"
 PROTECTED = {
@@ -136,7 +138,7 @@ def test_every_input_string_array_and_integer_is_bounded() -> None:
 @pytest.mark.parametrize("field", sorted(PROTECTED))
 async def test_protected_fields_cannot_be_set_on_create(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
     field: str,
 ) -> None:
@@ -152,7 +154,7 @@ async def test_protected_fields_cannot_be_set_on_create(
 @pytest.mark.parametrize("field", sorted(PROTECTED))
 async def test_protected_fields_cannot_be_set_on_update(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
     field: str,
 ) -> None:
@@ -174,7 +176,9 @@ async def test_protected_fields_cannot_be_set_on_update(
     assert await snapshot() == before
 
 
-async def test_422_never_echoes_submitted_values(client: AsyncClient, make_account: Any) -> None:
+async def test_422_never_echoes_submitted_values(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     marker = "Sekr3t-P4ssw0rd-MARKER"
     account = await make_account()
     attempts: list[tuple[str, str, dict[str, Any]]] = [
@@ -197,7 +201,7 @@ async def test_422_never_echoes_submitted_values(client: AsyncClient, make_accou
 
 
 async def test_public_user_views_never_expose_email_or_hash(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     await client.post(
@@ -228,7 +232,7 @@ async def test_public_user_views_never_expose_email_or_hash(
     ],
 )
 async def test_text_no_database_can_store_is_422(
-    client: AsyncClient, make_account: Any, post: dict[str, Any]
+    client: AsyncClient, make_account: AccountFactory, post: dict[str, Any]
 ) -> None:
     account = await make_account()
     response = await client.post(f"{API}/posts", json=post, headers=account.headers)
@@ -242,7 +246,7 @@ async def test_text_no_database_can_store_is_422(
 @pytest.mark.parametrize("field", sorted(PROTECTED))
 async def test_protected_fields_cannot_be_set_on_domain_writes(
     client: AsyncClient,
-    make_account: Any,
+    make_account: AccountFactory,
     snapshot: Callable[[], Awaitable[Snapshot]],
     field: str,
 ) -> None:

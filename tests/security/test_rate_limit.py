@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
 from service.kit.settings import Settings
 from service.main import create_app
-from tests.conftest import PASSWORD, make_settings
-from tests.security.conftest import assert_problem
+from tests.support.accounts import PASSWORD, AccountFactory
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 TOKEN = "/api/v1/auth/token"
 
@@ -43,7 +44,7 @@ async def _login(app: FastAPI, address: str, username: str, password: str = PASS
 
 
 async def test_one_address_is_throttled_across_usernames(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], make_account: Any
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], make_account: AccountFactory
 ) -> None:
     app = _throttled_app(settings, sessionmaker)
     account = await make_account()
@@ -59,7 +60,7 @@ async def test_one_address_is_throttled_across_usernames(
 
 
 async def test_one_username_is_throttled_across_addresses(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], make_account: Any
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], make_account: AccountFactory
 ) -> None:
     app = _throttled_app(settings, sessionmaker)
     account = await make_account()

@@ -11,8 +11,9 @@ from sqlalchemy import text
 from service.kit.db.engines import create_engine
 from service.kit.settings import Settings
 from service.posts.schemas import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
-from tests.conftest import make_settings
-from tests.security.conftest import assert_problem
+from tests.support.accounts import AccountFactory
+from tests.support.problems import assert_problem
+from tests.support.settings import make_settings
 
 API = "/api/v1"
 MIB = 1024 * 1024
@@ -35,7 +36,7 @@ async def _chunks(total: int, size: int = 64 * 1024) -> AsyncIterator[bytes]:
 
 
 async def test_body_over_the_limit_with_content_length_is_413(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Content-Type": "application/json"}
@@ -47,7 +48,7 @@ async def test_body_over_the_limit_with_content_length_is_413(
 
 
 async def test_streamed_body_without_content_length_is_413(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     headers = {**account.headers, "Content-Type": "application/json"}
@@ -61,7 +62,9 @@ async def test_streamed_body_without_content_length_is_413(
     )
 
 
-async def test_body_at_the_limit_is_accepted(client: AsyncClient, make_account: Any) -> None:
+async def test_body_at_the_limit_is_accepted(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     account = await make_account()
     document = b'{"title": "t", "body": "b"}'
     padded = document + b" " * (MIB - len(document))
@@ -83,7 +86,9 @@ def _nested(depth: int) -> dict[str, Any]:
     return document
 
 
-async def test_metadata_size_and_depth_are_bounded(client: AsyncClient, make_account: Any) -> None:
+async def test_metadata_size_and_depth_are_bounded(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     account = await make_account()
 
     async def create(metadata: Any) -> Any:
@@ -103,7 +108,7 @@ async def test_metadata_size_and_depth_are_bounded(client: AsyncClient, make_acc
     assert_problem(response, 422)
 
 
-async def test_string_fields_are_bounded(client: AsyncClient, make_account: Any) -> None:
+async def test_string_fields_are_bounded(client: AsyncClient, make_account: AccountFactory) -> None:
     account = await make_account()
     long_title = {"title": "x" * 201, "body": "b"}
     assert_problem(await client.post(f"{API}/posts", json=long_title, headers=account.headers), 422)
@@ -147,7 +152,9 @@ async def test_out_of_range_integers_are_422_not_500(client: AsyncClient) -> Non
     assert_problem(await client.get(f"{API}/posts/{2**63}"), 422)
 
 
-async def test_bulk_is_at_most_1000_items(client: AsyncClient, make_account: Any) -> None:
+async def test_bulk_is_at_most_1000_items(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     account = await make_account()
     item = {"title": "t", "body": "b"}
     too_many = {"items": [item] * 1001}

@@ -1,12 +1,12 @@
-from typing import Any
-
 from httpx import AsyncClient
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post, problem
+from tests.support.statements import StatementCounter
 
 
 async def test_stats_in_one_statement(
-    client: AsyncClient, make_account: Any, statements: Any
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     alice, bob = await make_account(), await make_account()
     first = await create_post(client, alice)

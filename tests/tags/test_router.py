@@ -1,14 +1,14 @@
-from typing import Any
-
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post, problem
+from tests.support.statements import StatementCounter
 
 
 async def test_tags_are_normalised_created_once_and_embedded(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     alice = await make_account()
     post = await create_post(client, alice, tags=["  Python ", "python", "Async  IO"])
@@ -21,7 +21,7 @@ async def test_tags_are_normalised_created_once_and_embedded(
     assert read.json()["tags"] == ["async io", "python"]
 
 
-async def test_bad_tags_are_422(client: AsyncClient, make_account: Any) -> None:
+async def test_bad_tags_are_422(client: AsyncClient, make_account: AccountFactory) -> None:
     alice = await make_account()
     for tags in (["  "], ["x" * 33], ["no,commas"], [f"t{i}" for i in range(11)]):
         payload = {"title": "t", "body": "b", "tags": tags}
@@ -29,7 +29,7 @@ async def test_bad_tags_are_422(client: AsyncClient, make_account: Any) -> None:
 
 
 async def test_patch_replaces_tags_and_bumps_version(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice = await make_account()
     post = await create_post(client, alice, tags=["a", "b"])
@@ -44,7 +44,7 @@ async def test_patch_replaces_tags_and_bumps_version(
 
 
 async def test_tag_counts_most_used_first_and_hide_deleted_posts(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     alice = await make_account()
     first = await create_post(client, alice, tags=["zeta", "common"])
@@ -61,7 +61,7 @@ async def test_tag_counts_most_used_first_and_hide_deleted_posts(
     problem(await client.get(f"{API}/tags", params={"limit": 0}), 422)
 
 
-async def test_filter_posts_by_tag(client: AsyncClient, make_account: Any) -> None:
+async def test_filter_posts_by_tag(client: AsyncClient, make_account: AccountFactory) -> None:
     alice = await make_account()
     tagged = await create_post(client, alice, tags=["Rust"])
     await create_post(client, alice, tags=["go"])
@@ -71,7 +71,7 @@ async def test_filter_posts_by_tag(client: AsyncClient, make_account: Any) -> No
 
 
 async def test_tag_list_statement_count_is_constant(
-    client: AsyncClient, make_account: Any, statements: Any
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     alice = await make_account()
     for i in range(6):

@@ -1,9 +1,8 @@
-from typing import Any
-
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post
 
 ORPHANS = {
@@ -27,7 +26,7 @@ ORPHANS = {
 
 
 async def test_deleting_a_user_cascades_and_leaves_no_orphans(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     doomed, other = await make_account(), await make_account()
     own = await create_post(client, doomed, tags=["x"])

@@ -1,12 +1,12 @@
-from typing import Any
-
 from httpx import AsyncClient
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API
+from tests.support.statements import StatementCounter
 
 
 async def test_user_list_runs_a_constant_number_of_statements(
-    client: AsyncClient, make_account: Any, statements: Any
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
 ) -> None:
     for _ in range(6):
         await make_account()

@@ -1,11 +1,12 @@
-from typing import Any
-
 from httpx import AsyncClient
 
+from tests.support.accounts import AccountFactory
 from tests.support.api import API, problem
 
 
-async def test_profile_is_empty_then_replaced(client: AsyncClient, make_account: Any) -> None:
+async def test_profile_is_empty_then_replaced(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     alice = await make_account()
     url = f"{API}/users/{alice.id}/profile"
     empty = await client.get(url)
@@ -32,7 +33,7 @@ async def test_profile_is_empty_then_replaced(client: AsyncClient, make_account:
     assert (await client.get(url)).json()["bio"] == "Bye"
 
 
-async def test_profile_errors(client: AsyncClient, make_account: Any) -> None:
+async def test_profile_errors(client: AsyncClient, make_account: AccountFactory) -> None:
     alice = await make_account()
     problem(await client.get(f"{API}/users/999999/profile"), 404)
     problem(await client.put(f"{API}/users/me/profile", json={"bio": "x"}), 401)

@@ -4,7 +4,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tests.conftest import PASSWORD
+from tests.support.accounts import PASSWORD, AccountFactory
 from tests.support.problems import assert_problem
 
 USERS = "/api/v1/users"
@@ -84,7 +84,9 @@ async def test_me_requires_a_valid_token(client: AsyncClient) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_public_view_hides_email_and_hash(client: AsyncClient, make_account: Any) -> None:
+async def test_public_view_hides_email_and_hash(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     account = await make_account()
     response = await client.get(f"{USERS}/{account.id}")
     assert response.status_code == 200
@@ -93,7 +95,9 @@ async def test_public_view_hides_email_and_hash(client: AsyncClient, make_accoun
     assert_problem(await client.get(f"{USERS}/{2**64}"), 422)
 
 
-async def test_list_users_is_a_keyset_page(client: AsyncClient, make_account: Any) -> None:
+async def test_list_users_is_a_keyset_page(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
     created = [(await make_account()).id for _ in range(5)]
     seen: list[int] = []
     cursor = None
@@ -110,7 +114,7 @@ async def test_list_users_is_a_keyset_page(client: AsyncClient, make_account: An
 
 
 async def test_update_me_and_password_change_revokes_old_tokens(
-    client: AsyncClient, make_account: Any
+    client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
     renamed = await client.patch(
@@ -129,7 +133,7 @@ async def test_update_me_and_password_change_revokes_old_tokens(
 
 
 async def test_delete_me_cascades_to_posts(
-    client: AsyncClient, make_account: Any, connection: AsyncConnection
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
 ) -> None:
     account = await make_account()
     post = await client.post(
