@@ -18,8 +18,7 @@ from service.kit.db.engines import create_engine, make_sessionmaker
 from service.kit.settings import Settings
 from service.posts import repository
 from service.posts.models import Post, PostStatus
-from service.posts.repository import PostFilter
-from service.posts.schemas import PostSort
+from service.posts.schemas import PostFilter, PostSort
 
 DEPTH = 10_000
 LIMIT = 20

@@ -35,6 +35,8 @@ from service.kit.observability.metrics import mark_process_dead, metrics_router
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
 from service.notifications.router import router as notifications_router
+from service.notifications.service import notify_followers
+from service.posts.events import POST_EVENTS, PostEvents
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
 from service.realtime.runtime import Realtime
@@ -88,6 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         replicas.start()
         app.state.realtime = realtime = Realtime(settings, db)
         realtime.start()
+        # What follows a post's publication: the feed announces it, then followers are notified.
+        post_events = POST_EVENTS.put(app, PostEvents())
+        post_events.subscribe(realtime.announce)
+        post_events.subscribe(notify_followers)
         lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
         unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)

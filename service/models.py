@@ -6,7 +6,6 @@ from service.comments.models import Comment
 from service.follows.models import Follow
 from service.idempotency.models import IdempotencyKey
 from service.notifications.models import Notification
-from service.posts import slugs  # noqa: F401  (registers the slug listener)
 from service.posts.models import Post, PostLike
 from service.tags.models import PostTag, Tag
 from service.users.models import Profile, User

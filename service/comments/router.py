@@ -1,26 +1,15 @@
 import uuid
-from collections.abc import Sequence
 
 from fastapi import APIRouter, Response, status
 
-from service.comments import repository, service
-from service.comments.models import Comment
+from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic
 from service.kit.db.session import ReadSessionDep, SessionDep
-from service.kit.pagination import Page, Pager, PagerDep
+from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
 
 router = APIRouter(tags=["comments"])
-
-
-def _page(
-    pager: Pager, rows: Sequence[Comment], counts: dict[uuid.UUID, int]
-) -> Page[CommentPublic]:
-    items, next_cursor = pager.page(rows, repository.BY_ID)
-    return Page(
-        items=[service.to_public(c, counts.get(c.id, 0)) for c in items], next_cursor=next_cursor
-    )
 
 
 @router.post(
@@ -34,7 +23,7 @@ async def create_comment(
 ) -> CommentPublic:
     comment = await service.create(session, post_id=post_id, author=user, data=data)
     response.headers["Location"] = f"/api/v1/comments/{comment.id}/replies"
-    return service.to_public(comment, 0)
+    return comment
 
 
 @router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
@@ -42,28 +31,14 @@ async def list_comments(
     post_id: IdPath, session: ReadSessionDep, pager: PagerDep, viewer: OptionalUser
 ) -> Page[CommentPublic]:
     """Top-level comments, oldest first, each with its `reply_count`."""
-    rows, counts = await service.top_level(
-        session,
-        post_id=post_id,
-        viewer=viewer,
-        after=pager.after(repository.BY_ID),
-        limit=pager.limit,
-    )
-    return _page(pager, rows, counts)
+    return await service.top_level(session, post_id=post_id, viewer=viewer, pager=pager)
 
 
 @router.get("/comments/{comment_id}/replies", response_model=Page[CommentPublic])
 async def list_replies(
     comment_id: uuid.UUID, session: ReadSessionDep, pager: PagerDep, viewer: OptionalUser
 ) -> Page[CommentPublic]:
-    rows, counts = await service.replies(
-        session,
-        comment_id=comment_id,
-        viewer=viewer,
-        after=pager.after(repository.BY_ID),
-        limit=pager.limit,
-    )
-    return _page(pager, rows, counts)
+    return await service.replies(session, comment_id=comment_id, viewer=viewer, pager=pager)
 
 
 @router.delete("/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)

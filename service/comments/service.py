@@ -1,8 +1,6 @@
 """Comment rules: threads stay on one post, soft delete by author or post owner. Never commits."""
 
 import uuid
-from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,6 +11,7 @@ from service.comments.schemas import CommentCreate, CommentPublic
 from service.kit.authz import authorize
 from service.kit.errors import BadRequest, NotFound
 from service.kit.model_base import utcnow
+from service.kit.pagination import Page, Pager
 from service.posts import service as posts
 from service.posts.models import Post
 from service.users.models import User
@@ -34,7 +33,7 @@ def to_public(comment: Comment, reply_count: int) -> CommentPublic:
 
 async def create(
     session: AsyncSession, *, post_id: int, author: User, data: CommentCreate
-) -> Comment:
+) -> CommentPublic:
     post = await posts.get_visible(session, post_id, author, bare=True)
     assert post.id is not None
     assert author.id is not None
@@ -48,7 +47,7 @@ async def create(
     session.add(comment)
     await session.flush()
     set_committed_value(comment, "author", author)
-    return comment
+    return to_public(comment, 0)
 
 
 async def _visible_comment(
@@ -65,41 +64,32 @@ async def _visible_comment(
     return comment, post
 
 
-async def page(
-    session: AsyncSession,
-    *,
-    post_id: int,
-    parent_id: uuid.UUID | None,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
+async def _page(
+    session: AsyncSession, *, post_id: int, parent_id: uuid.UUID | None, pager: Pager
+) -> Page[CommentPublic]:
+    """One keyset page of a thread, oldest first, each comment with its `reply_count`."""
     rows = await repository.page(
-        session, post_id=post_id, parent_id=parent_id, after=after, limit=limit
+        session,
+        post_id=post_id,
+        parent_id=parent_id,
+        after=pager.after(repository.BY_ID),
+        limit=pager.limit,
     )
-    counts = await repository.reply_counts(session, [c.id for c in rows[:limit]])
-    return rows, counts
+    items, next_cursor = pager.page(rows, repository.BY_ID)
+    counts = await repository.reply_counts(session, [c.id for c in items])
+    return Page(items=[to_public(c, counts.get(c.id, 0)) for c in items], next_cursor=next_cursor)
 
 
 async def top_level(
-    session: AsyncSession,
-    *,
-    post_id: int,
-    viewer: User | None,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
+    session: AsyncSession, *, post_id: int, viewer: User | None, pager: Pager
+) -> Page[CommentPublic]:
     await posts.get_visible(session, post_id, viewer, bare=True)
-    return await page(session, post_id=post_id, parent_id=None, after=after, limit=limit)
+    return await _page(session, post_id=post_id, parent_id=None, pager=pager)
 
 
 async def replies(
-    session: AsyncSession,
-    *,
-    comment_id: uuid.UUID,
-    viewer: User | None,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> tuple[Sequence[Comment], dict[uuid.UUID, int]]:
+    session: AsyncSession, *, comment_id: uuid.UUID, viewer: User | None, pager: Pager
+) -> Page[CommentPublic]:
     # A deleted comment may still have replies: look it up with the filter lifted.
     comment = await repository.get(session, comment_id, include_deleted=True)
     if comment is None:
@@ -108,9 +98,7 @@ async def replies(
         await posts.get_visible(session, comment.post_id, viewer, bare=True)
     except NotFound as error:
         raise NotFound("No such comment.") from error
-    return await page(
-        session, post_id=comment.post_id, parent_id=comment.id, after=after, limit=limit
-    )
+    return await _page(session, post_id=comment.post_id, parent_id=comment.id, pager=pager)
 
 
 async def delete(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> None:

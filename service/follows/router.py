@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from service.follows import repository, service
+from service.follows import service
 from service.follows.schemas import FollowPublic
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
@@ -25,27 +25,11 @@ async def unfollow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> N
 async def list_followers(
     user_id: IdPath, session: ReadSessionDep, pager: PagerDep
 ) -> Page[FollowPublic]:
-    key = repository.FOLLOWERS
-    rows = await service.followers(
-        session, user_id=user_id, after=pager.after(key), limit=pager.limit
-    )
-    items, next_cursor = pager.page(rows, key)
-    return Page(
-        items=[FollowPublic(user=f.follower, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
-        next_cursor=next_cursor,
-    )
+    return await service.followers(session, user_id=user_id, pager=pager)
 
 
 @router.get("/following", response_model=Page[FollowPublic])
 async def list_following(
     user_id: IdPath, session: ReadSessionDep, pager: PagerDep
 ) -> Page[FollowPublic]:
-    key = repository.FOLLOWING
-    rows = await service.following(
-        session, user_id=user_id, after=pager.after(key), limit=pager.limit
-    )
-    items, next_cursor = pager.page(rows, key)
-    return Page(
-        items=[FollowPublic(user=f.followee, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
-        next_cursor=next_cursor,
-    )
+    return await service.following(session, user_id=user_id, pager=pager)

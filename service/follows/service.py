@@ -1,13 +1,11 @@
 """Follow rules: no self-follow, idempotent follow/unfollow, pages of followers. Never commits."""
 
-from collections.abc import Sequence
-from typing import Any
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.follows import repository
-from service.follows.models import Follow
+from service.follows.schemas import FollowPublic
 from service.kit.errors import BadRequest
+from service.kit.pagination import Page, Pager
 from service.users import service as users
 from service.users.models import User
 
@@ -28,15 +26,27 @@ async def unfollow(session: AsyncSession, *, user: User, target_id: int) -> None
     await repository.remove(session, follower_id=user.id, followee_id=target.id)
 
 
-async def followers(
-    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
-) -> Sequence[Follow]:
+async def followers(session: AsyncSession, *, user_id: int, pager: Pager) -> Page[FollowPublic]:
     await users.get(session, user_id)
-    return await repository.followers(session, user_id=user_id, after=after, limit=limit)
+    key = repository.FOLLOWERS
+    rows = await repository.followers(
+        session, user_id=user_id, after=pager.after(key), limit=pager.limit
+    )
+    items, next_cursor = pager.page(rows, key)
+    return Page(
+        items=[FollowPublic(user=f.follower, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
+        next_cursor=next_cursor,
+    )
 
 
-async def following(
-    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
-) -> Sequence[Follow]:
+async def following(session: AsyncSession, *, user_id: int, pager: Pager) -> Page[FollowPublic]:
     await users.get(session, user_id)
-    return await repository.following(session, user_id=user_id, after=after, limit=limit)
+    key = repository.FOLLOWING
+    rows = await repository.following(
+        session, user_id=user_id, after=pager.after(key), limit=pager.limit
+    )
+    items, next_cursor = pager.page(rows, key)
+    return Page(
+        items=[FollowPublic(user=f.followee, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
+        next_cursor=next_cursor,
+    )

@@ -1,21 +1,23 @@
-"""Notification rows for new posts, written by a background task in its own transaction."""
+"""Notification rows for new posts, written once the publishing transaction has committed, in a
+transaction of their own."""
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from fastapi import BackgroundTasks
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.after_commit import after_commit
 from service.kit.db.session import own_transaction
 from service.kit.model_base import utcnow
 from service.kit.observability.context import current_request_id, request_context
 from service.kit.observability.metrics import BACKGROUND_FAILURES
+from service.kit.pagination import Page, Pager
 from service.notifications import repository
-from service.notifications.models import Notification
+from service.notifications.schemas import NotificationPublic
+from service.posts.events import Publication
 from service.posts.models import Post
-from service.realtime.events import published_post_ids
+from service.users.models import User
 
 log = logging.getLogger("inkwell.notifications")
 
@@ -32,7 +34,7 @@ async def fan_out_new_post(
     request_id: str | None = None,
     recipients: Sequence[int] | None = None,
 ) -> int:
-    """Background task: its own session and transaction, never the request's.
+    """One post's fan-out: its own session and transaction, never the publishing one's.
 
     Failures are logged with the request id and counted, never swallowed silently.
     """
@@ -54,19 +56,26 @@ async def fan_out_new_post(
             return 0
 
 
-def schedule_fan_out(
-    tasks: BackgroundTasks,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    session: AsyncSession,
-) -> None:
-    """After the response: one fan-out per post this request published."""
-    for post_id in published_post_ids(session):
-        tasks.add_task(
-            fan_out_new_post, sessionmaker, post_id=post_id, request_id=current_request_id()
-        )
+async def notify_followers(publication: Publication) -> None:
+    """Subscribed to post events by `create_app`: each post's fan-out, awaited once the
+    publishing transaction has committed (nothing if it rolls back)."""
+    request_id = current_request_id()
+    for published in publication.posts:
+
+        async def fan_out(post_id: int = published.post_id) -> None:
+            await fan_out_new_post(publication.sessionmaker, post_id=post_id, request_id=request_id)
+
+        after_commit(publication.session, fan_out)
 
 
-async def list_page(
-    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
-) -> Sequence[Notification]:
-    return await repository.list_page(session, user_id=user_id, after=after, limit=limit)
+async def list_mine(session: AsyncSession, *, user: User, pager: Pager) -> Page[NotificationPublic]:
+    """The user's notifications, newest first (keyset pages)."""
+    assert user.id is not None
+    sort = repository.NEWEST_FIRST
+    rows = await repository.list_page(
+        session, user_id=user.id, after=pager.after(sort), limit=pager.limit
+    )
+    items, next_cursor = pager.page(rows, sort)
+    return Page(
+        items=[NotificationPublic.model_validate(n) for n in items], next_cursor=next_cursor
+    )

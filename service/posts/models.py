@@ -48,7 +48,7 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
     author_id: int = Field(sa_column=cascade_fk("users.id"))
     title: str = Field(max_length=200)
-    # Set once from the title by a `before_insert` listener (service.posts.slugs); stable after.
+    # Set once at insert by the posts service (service.posts.slugs); stable after.
     slug: str | None = Field(
         default=None, sa_column=Column(String(SLUG_MAX_LENGTH), nullable=False, unique=True)
     )

@@ -1,24 +1,22 @@
 import re
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Header, Query, Response, status
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Header, Query, Response, status
 
-from service.kit.db.session import ReadSessionDep, SessionDep, SessionMakerDep
-from service.kit.errors import BadRequest, Unauthorized
-from service.kit.pagination import Page, Pager, PagerDep, SortKey
+from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.errors import BadRequest
+from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import MAX_BIGINT, IdPath
-from service.notifications.service import schedule_fan_out
-from service.posts import repository, service
-from service.posts.models import Post, PostStatus
-from service.posts.repository import PostFilter, PublicRow
+from service.posts import bulk, service
+from service.posts.events import PublisherDep
+from service.posts.models import PostStatus
 from service.posts.schemas import (
     BulkCreate,
     BulkResult,
     LikeState,
     PostCreate,
+    PostFilter,
     PostPublic,
     PostSort,
     PostUpdate,
@@ -32,18 +30,6 @@ IfMatch = Annotated[
     str | None, Header(max_length=256, description="ETag of the version being changed")
 ]
 _META_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def _respond(post: Post, response: Response) -> PostPublic:
-    response.headers["ETag"] = service.etag(post)
-    return PostPublic.model_validate(post)
-
-
-async def _page(
-    session: AsyncSession, rows: Sequence[PublicRow], key: SortKey, pager: Pager
-) -> Page[PostPublic]:
-    items, next_cursor = pager.page(rows, key)
-    return Page(items=await service.to_public(session, items), next_cursor=next_cursor)
 
 
 def _parse_meta(meta: str) -> tuple[str, str]:
@@ -67,14 +53,13 @@ async def create_post(
     data: PostCreate,
     user: CurrentUser,
     session: SessionDep,
+    publisher: PublisherDep,
     response: Response,
-    tasks: BackgroundTasks,
-    sessionmaker: SessionMakerDep,
 ) -> PostPublic:
-    post = await service.create(session, author=user, data=data)
-    schedule_fan_out(tasks, sessionmaker, session)
+    post = await service.create(session, publisher, author=user, data=data)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    return _respond(post, response)
+    response.headers["ETag"] = service.etag(post)
+    return post
 
 
 @router.post(
@@ -84,16 +69,10 @@ async def create_post(
     dependencies=[Idempotent],
 )
 async def bulk_create_posts(
-    data: BulkCreate,
-    user: CurrentUser,
-    session: SessionDep,
-    tasks: BackgroundTasks,
-    sessionmaker: SessionMakerDep,
+    data: BulkCreate, user: CurrentUser, session: SessionDep, publisher: PublisherDep
 ) -> BulkResult:
     """Up to 1000 posts; bad items are reported as `{index, detail}`, good ones are kept."""
-    result = await service.bulk_create(session, author=user, items=data.items)
-    schedule_fan_out(tasks, sessionmaker, session)
-    return result
+    return await bulk.bulk_create(session, publisher, author=user, items=data.items)
 
 
 @router.get("", response_model=Page[PostPublic])
@@ -111,11 +90,7 @@ async def list_posts(
     commented_by: Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="a user id")] = None,
     sort: PostSort = PostSort.newest,
 ) -> Page[PostPublic]:
-    if status_ is PostStatus.draft:
-        # Drafts are private: a listing of drafts is always of the viewer's own.
-        if viewer is None:
-            raise Unauthorized("Sign in to list your drafts.")
-        author_id = viewer.id
+    """Drafts (`status=draft`) are only ever the signed-in viewer's own."""
     filters = PostFilter(
         author_id=author_id,
         status=status_,
@@ -126,11 +101,7 @@ async def list_posts(
         meta=None if meta is None else _parse_meta(meta),
         commented_by=commented_by,
     )
-    key = repository.SORTS[sort]
-    rows = await service.list_page(
-        session, filters=filters, sort=key, after=pager.after(key), limit=pager.limit
-    )
-    return await _page(session, rows, key, pager)
+    return await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
 
 
 @router.get("/search", response_model=list[PostPublic])
@@ -140,7 +111,7 @@ async def search_posts(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[PostPublic]:
     """Best `limit` matches, ranked (ts_rank on PostgreSQL, bm25 on SQLite); no cursor."""
-    return await service.to_public(session, await service.search(session, q=q, limit=limit))
+    return await service.search_posts(session, q=q, limit=limit)
 
 
 @router.get("/top", response_model=Page[PostPublic])
@@ -150,18 +121,14 @@ async def top_posts(
     per_author: Annotated[int, Query(ge=1, le=20)] = 3,
 ) -> Page[PostPublic]:
     """Each author's `per_author` most liked posts, most liked first (keyset pages)."""
-    key = repository.SORTS[PostSort.most_liked]
-    rows = await service.top(
-        session, per_author=per_author, sort=key, after=pager.after(key), limit=pager.limit
-    )
-    return await _page(session, rows, key, pager)
+    return await service.top_posts(session, per_author=per_author, pager=pager)
 
 
 @router.get("/{post_id}", response_model=PostPublic)
 async def read_post(
     post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser, response: Response
 ) -> PostPublic:
-    post = await service.read_visible(session, post_id, viewer)
+    post = await service.read_post(session, post_id, viewer)
     response.headers["ETag"] = service.etag(post)
     return post
 
@@ -172,31 +139,31 @@ async def update_post(
     data: PostUpdate,
     user: CurrentUser,
     session: SessionDep,
+    publisher: PublisherDep,
     response: Response,
-    tasks: BackgroundTasks,
-    sessionmaker: SessionMakerDep,
     if_match: IfMatch = None,
 ) -> PostPublic:
-    post = await service.get_owned(session, post_id, user)
-    post = await service.update(session, post=post, data=data, if_match=if_match)
-    schedule_fan_out(tasks, sessionmaker, session)
-    return _respond(post, response)
+    post = await service.update(
+        session, publisher, post_id=post_id, user=user, data=data, if_match=if_match
+    )
+    response.headers["ETag"] = service.etag(post)
+    return post
 
 
 @router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
 ) -> None:
-    post = await service.get_owned(session, post_id, user)
-    await service.soft_delete(session, post=post, if_match=if_match)
+    await service.soft_delete(session, post_id=post_id, user=user, if_match=if_match)
 
 
 @router.post("/{post_id}/restore", response_model=PostPublic)
 async def restore_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, response: Response
 ) -> PostPublic:
-    post = await service.get_owned(session, post_id, user, include_deleted=True)
-    return _respond(await service.restore(session, post=post), response)
+    post = await service.restore(session, post_id=post_id, user=user)
+    response.headers["ETag"] = service.etag(post)
+    return post
 
 
 @router.put("/{post_id}/like", response_model=LikeState)

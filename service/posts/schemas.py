@@ -1,4 +1,5 @@
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -76,17 +77,25 @@ class PostPublic(ResponseModel):
     author: UserPublic
     tags: list[str]
 
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _tag_names(cls, value: Any) -> Any:
-        # The ORM gives Tag objects (selectinloaded); the API shows their names.
-        return [getattr(tag, "name", tag) for tag in value]
-
 
 class PostSort(StrEnum):
     newest = "-created_at"
     oldest = "created_at"
     most_liked = "-like_count"
+
+
+@dataclass(frozen=True)
+class PostFilter:
+    """What a listing of posts is narrowed to (`GET /posts` query parameters)."""
+
+    author_id: int | None = None
+    status: PostStatus = PostStatus.published
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    tag: str | None = None
+    q: str | None = None
+    meta: tuple[str, str] | None = None
+    commented_by: int | None = None
 
 
 class LikeState(ResponseModel):

@@ -1,19 +1,17 @@
-"""URL slugs derived from titles: unique, set once at insert by a mapper event."""
+"""URL slugs derived from titles: unique, assigned once by the posts service before insert."""
 
 import re
 import secrets
 import unicodedata
 
-from sqlalchemy import Table, event, exists, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapper
+from service.kit.db.errors import violated_unique
+from service.posts.models import SLUG_MAX_LENGTH
 
-from service.posts.models import SLUG_MAX_LENGTH, Post
-
-POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _BASE_MAX = SLUG_MAX_LENGTH - 8  # room for "-" + suffix
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_SLUG_UNIQUE = {"uq_posts_slug", "posts.slug"}
+"""How the slug's unique constraint is reported: its name (PostgreSQL), its column (SQLite)."""
 
 
 def slugify(title: str) -> str:
@@ -27,23 +25,12 @@ def with_suffix(base: str) -> str:
     return f"{base}-{''.join(secrets.choice(_ALPHABET) for _ in range(6))}"
 
 
-def is_slug_conflict(error: Exception) -> bool:
-    return "slug" in str(getattr(error, "orig", error))
-
-
-@event.listens_for(Post, "before_insert")
-def _assign_slug(_: Mapper[Post], connection: Connection, post: Post) -> None:
-    if getattr(post, "slug", None):
-        return
-    base = slugify(post.title)
-    taken = connection.scalar(select(exists().where(POSTS.c.slug == base)))
-    # A concurrent insert of the same slug can still win the race: the unique constraint
-    # catches it and the service retries with a suffix (service.posts.service.create).
-    post.slug = with_suffix(base) if taken else base
+def is_slug_conflict(error: BaseException) -> bool:
+    return violated_unique(error) in _SLUG_UNIQUE
 
 
 def unique_batch(titles: list[str], taken: set[str]) -> list[str]:
-    """Slugs for a batch (bulk insert bypasses the mapper event): suffix on any collision."""
+    """Slugs for a batch, unique among themselves and `taken`: suffix on any collision."""
     used = set(taken)
     slugs = []
     for title in titles:

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import weakref
 from dataclasses import dataclass, field
 
 from service.realtime.metrics import REALTIME_CLIENTS, REALTIME_DROPPED, REALTIME_MESSAGES
@@ -73,20 +72,3 @@ class Hub:
         self.closing = True
         for subscriber in list(self._subscribers):
             subscriber.close(code, reason)
-
-
-_local_hubs: "weakref.WeakSet[Hub]" = weakref.WeakSet()
-"""Hubs fed in-process (SQLite): a commit in this process publishes to each of them."""
-
-
-def register_local(hub: Hub) -> None:
-    _local_hubs.add(hub)
-
-
-def unregister_local(hub: Hub) -> None:
-    _local_hubs.discard(hub)
-
-
-def publish_local(message: str) -> None:
-    for hub in list(_local_hubs):
-        hub.publish(message)

@@ -127,8 +127,7 @@ class PostgresListener:
                 continue  # nobody is listening on this instance: skip the query
             try:
                 async with self.sessionmaker() as session:
-                    post = await posts.get_visible(session, post_id, None)
-                    message = serialize(post)
+                    message = serialize(await posts.read_post(session, post_id, None))
             except NotFound:
                 continue  # deleted or unpublished again before we got to it
             except Exception:

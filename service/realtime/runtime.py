@@ -3,7 +3,9 @@
 from service.kit.db.engines import make_sessionmaker
 from service.kit.db.session import Database
 from service.kit.settings import Settings
-from service.realtime.hub import Hub, register_local, unregister_local
+from service.posts.events import Publication
+from service.realtime import events
+from service.realtime.hub import Hub
 from service.realtime.listener import PostgresListener, asyncpg_dsn
 
 
@@ -21,10 +23,16 @@ class Realtime:
             )
 
     def start(self) -> None:
-        if self.listener is None:
-            register_local(self.hub)
-        else:
+        if self.listener is not None:
             self.listener.start()
+
+    async def announce(self, publication: Publication) -> None:
+        """Subscribed to posts' events by `create_app`: the feed shows what was published."""
+        post_ids = [published.post_id for published in publication.posts]
+        if self.listener is not None:
+            await events.notify(publication.session, post_ids)
+        else:
+            await events.deliver_after_commit(publication.session, self.hub, post_ids)
 
     def close_clients(self) -> None:
         """Tell every websocket client to go away (1001); new ones are refused the same way."""
@@ -32,6 +40,5 @@ class Realtime:
 
     async def stop(self) -> None:
         self.close_clients()
-        unregister_local(self.hub)
         if self.listener is not None:
             await self.listener.stop()

@@ -6,7 +6,7 @@ from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.kit.settings import SETTINGS
-from service.users import repository, service
+from service.users import service
 from service.users.dependencies import CurrentUser
 from service.users.ratelimit import LoginThrottle
 from service.users.schemas import (
@@ -68,10 +68,7 @@ async def delete_me(user: CurrentUser, session: SessionDep) -> None:
 
 @router.get("/users", response_model=Page[UserPublic])
 async def list_users(session: ReadSessionDep, pager: PagerDep) -> Page[UserPublic]:
-    sort = repository.USERS_BY_ID
-    rows = await service.list_page(session, after=pager.after(sort), limit=pager.limit)
-    items, next_cursor = pager.page(rows, sort)
-    return Page(items=[UserPublic.model_validate(u) for u in items], next_cursor=next_cursor)
+    return await service.list_users(session, pager=pager)
 
 
 @router.get("/users/{user_id}", response_model=UserPublic)

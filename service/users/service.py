@@ -1,15 +1,19 @@
 """User rules: registration, authentication, profile of the account. Never commits."""
 
-from collections.abc import Sequence
-from typing import Any
-
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.errors import Conflict, NotFound, Unauthorized
+from service.kit.pagination import Page, Pager
 from service.users import repository
 from service.users.models import Profile, User
-from service.users.schemas import ProfilePublic, ProfileUpdate, UserCreate, UserUpdate
+from service.users.schemas import (
+    ProfilePublic,
+    ProfileUpdate,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+)
 from service.users.security import hash_password, verify_password
 
 
@@ -41,10 +45,11 @@ async def get(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def list_page(
-    session: AsyncSession, *, after: Sequence[Any] | None, limit: int
-) -> Sequence[User]:
-    return await repository.list_page(session, after=after, limit=limit)
+async def list_users(session: AsyncSession, *, pager: Pager) -> Page[UserPublic]:
+    sort = repository.USERS_BY_ID
+    rows = await repository.list_page(session, after=pager.after(sort), limit=pager.limit)
+    items, next_cursor = pager.page(rows, sort)
+    return Page(items=[UserPublic.model_validate(u) for u in items], next_cursor=next_cursor)
 
 
 async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:

@@ -28,7 +28,7 @@ from tests.support.api import register
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-WAIT_SECONDS = 20
+WAIT_SECONDS = 30
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +90,11 @@ def _swagger_login_and_try_me(driver: WebDriver, url: str, username: str) -> str
     wait.until(ready.visibility_of_element_located((By.ID, "oauth_username"))).send_keys(username)
     driver.find_element(By.ID, "oauth_password").send_keys(PASSWORD)
     _click(driver, driver.find_element(By.CSS_SELECTOR, ".auth-btn-wrapper button.authorize"))
+    # Logged in once the form shows "Logout" (the token request ran argon2); then close it.
+    logout = "//div[contains(@class,'auth-btn-wrapper')]/button[normalize-space()='Logout']"
+    wait.until(ready.presence_of_element_located((By.XPATH, logout)))
     done = (By.CSS_SELECTOR, ".auth-btn-wrapper .btn-done")
-    wait.until(ready.element_to_be_clickable(done)).click()
+    _click(driver, wait.until(ready.element_to_be_clickable(done)))
     wait.until(ready.invisibility_of_element_located((By.CSS_SELECTOR, ".dialog-ux")))
     _click(driver, operation.find_element(By.CSS_SELECTOR, ".opblock-summary-control"))
     _click(driver, wait.until(lambda _: operation.find_element(By.CSS_SELECTOR, ".try-out__btn")))

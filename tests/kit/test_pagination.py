@@ -2,6 +2,7 @@
 and with rows inserted between page fetches; cursors are tamper-evident."""
 
 import random
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ async def _insert_posts(
             Post(
                 author_id=author.id,
                 title=f"p{i}",
+                slug=f"p{i}-{uuid.uuid4().hex}",
                 body="b",
                 status=PostStatus.published,
                 created_at=at,

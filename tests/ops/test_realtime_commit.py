@@ -1,4 +1,5 @@
-"""A published post reaches the feed only if its transaction commits (both backends)."""
+"""A published post reaches the feed, and followers, only if its transaction commits (both
+backends)."""
 
 import asyncio
 import json
@@ -6,9 +7,14 @@ import json
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.follows.models import Follow
+from service.kit.db.session import own_transaction
+from service.posts.events import POST_EVENTS, PostPublished, Publisher
 from service.posts.models import Post, PostStatus
-from service.realtime.events import publish_post_created
 from service.realtime.runtime import Realtime
 from service.users.models import User
 from tests.support.api import register
@@ -18,36 +24,47 @@ class Abort(Exception):
     pass
 
 
+def publisher_of(app: FastAPI) -> Publisher:
+    """The hook point as the posts service reaches it, on the application's own sessionmaker."""
+    return Publisher(POST_EVENTS.of(app), app.state.db.sessionmaker)
+
+
+async def add_user(app: FastAPI, name: str) -> int:
+    async with own_transaction(app.state.db.sessionmaker) as session:
+        user = User(username=name, email=f"{name}@x.org", password_hash="x")
+        session.add(user)
+        await session.flush()
+        assert user.id is not None
+        return user.id
+
+
+async def publish(session: AsyncSession, publisher: Publisher, author_id: int, title: str) -> Post:
+    post = Post(author_id=author_id, title=title, slug=title, body="b", status=PostStatus.published)
+    session.add(post)
+    await session.flush()
+    assert post.id is not None
+    await publisher.published(session, [PostPublished(post.id, author_id)])
+    return post
+
+
 async def test_feed_sees_committed_posts_never_rolled_back_ones(real_app: FastAPI) -> None:
     realtime: Realtime = real_app.state.realtime
     if realtime.listener is not None:
         await asyncio.wait_for(realtime.listener.connected.wait(), 5)
     subscriber = realtime.hub.subscribe()
-    sessionmaker = real_app.state.db.sessionmaker
+    publisher = publisher_of(real_app)
     try:
-        async with sessionmaker.begin() as session:
-            user = User(username="committer", email="c@x.org", password_hash="x")
-            session.add(user)
-            await session.flush()
-            user_id = user.id
-        assert user_id is not None
+        user_id = await add_user(real_app, "committer")
 
         async def write(title: str) -> Post:
-            async with sessionmaker.begin() as session:
-                author = await session.get(User, user_id)
-                assert author is not None
-                post = Post(author_id=user_id, title=title, body="b", status=PostStatus.published)
-                post.author = author
-                post.tags = []
-                session.add(post)
-                await session.flush()
-                await publish_post_created(session, post)
-                if title == "rolled back":
+            async with own_transaction(real_app.state.db.sessionmaker) as session:
+                post = await publish(session, publisher, user_id, title)
+                if title == "rolled-back":
                     raise Abort
             return post
 
         with pytest.raises(Abort):
-            await write("rolled back")
+            await write("rolled-back")
         kept = await write("committed")
 
         message = json.loads(await asyncio.wait_for(subscriber.queue.get(), 2))
@@ -63,51 +80,49 @@ async def test_drafts_are_not_announced(real_app: FastAPI) -> None:
     realtime: Realtime = real_app.state.realtime
     subscriber = realtime.hub.subscribe()
     try:
-        async with real_app.state.db.sessionmaker.begin() as session:
-            user = User(username="drafter", email="d@x.org", password_hash="x")
-            session.add(user)
-            await session.flush()
-            assert user.id is not None
-            post = Post(author_id=user.id, title="d", body="b", status=PostStatus.draft)
-            session.add(post)
-            await session.flush()
-            await publish_post_created(session, post)
+        async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
+            author = (await register(client, "drafter")).headers
+            draft = await client.post(
+                "/api/v1/posts", json={"title": "d", "body": "b"}, headers=author
+            )
+        assert draft.status_code == 201, draft.text
         await asyncio.sleep(0.2)
         assert subscriber.queue.empty()
     finally:
         realtime.hub.unsubscribe(subscriber)
 
 
-async def test_a_rolled_back_savepoint_takes_its_post_back(real_app: FastAPI) -> None:
-    """Bulk writes use savepoints: a post published inside one that rolls back is never sent."""
+async def test_a_rolled_back_savepoint_takes_its_post_back(
+    real_app: FastAPI, observer: AsyncEngine
+) -> None:
+    """Bulk writes use savepoints: a post published inside one that rolls back is neither
+    announced nor fanned out to followers."""
     realtime: Realtime = real_app.state.realtime
     if realtime.listener is not None:
         await asyncio.wait_for(realtime.listener.connected.wait(), 5)
     subscriber = realtime.hub.subscribe()
+    publisher = publisher_of(real_app)
     try:
-        async with real_app.state.db.sessionmaker.begin() as session:
-            user = User(username="bulker", email="b@x.org", password_hash="x")
-            session.add(user)
-            await session.flush()
-            assert user.id is not None
-            posts = []
+        author_id = await add_user(real_app, "bulker")
+        follower_id = await add_user(real_app, "watcher")
+        async with own_transaction(real_app.state.db.sessionmaker) as session:
+            session.add(Follow(follower_id=follower_id, followee_id=author_id))
+            kept = []
             for title in ("kept", "undone"):
                 savepoint = await session.begin_nested()
-                post = Post(author_id=user.id, title=title, body="b", status=PostStatus.published)
-                post.author = user
-                post.tags = []
-                session.add(post)
-                await session.flush()
-                await publish_post_created(session, post)
+                post = await publish(session, publisher, author_id, title)
                 if title == "undone":
                     await savepoint.rollback()
                 else:
                     await savepoint.commit()
-                    posts.append(post)
+                    kept.append(post.id)
         message = json.loads(await asyncio.wait_for(subscriber.queue.get(), 2))
-        assert (message["id"], message["title"]) == (posts[0].id, "kept")
+        assert (message["id"], message["title"]) == (kept[0], "kept")
         await asyncio.sleep(0.2)
         assert subscriber.queue.empty()
+        async with observer.connect() as other:
+            rows = await other.execute(text("SELECT user_id, post_id FROM notifications"))
+            assert [tuple(row) for row in rows] == [(follower_id, kept[0])]
     finally:
         realtime.hub.unsubscribe(subscriber)
 

@@ -75,6 +75,18 @@ class UniqueError(Exception):
         self.constraint_name = constraint_name
 
 
+class AdapterError(Exception):
+    """Like SQLAlchemy's asyncpg adapter error: the SQLSTATE, the driver error as its cause."""
+
+    sqlstate = "23505"
+
+
+def test_unique_violation_names_the_constraint_found_under_the_adapter() -> None:
+    adapter = AdapterError("duplicate key")
+    adapter.__cause__ = UniqueError("uq_posts_slug")
+    assert violated_unique(sa_exc.IntegrityError("INSERT", None, adapter)) == "uq_posts_slug"
+
+
 def test_unique_violation_names_its_constraint_on_postgresql() -> None:
     error = sa_exc.IntegrityError("INSERT", None, UniqueError("uq_posts_slug"))
     assert violated_unique(error) == "uq_posts_slug"

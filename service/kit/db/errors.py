@@ -104,10 +104,13 @@ def violated_unique(error: BaseException) -> str | None:
     SQLite (which does not report names); None for any other error."""
     if not isinstance(error, sa_exc.IntegrityError):
         return None
-    for cause in causes(error):
-        if getattr(cause, "sqlstate", None) == _UNIQUE_VIOLATION:
-            name = getattr(cause, "constraint_name", None)
-            return name if isinstance(name, str) else ""
+    chain = causes(error)
+    if any(getattr(cause, "sqlstate", None) == _UNIQUE_VIOLATION for cause in chain):
+        # SQLAlchemy's asyncpg adapter error carries the SQLSTATE; the asyncpg exception under
+        # it carries the constraint name.
+        names = (getattr(cause, "constraint_name", None) for cause in chain)
+        return next((name for name in names if isinstance(name, str)), "")
+    for cause in chain:
         match = _SQLITE_UNIQUE.search(str(cause))
         if match is not None:
             return match.group(1)

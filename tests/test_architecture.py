@@ -1,0 +1,110 @@
+"""The house rules of docs/architecture.md, checked on the source: imports run one way, down."""
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import ROOT
+
+SERVICE = ROOT / "service"
+DOMAINS = (
+    "users",
+    "posts",
+    "comments",
+    "tags",
+    "follows",
+    "notifications",
+    "stats",
+    "realtime",
+    "health",
+)
+CROSS_CUTTING = ("replication", "idempotency")
+MAX_LINES = 300
+
+
+def _module(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _runtime_nodes(tree: ast.AST) -> Iterator[ast.AST]:
+    """Every node except the bodies of `if TYPE_CHECKING:` (annotations of relationships)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """Every module `path` imports at run time (absolute names)."""
+    package = _module(path).rsplit(".", 1)[0]
+    for node in _runtime_nodes(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{parent}.{base}" if base else parent
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
+
+
+def _sources(*packages: str) -> list[Path]:
+    return sorted(p for package in packages for p in (SERVICE / package).rglob("*.py"))
+
+
+def _offenders(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
+    return [
+        f"{_module(path)} imports {name}"
+        for path in paths
+        for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
+    ]
+
+
+def test_kit_imports_nothing_above_it() -> None:
+    above = (
+        *(f"service.{p}" for p in (*DOMAINS, *CROSS_CUTTING)),
+        "service.main",
+        "service.models",
+    )
+    assert _offenders(_sources("kit"), above) == []
+
+
+def test_cross_cutting_packages_import_no_domain() -> None:
+    domains = tuple(f"service.{d}" for d in DOMAINS)
+    assert _offenders(_sources(*CROSS_CUTTING), domains) == []
+
+
+def test_posts_import_neither_realtime_nor_notifications() -> None:
+    subscribers = ("service.realtime", "service.notifications")
+    assert _offenders(_sources("posts"), subscribers) == []
+
+
+def test_domains_import_down_the_chain_only() -> None:
+    """comments -> posts -> users; users import no other domain."""
+    assert _offenders(_sources("users"), tuple(f"service.{d}" for d in DOMAINS[1:])) == []
+    assert _offenders(_sources("posts"), ("service.comments",)) == []
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_routers_call_services_never_repositories(domain: str) -> None:
+    routers = [p for p in _sources(domain) if p.name == "router.py"]
+    repositories = [f"service.{d}.repository" for d in DOMAINS]
+    assert _offenders(routers, tuple(repositories)) == []
+
+
+def test_no_file_under_service_is_over_the_limit() -> None:
+    long = {
+        _module(path): lines
+        for path in SERVICE.rglob("*.py")
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_no_core_junk_drawer() -> None:
+    assert not (SERVICE / "core").exists()
