@@ -65,3 +65,12 @@ db-down:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Container deployment, with podman (`../shared/container/base-image.sh` prepares a machine
+# without a registry). Not part of `make test`: tests/container/ is marked `container`, which
+# pyproject's addopts deselect; these targets select it. See docs/deploy.md.
+.PHONY: container-test
+# Build the Dockerfile, run the migration job and the service, SIGTERM it under writes.
+container-test: $(STAMP)
+	$(BIN)/pytest tests/container/test_image.py -m container -s $(PYTEST_ARGS)
+
