@@ -65,3 +65,28 @@ db-down:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Container deployment, with podman (`../shared/container/base-image.sh` prepares a machine
+# without a registry). Not part of `make test`: tests/container/ is marked `container`, which
+# pyproject's addopts deselect; these targets select it. See docs/deploy.md.
+.PHONY: container-test compose-test compose-up compose-down
+CONTAINER_STAMP := $(VENV)/.installed-container
+
+$(CONTAINER_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,container]'
+	@touch $@
+
+# Build the Dockerfile, run the migration job and the service, SIGTERM it under writes.
+container-test: $(STAMP)
+	$(BIN)/pytest tests/container/test_image.py -m container -s $(PYTEST_ARGS)
+
+# compose.yaml + compose.local.yaml up (two apps behind nginx, primary + replica, PgBouncer),
+# driven through nginx, then taken down.
+compose-test: $(CONTAINER_STAMP)
+	$(BIN)/pytest tests/container/test_compose.py -m container -s $(PYTEST_ARGS)
+
+compose-up: $(CONTAINER_STAMP)
+	WITH_LOCUST=$${WITH_LOCUST:-1} deploy/local-images/compose-up.sh
+
+compose-down: $(CONTAINER_STAMP)
+	deploy/local-images/compose-down.sh
