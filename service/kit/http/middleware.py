@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import problem
+from service.kit.http.asgi import TrackedSend
 from service.kit.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -54,7 +55,6 @@ class BodyLimitMiddleware:
             return
 
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -65,17 +65,12 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
             # Read outside the exception middleware (e.g. by another middleware).
-            if started:
+            if tracked.started:
                 raise
             await self._reject(scope, receive, send)
 
