@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
+from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import MAX_BIGINT, IdPath
 from service.posts import bulk, service
@@ -89,7 +90,7 @@ async def list_posts(
     meta: Annotated[str | None, Query(max_length=300, description="key:value")] = None,
     commented_by: Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="a user id")] = None,
     sort: PostSort = PostSort.newest,
-) -> Page[PostPublic]:
+) -> ModelResponse:
     """Drafts (`status=draft`) are only ever the signed-in viewer's own."""
     filters = PostFilter(
         author_id=author_id,
@@ -101,7 +102,8 @@ async def list_posts(
         meta=None if meta is None else _parse_meta(meta),
         commented_by=commented_by,
     )
-    return await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
+    page = await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
+    return ModelResponse(page)
 
 
 @router.get("/search", response_model=list[PostPublic])
@@ -126,11 +128,10 @@ async def top_posts(
 
 @router.get("/{post_id}", response_model=PostPublic)
 async def read_post(
-    post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser, response: Response
-) -> PostPublic:
+    post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser
+) -> ModelResponse:
     post = await service.read_post(session, post_id, viewer)
-    response.headers["ETag"] = service.etag(post)
-    return post
+    return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 
 @router.patch("/{post_id}", response_model=PostPublic)

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from starlette.types import Message, Send
+from starlette.types import Message, Scope, Send
 
 
 class TrackedSend:
@@ -21,3 +21,16 @@ class TrackedSend:
             if self._on_start is not None:
                 message = self._on_start(message)
         await self._send(message)
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of request header `name` (lower-case bytes), read from the raw list."""
+    for key, value in scope["headers"]:
+        if key == name:
+            value_: bytes = value
+            return value_
+    return None
+
+
+def has_header(scope: Scope, *names: bytes) -> bool:
+    return any(key in names for key, _ in scope["headers"])
