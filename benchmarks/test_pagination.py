@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from benchmarks.conftest import Runner
 from service.kit.db.engines import create_engine, make_sessionmaker
 from service.kit.settings import Settings
-from service.posts import repository
+from service.posts import listing, repository
 from service.posts.models import Post, PostStatus
 from service.posts.schemas import PostFilter, PostSort
 
@@ -44,8 +44,12 @@ def cursor_at_depth(runner: Runner, sessionmaker: async_sessionmaker[AsyncSessio
 
     async def find() -> list[Any]:
         async with sessionmaker() as session:
-            rows = await repository.list_page(
-                session, filters=PostFilter(), sort=SORT, after=None, limit=DEPTH
+            rows = await listing.page_rows(
+                await session.connection(),
+                filters=PostFilter(),
+                sort=PostSort.newest,
+                after=None,
+                limit=DEPTH,
             )
         last = rows[DEPTH - 1]
         return [last["created_at"], last["id"]]
@@ -56,8 +60,12 @@ def cursor_at_depth(runner: Runner, sessionmaker: async_sessionmaker[AsyncSessio
 def _page(sessionmaker: async_sessionmaker[AsyncSession], after: list[Any] | None) -> Any:
     async def run() -> int:
         async with sessionmaker() as session:
-            rows = await repository.list_page(
-                session, filters=PostFilter(), sort=SORT, after=after, limit=LIMIT
+            rows = await listing.page_rows(
+                await session.connection(),
+                filters=PostFilter(),
+                sort=PostSort.newest,
+                after=after,
+                limit=LIMIT,
             )
         assert len(rows) == LIMIT + 1
         return len(rows)

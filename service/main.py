@@ -7,7 +7,7 @@ typed `app.state` slots, orders the middleware and mounts the routers.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
@@ -125,19 +125,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
 
-    api = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+    # Included directly under the prefix (one routing level, not a nested /api/v1 router) and
+    # matched in this order: the hottest reads (posts, comments) first.
     for router in (
-        users_router,
         posts_router,
         comments_router,
+        users_router,
         tags_router,
         follows_router,
         stats_router,
         notifications_router,
         realtime_router,
     ):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)
     app.include_router(metrics_router)
     mount_docs(app)

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, tuple_
 
 from service.kit.errors import BadRequest
 from service.kit.state import StateSlot
@@ -45,12 +45,24 @@ class SortKey:
     def order_by(self) -> list[ColumnElement[Any]]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
+    def after_bound(self) -> ColumnElement[bool]:
+        """`after()` with bound parameters `after_0`, `after_1`, ... (statements built once);
+        `bound(values)` gives their values."""
+        # Typed like their columns, so each dialect binds the values as it stores them.
+        return self.after(
+            [bindparam(f"after_{i}", type_=c.type) for i, c in enumerate(self.columns)]
+        )
+
+    @staticmethod
+    def bound(values: Sequence[Any]) -> dict[str, Any]:
+        return {f"after_{i}": value for i, value in enumerate(values)}
+
     def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly after the row whose sort values are `values`."""
         cols = self.columns
         if len(cols) == 2:
             # A row-value comparison is one index range scan on PostgreSQL.
-            left, right = tuple_(*cols), tuple(values)
+            left, right = tuple_(*cols), tuple_(*values)
             return left < right if self.descending else left > right
         clauses = []
         for i, col in enumerate(cols):
@@ -136,8 +148,15 @@ class Pager:
         items = list(rows[: self.limit])
         if len(rows) <= self.limit:
             return items, None
-        last = items[-1]
-        return items, self.codec.encode(sort, [getattr(last, c.key) for c in sort.columns])
+        return items, self.codec.encode(sort, _sort_values(items[-1], sort))
+
+
+def _sort_values(row: Any, sort: SortKey) -> list[Any]:
+    """The sort key values of an entity or row (by attribute), or of a driver record (by key)."""
+    try:
+        return [getattr(row, c.key) for c in sort.columns]
+    except AttributeError:
+        return [row[c.key] for c in sort.columns]
 
 
 CURSOR_CODEC: StateSlot[CursorCodec] = StateSlot("cursor_codec")

@@ -4,21 +4,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Table,
-    column,
     delete,
-    exists,
     func,
     insert,
-    table,
-    type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import joinedload, selectinload
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select as ColumnSelect
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.kit.db import dialects
@@ -27,9 +20,8 @@ from service.kit.pagination import SortKey, paginate
 from service.posts import read_model
 from service.posts.models import Post, PostStatus
 from service.posts.read_model import PublicRow
-from service.posts.schemas import PostFilter, PostSort
-from service.posts.search import matches
-from service.tags.models import PostTag, Tag
+from service.posts.schemas import PostSort
+from service.tags.models import PostTag
 
 SORTS = {
     PostSort.newest: SortKey(PostSort.newest, (col(Post.created_at), col(Post.id)), True),
@@ -38,8 +30,6 @@ SORTS = {
 }
 
 POSTS: Table = Post.__table__  # type: ignore[attr-defined]
-# comments sits above posts in the import order: a lightweight table clause, not its model.
-_comments = table("comments", column("post_id"), column("author_id"), column("deleted_at"))
 
 
 def with_relations() -> SelectOfScalar[Post]:
@@ -58,56 +48,6 @@ async def get(
     if include_deleted:
         statement = statement.execution_options(**{INCLUDE_DELETED: True})
     return (await session.exec(statement)).first()
-
-
-def _meta_equals(session: AsyncSession, key: str, value: str) -> ColumnElement[bool]:
-    if dialects.dialect_name(session) == "postgresql":
-        # `metadata @> '{"key": "value"}'`: served by the GIN (jsonb_path_ops) index.
-        return type_coerce(col(Post.meta), JSONB).contains({key: value})
-    return func.json_extract(col(Post.meta), f'$."{key}"') == value
-
-
-def _filtered(session: AsyncSession, filters: PostFilter) -> ColumnSelect[*tuple[Any, ...]]:
-    statement = read_model.public_rows(dialects.dialect_name(session)).where(
-        col(Post.status) == filters.status
-    )
-    if filters.author_id is not None:
-        statement = statement.where(Post.author_id == filters.author_id)
-    if filters.created_after is not None:
-        statement = statement.where(Post.created_at >= filters.created_after)
-    if filters.created_before is not None:
-        statement = statement.where(Post.created_at < filters.created_before)
-    if filters.tag is not None:
-        tagged = (
-            select(PostTag.post_id)
-            .join(Tag, col(Tag.id) == col(PostTag.tag_id))
-            .where(Tag.name == filters.tag)
-        )
-        statement = statement.where(col(Post.id).in_(tagged))
-    if filters.q is not None:
-        statement = statement.where(matches(session, filters.q))
-    if filters.meta is not None:
-        statement = statement.where(_meta_equals(session, *filters.meta))
-    if filters.commented_by is not None:
-        commented = exists().where(
-            _comments.c.post_id == col(Post.id),
-            _comments.c.author_id == filters.commented_by,
-            _comments.c.deleted_at.is_(None),
-        )
-        statement = statement.where(commented)
-    return statement
-
-
-async def list_page(
-    session: AsyncSession,
-    *,
-    filters: PostFilter,
-    sort: SortKey,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> Sequence[PublicRow]:
-    statement = paginate(_filtered(session, filters), sort, after, limit)
-    return await read_model.fetch(session, statement)
 
 
 async def top_per_author(

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from service.kit.db.reads import ReadConnectionDep
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
 from service.kit.http.responses import ModelResponse
@@ -78,7 +79,7 @@ async def bulk_create_posts(
 
 @router.get("", response_model=Page[PostPublic])
 async def list_posts(
-    session: ReadSessionDep,
+    reader: ReadConnectionDep,
     pager: PagerDep,
     viewer: OptionalUser,
     author_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
@@ -102,7 +103,7 @@ async def list_posts(
         meta=None if meta is None else _parse_meta(meta),
         commented_by=commented_by,
     )
-    page = await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
+    page = await service.list_posts(reader, filters=filters, sort=sort, pager=pager, viewer=viewer)
     return ModelResponse(page)
 
 
@@ -128,9 +129,9 @@ async def top_posts(
 
 @router.get("/{post_id}", response_model=PostPublic)
 async def read_post(
-    post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser
+    post_id: IdPath, reader: ReadConnectionDep, viewer: OptionalUser
 ) -> ModelResponse:
-    post = await service.read_post(session, post_id, viewer)
+    post = await service.read_post(reader, post_id, viewer)
     return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 

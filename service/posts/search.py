@@ -15,7 +15,7 @@ from service.posts.read_model import PublicRow
 
 # SQLite's external-content FTS5 table (created by the migration, synced by triggers).
 _fts = table("posts_fts")
-_SEARCH_VECTOR: ColumnElement[Any] = literal_column("posts.search_vector")
+SEARCH_VECTOR: ColumnElement[Any] = literal_column("posts.search_vector")
 _TERM = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
 
 SEARCH_CANDIDATES = 1000
@@ -51,16 +51,20 @@ def fts5_query(q: str) -> str | None:
 def matches(session: AsyncSession, q: str) -> ColumnElement[bool]:
     """The condition `posts match q`, for filtering (no ranking)."""
     if dialects.dialect_name(session) == "postgresql":
-        return _SEARCH_VECTOR.op("@@")(func.websearch_to_tsquery("english", q))
+        return SEARCH_VECTOR.op("@@")(func.websearch_to_tsquery("english", q))
     query = fts5_query(q)
     if query is None:
         return literal_column("1") == literal_column("0")
-    hits: Select[tuple[Any]] = (
+    return col(Post.id).in_(fts_hits(query))
+
+
+def fts_hits(query: Any) -> Select[tuple[Any]]:
+    """SQLite: the rowids (post ids) FTS5 matches for `query` (a value or a bound parameter)."""
+    return (
         select(literal_column("rowid"))
         .select_from(_fts)
         .where(literal_column("posts_fts").op("MATCH")(query))
     )
-    return col(Post.id).in_(hits)
 
 
 async def best_matches(session: AsyncSession, *, q: str, limit: int) -> Sequence[PublicRow]:
@@ -83,12 +87,12 @@ async def best_matches(session: AsyncSession, *, q: str, limit: int) -> Sequence
         query = func.websearch_to_tsquery(literal_column("'english'"), text)
         candidates = (
             select(col(Post.id))
-            .where(published, _SEARCH_VECTOR.op("@@")(query))
+            .where(published, SEARCH_VECTOR.op("@@")(query))
             .order_by(col(Post.id).desc())
             .limit(literal_column(str(SEARCH_CANDIDATES)))  # a constant: part of the plan
             .subquery("candidates")
         )
-        rank = func.ts_rank(_SEARCH_VECTOR, query)
+        rank = func.ts_rank(SEARCH_VECTOR, query)
         statement = (
             read_model.public_rows("postgresql")
             .join(candidates, candidates.c.id == col(Post.id))

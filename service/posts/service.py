@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +14,7 @@ from service.kit.authz import ensure_owner
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager, SortKey
-from service.posts import likes, read_model, repository, search, slugs
+from service.posts import likes, listing, read_model, repository, search, slugs
 from service.posts.events import PostPublished, Publisher
 from service.posts.models import Post, PostStatus
 from service.posts.read_model import PublicRow
@@ -111,9 +112,11 @@ async def get_visible(
     return post
 
 
-async def read_post(session: AsyncSession, post_id: int, viewer: User | None) -> PostPublic:
-    """`get_visible` for the read path: the public representation, from columns (no entity)."""
-    fields = await read_model.BY_ID.first(session, post_id=post_id)
+async def read_post(
+    reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
+) -> PostPublic:
+    """`get_visible` for the read path: the public representation, one statement (no entity)."""
+    fields = await read_model.BY_ID.first(reader, post_id=post_id)
     if fields is None or not _visible_to(fields["status"], fields["author_id"], viewer):
         raise NotFound("No such post.")
     return read_model.build(fields)
@@ -126,7 +129,7 @@ async def read_published(session: AsyncSession, post_ids: list[int]) -> list[Pos
 
 
 async def list_posts(
-    session: AsyncSession,
+    reader: AsyncConnection,
     *,
     filters: PostFilter,
     sort: PostSort,
@@ -139,10 +142,10 @@ async def list_posts(
             raise Unauthorized("Sign in to list your drafts.")
         filters = replace(filters, author_id=viewer.id)
     key = repository.SORTS[sort]
-    rows = await repository.list_page(
-        session, filters=filters, sort=key, after=pager.after(key), limit=pager.limit
+    rows = await listing.page_rows(
+        reader, filters=filters, sort=sort, after=pager.after(key), limit=pager.limit
     )
-    return await _page(session, rows, key, pager)
+    return _page(rows, key, pager)
 
 
 async def search_posts(session: AsyncSession, *, q: str, limit: int) -> list[PostPublic]:
@@ -155,12 +158,10 @@ async def top_posts(session: AsyncSession, *, per_author: int, pager: Pager) -> 
     rows = await repository.top_per_author(
         session, per_author=per_author, sort=key, after=pager.after(key), limit=pager.limit
     )
-    return await _page(session, rows, key, pager)
+    return _page(rows, key, pager)
 
 
-async def _page(
-    session: AsyncSession, rows: Sequence[PublicRow], key: SortKey, pager: Pager
-) -> Page[PostPublic]:
+def _page(rows: Sequence[PublicRow], key: SortKey, pager: Pager) -> Page[PostPublic]:
     items, next_cursor = pager.page(rows, key)
     return Page(items=read_model.to_public(items), next_cursor=next_cursor)
 

@@ -43,7 +43,9 @@ class ReplicaRouter:
         return context.replica.sessionmaker
 
     @asynccontextmanager
-    async def reading(self, request: Request, session: AsyncReadSession) -> AsyncIterator[None]:
+    async def reading(
+        self, request: Request, session: AsyncReadSession | None
+    ) -> AsyncIterator[None]:
         """On a replica: connect at once (a dead replica is known before the handler runs) and
         turn the failures the primary can absorb into ReplicaReadFailed."""
         replica = ReadYourWrites.of(request.scope).replica
@@ -51,7 +53,8 @@ class ReplicaRouter:
             yield
             return
         try:
-            await session.connection()
+            if session is not None:  # a bare connection is connected inside this block
+                await session.connection()
             yield
         except Exception as error:
             if not _can_fail_over(error):

@@ -42,7 +42,10 @@ class SessionGuard:
             yield
             return
         try:
-            async with asyncio.timeout(self.timeout):
+            if self._slots.locked():  # others wait: queue behind them, for at most the timeout
+                async with asyncio.timeout(self.timeout):
+                    await self._slots.acquire()
+            else:  # a free slot and nobody waiting: take it without arming a timer
                 await self._slots.acquire()
         except TimeoutError:
             raise ServiceUnavailable(
@@ -61,7 +64,7 @@ class SessionGuard:
 SESSION_GUARD: StateSlot[SessionGuard] = StateSlot("session_guard")
 
 
-def _slot(request: Request) -> AbstractAsyncContextManager[None]:
+def slot_of(request: Request) -> AbstractAsyncContextManager[None]:
     guard = SESSION_GUARD.find(request)
     return guard.slot(request.scope) if guard is not None else nullcontext()
 
@@ -74,5 +77,5 @@ async def side_session(
 
     It shares the request's guard slot, so a request never waits on itself.
     """
-    async with _slot(request), sessionmaker() as session:
+    async with slot_of(request), sessionmaker() as session:
         yield session

@@ -40,7 +40,7 @@ from service.kit.db.engines import (
     pool_status,
     reads_autocommit,
 )
-from service.kit.db.guard import _slot
+from service.kit.db.guard import slot_of
 from service.kit.db.soft_delete import WROTE
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
@@ -105,9 +105,10 @@ class SessionRouter(Protocol):
         ...
 
     def reading(
-        self, request: Request, session: AsyncReadSession
+        self, request: Request, session: AsyncReadSession | None
     ) -> AbstractAsyncContextManager[None]:
-        """Wraps a read session's whole life (e.g. to fail a broken replica over)."""
+        """Wraps a read's whole life, its connect included (e.g. to fail a broken replica
+        over); `session` is None for a bare connection (service/kit/db/reads.py)."""
         ...
 
     async def committed(self, request: Request, session: AsyncSession) -> None:
@@ -122,7 +123,7 @@ class PrimaryOnly:
         return None
 
     def reading(
-        self, request: Request, session: AsyncReadSession
+        self, request: Request, session: AsyncReadSession | None
     ) -> AbstractAsyncContextManager[None]:
         return nullcontext()
 
@@ -136,7 +137,7 @@ SESSION_ROUTER: StateSlot[SessionRouter] = StateSlot("session_router")
 _PRIMARY_ONLY = PrimaryOnly()
 
 
-def _router(request: Request) -> SessionRouter:
+def router_of(request: Request) -> SessionRouter:
     return SESSION_ROUTER.find(request) or _PRIMARY_ONLY
 
 
@@ -151,7 +152,7 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
 
 async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncReadSession]:
     """The read-side override point: the router's replica, else the primary's reader."""
-    return _router(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
+    return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
 
 
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
@@ -169,11 +170,11 @@ async def get_session(
 
     Once committed: the after-commit callbacks, then, if it wrote, the router (the token).
     """
-    async with _slot(request), sessionmaker() as session:
+    async with slot_of(request), sessionmaker() as session:
         async with _committed(session):
             yield session
         if session.info.get(WROTE):
-            await _router(request).committed(request, session)
+            await router_of(request).committed(request, session)
 
 
 async def get_read_session(
@@ -181,9 +182,9 @@ async def get_read_session(
 ) -> AsyncIterator[AsyncReadSession]:
     """A read-only session, never committed, wrapped by the router (replica fail-over)."""
     async with (
-        _slot(request),
+        slot_of(request),
         sessionmaker() as session,
-        _router(request).reading(request, session),
+        router_of(request).reading(request, session),
     ):
         yield session
 

@@ -4,6 +4,7 @@ import logging
 import os
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
@@ -105,29 +106,68 @@ async def metrics() -> Response:
 class InstrumentedAsyncQueuePool(AsyncAdaptedQueuePool):
     """Times every checkout: how long a request waited for a connection."""
 
-    inkwell_role = "primary"
+    inkwell_wait: Any = None
+    """The role's wait histogram, bound by `instrument_engine`."""
 
     def _do_get(self) -> Any:
         start = time.perf_counter()
         try:
             return super()._do_get()
         finally:
-            POOL_WAIT.labels(role=self.inkwell_role).observe(time.perf_counter() - start)
+            wait = self.inkwell_wait or POOL_WAIT.labels(role="primary")
+            wait.observe(time.perf_counter() - start)
 
 
 _pools: "weakref.WeakKeyDictionary[AsyncEngine, str]" = weakref.WeakKeyDictionary()
 
 
-def _sample_pool(pool: Pool, role: str) -> None:
-    if isinstance(pool, QueuePool):
-        POOL_SIZE.labels(role=role).set(pool.size())
-        POOL_CHECKED_OUT.labels(role=role).set(pool.checkedout())
-        POOL_OVERFLOW.labels(role=role).set(pool.overflow())
+@dataclass(frozen=True)
+class _PoolGauges:
+    """One role's pool gauges, bound once (`labels()` takes a lock and a dict look-up)."""
+
+    size: Any
+    checked_out: Any
+    overflow: Any
+
+    @classmethod
+    def of(cls, role: str) -> "_PoolGauges":
+        return cls(
+            POOL_SIZE.labels(role=role),
+            POOL_CHECKED_OUT.labels(role=role),
+            POOL_OVERFLOW.labels(role=role),
+        )
+
+    def sample(self, pool: Pool) -> None:
+        if isinstance(pool, QueuePool):
+            self.size.set(pool.size())
+            self.checked_out.set(pool.checkedout())
+            self.overflow.set(pool.overflow())
 
 
 def _sample_all_pools() -> None:
     for engine, role in list(_pools.items()):
-        _sample_pool(engine.pool, role)
+        _PoolGauges.of(role).sample(engine.pool)
+
+
+@dataclass(frozen=True)
+class QueryTimer:
+    """Statement duration histogram and slow-query log of one engine's role."""
+
+    role: str
+    histogram: Any
+    slow_seconds: float
+
+    def observe(self, statement: str, elapsed: float) -> None:
+        self.histogram.observe(elapsed)
+        if elapsed >= self.slow_seconds:
+            _SLOW.warning(
+                "slow query",
+                extra={
+                    "statement": statement[:2000],  # the SQL text only, never the parameters
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "role": self.role,
+                },
+            )
 
 
 def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> None:
@@ -135,10 +175,9 @@ def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> 
     _pools[engine] = role
     pool = engine.pool
     if isinstance(pool, InstrumentedAsyncQueuePool):
-        pool.inkwell_role = role
+        pool.inkwell_wait = POOL_WAIT.labels(role=role)
     sync_engine = engine.sync_engine
-    slow_seconds = settings.db_slow_query_ms / 1000
-    query_seconds = QUERY_DURATION.labels(role=role)
+    timer = QueryTimer(role, QUERY_DURATION.labels(role=role), settings.db_slow_query_ms / 1000)
 
     # The start time lives on the execution context (one per statement), so a failing statement
     # leaves nothing behind and no error hook is needed.
@@ -154,22 +193,13 @@ def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> 
         conn: Connection, cursor: Any, statement: str, params: Any, ctx: Any, many: bool
     ) -> None:
         started: float | None = getattr(ctx, "_inkwell_start", None)
-        if started is None:
-            return
-        elapsed = time.perf_counter() - started
-        query_seconds.observe(elapsed)
-        if elapsed >= slow_seconds:
-            _SLOW.warning(
-                "slow query",
-                extra={
-                    "statement": statement[:2000],  # the SQL text only, never the parameters
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "role": role,
-                },
-            )
+        if started is not None:
+            timer.observe(statement, time.perf_counter() - started)
+
+    gauges = _PoolGauges.of(role)
 
     def _on_pool_event(*_: Any) -> None:
-        _sample_pool(engine.pool, role)
+        gauges.sample(engine.pool)
 
     for name in ("checkout", "checkin", "connect", "close"):
         event.listen(sync_engine.pool, name, _on_pool_event)
