@@ -51,6 +51,6 @@ async def _add_token(pending: _Pending, start: Message) -> None:
     )
     try:
         async with own_transaction(pending.sessionmaker) as session:
-            await session.execute(statement)
+            await (await session.connection()).execute(statement)
     except Exception:
         log.warning("could not add the consistency token to an idempotent response's record")

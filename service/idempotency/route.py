@@ -44,4 +44,4 @@ async def record(pending: _Pending, response: Response) -> None:
             status_code=response.status_code, response_headers=kept, response_body=response.body
         )
     )
-    await pending.session.execute(statement)
+    await (await pending.session.connection()).execute(statement)

@@ -19,7 +19,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.jobs.models import EventState, OutboxEvent
@@ -90,9 +89,7 @@ class Outbox:
 OUTBOX: StateSlot[Outbox] = StateSlot("outbox")
 
 
-async def events_after(
-    connection: AsyncConnection | AsyncSession, after: int, topic: str, limit: int
-) -> list[Event]:
+async def events_after(session: AsyncSession, after: int, topic: str, limit: int) -> list[Event]:
     """Committed events of `topic` with ids above `after`, oldest first."""
     statement = (
         select(EVENTS.c.id, EVENTS.c.topic, EVENTS.c.payload, EVENTS.c.created_at)
@@ -100,12 +97,12 @@ async def events_after(
         .order_by(EVENTS.c.id)
         .limit(limit)
     )
-    rows = (await connection.execute(statement)).mappings()
+    rows = (await (await session.connection()).execute(statement)).mappings()
     return [Event(r["id"], r["topic"], r["payload"], r["created_at"]) for r in rows]
 
 
-async def id_bounds(connection: AsyncConnection | AsyncSession) -> tuple[int, int]:
+async def id_bounds(session: AsyncSession) -> tuple[int, int]:
     """(oldest retained id, newest id); (0, 0) when the outbox is empty."""
     statement = select(func.min(EVENTS.c.id), func.max(EVENTS.c.id))
-    oldest, newest = (await connection.execute(statement)).one()
+    oldest, newest = (await (await session.connection()).execute(statement)).one()
     return int(oldest or 0), int(newest or 0)

@@ -110,19 +110,31 @@ class Worker:
             await self._run(event)
         return len(events)
 
-    async def drain(self, rounds: int = 100) -> int:
-        """Run until nothing is due (tests, shutdown); returns the number of runs."""
+    async def drain(self, timeout: float = 10.0) -> int:
+        """Run jobs until none is due or running anywhere (tests, tools); returns how many this
+        worker ran. Jobs waiting for a retry later than now are left alone."""
         total = 0
-        for _ in range(rounds):
-            if not (claimed := await self.run_once()):
-                break
-            total += claimed
-        return total
+        async with asyncio.timeout(timeout):
+            while True:
+                claimed = await self.run_once()
+                total += claimed
+                if not claimed:
+                    if not await self._anything_due(include_running=True):
+                        return total
+                    await asyncio.sleep(0.02)  # another worker holds it: wait for its outcome
 
-    async def _anything_due(self) -> bool:
+    async def _anything_due(self, *, include_running: bool = False) -> bool:
         """A cheap read first: an idle worker never takes SQLite's write lock."""
+        now = utcnow()
+        condition = _due(now)
+        if include_running:
+            condition = or_(
+                condition,
+                and_(EVENTS.c.state == EventState.pending.value, EVENTS.c.locked_until >= now),
+            )
         async with self.read_sessionmaker() as session:
-            found = await session.execute(select(EVENTS.c.id).where(_due(utcnow())).limit(1))
+            connection = await session.connection()
+            found = await connection.execute(select(EVENTS.c.id).where(condition).limit(1))
             return found.first() is not None
 
     async def _claim(self) -> list[Event]:
@@ -148,7 +160,7 @@ class Worker:
             )
         )
         async with own_transaction(self.sessionmaker) as session:
-            rows = (await session.execute(statement)).mappings().all()
+            rows = (await (await session.connection()).execute(statement)).mappings().all()
         events = [
             Event(r["id"], r["topic"], r["payload"], r["created_at"], r["attempts"]) for r in rows
         ]
@@ -159,7 +171,7 @@ class Worker:
             async with own_transaction(self.sessionmaker) as session:
                 for handler in self.registry.handlers.get(event.topic, []):
                     await handler(session, event)
-                await session.execute(
+                await (await session.connection()).execute(
                     update(EVENTS)
                     .where(EVENTS.c.id == event.id)
                     .values(
@@ -195,7 +207,9 @@ class Worker:
         }
         try:
             async with own_transaction(self.sessionmaker) as session:
-                await session.execute(update(EVENTS).where(EVENTS.c.id == event.id).values(values))
+                await (await session.connection()).execute(
+                    update(EVENTS).where(EVENTS.c.id == event.id).values(values)
+                )
         except Exception:
             # The database is away: the lease expires and the event is claimed again.
             log.warning("could not record a job failure", extra={"event_id": event.id})
@@ -248,7 +262,9 @@ class Worker:
             func.min(EVENTS.c.created_at).filter(EVENTS.c.state == "pending"),
         ).where(EVENTS.c.state != EventState.done.value)
         async with self.read_sessionmaker() as session:
-            queued, running, dead, oldest = (await session.execute(statement)).one()
+            queued, running, dead, oldest = (
+                await (await session.connection()).execute(statement)
+            ).one()
         if oldest is not None and oldest.tzinfo is None:  # SQLite: aggregate loses the type
             oldest = oldest.replace(tzinfo=now.tzinfo)
         age = (now - oldest).total_seconds() if oldest is not None else 0.0
@@ -275,7 +291,7 @@ async def purge_done(session: AsyncSession, *, older_than_seconds: int) -> int:
     statement = delete(EVENTS).where(
         EVENTS.c.state == EventState.done.value, EVENTS.c.created_at < cutoff
     )
-    return int((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+    return int((await (await session.connection()).execute(statement)).rowcount)
 
 
 JOBS: StateSlot[Worker] = StateSlot("jobs")

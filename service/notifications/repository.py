@@ -52,7 +52,7 @@ async def add_for_event(
 
 async def follower_ids(session: AsyncSession, user_id: int) -> list[int]:
     statement = select(col(Follow.follower_id)).where(col(Follow.followee_id) == user_id)
-    return list((await session.execute(statement)).scalars())
+    return list((await (await session.connection()).execute(statement)).scalars())
 
 
 async def list_page(
@@ -74,12 +74,14 @@ async def list_page(
         .outerjoin(User, col(User.id) == TABLE.c.actor_id)
         .where(TABLE.c.user_id == user_id)
     )
-    return (await session.execute(paginate(statement, NEWEST_FIRST, after, limit))).all()
+    return (
+        await (await session.connection()).execute(paginate(statement, NEWEST_FIRST, after, limit))
+    ).all()
 
 
 async def unread_count(session: AsyncSession, *, user_id: int) -> int:
     statement = select(func.count()).where(TABLE.c.user_id == user_id, TABLE.c.read_at.is_(None))
-    return int((await session.execute(statement)).scalar_one())
+    return int((await (await session.connection()).execute(statement)).scalar_one())
 
 
 async def mark_read(
@@ -88,4 +90,4 @@ async def mark_read(
     statement = update(TABLE).where(TABLE.c.user_id == user_id, TABLE.c.read_at.is_(None))
     if up_to_id is not None:
         statement = statement.where(TABLE.c.id <= up_to_id)
-    return int((await session.execute(statement.values(read_at=at))).rowcount)  # type: ignore[attr-defined]
+    return int((await (await session.connection()).execute(statement.values(read_at=at))).rowcount)
