@@ -110,11 +110,11 @@ class Worker:
             await self._run(event)
         return len(events)
 
-    async def drain(self, timeout: float = 10.0) -> int:
+    async def drain(self, max_seconds: float = 10.0) -> int:
         """Run jobs until none is due or running anywhere (tests, tools); returns how many this
         worker ran. Jobs waiting for a retry later than now are left alone."""
         total = 0
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(max_seconds):
             while True:
                 claimed = await self.run_once()
                 total += claimed
