@@ -45,9 +45,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("actor_id", BIGINT, nullable=True))
         batch_op.add_column(sa.Column("event_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(
-            sa.Column(
-                "type", sa.String(length=32), nullable=False, server_default="post.published"
-            )
+            sa.Column("type", sa.String(length=32), nullable=False, server_default="post.published")
         )
         batch_op.create_foreign_key(
             batch_op.f("fk_notifications_actor_id_users"),
@@ -63,9 +61,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("uq_notifications_event_id_user_id"), type_="unique"
-        )
+        batch_op.drop_constraint(batch_op.f("uq_notifications_event_id_user_id"), type_="unique")
         batch_op.drop_constraint(batch_op.f("fk_notifications_actor_id_users"), type_="foreignkey")
         batch_op.drop_column("type")
         batch_op.drop_column("event_id")
