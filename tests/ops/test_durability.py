@@ -1,0 +1,179 @@
+"""What a 2xx promises survives a crash: real uvicorn processes SIGKILLed right after their
+answer, restarted on the same database (both backends).
+
+Figures: `.venv/bin/pytest tests/ops/test_durability.py -s -p no:cacheprovider` prints the
+attempted / acknowledged / expected / delivered / duplicated counts of each run.
+"""
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from service.kit.db.engines import create_engine
+from tests.ops.servers import migrated_database, postgres_service_database, running_service
+from tests.support.api import create_post_as, register
+from tests.support.settings import make_settings
+
+FAST = {
+    "JOBS_LEASE_SECONDS": "2",
+    "JOBS_POLL_SECONDS": "0.2",
+    "REALTIME_POLL_SECONDS": "0.5",
+    "LOGIN_RATE_LIMIT": "1000/minute",
+}
+KILLS, POSTS_PER_LIFE, FOLLOWERS = 5, 3, 12
+
+
+@pytest.fixture
+async def service_db(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'durable.db'}"
+        await migrated_database(url)
+        yield url
+        return
+    async with postgres_service_database("durable") as url:
+        yield url
+
+
+async def scalar_rows(url: str, sql: str) -> list[Any]:
+    engine = create_engine(url, make_settings(url), role="observer")
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(sql))]
+    finally:
+        await engine.dispose()
+
+
+def report(line: str) -> None:
+    sys.stdout.write(f"\n{line}\n")
+
+
+async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_none(
+    service_db: str, tmp_path: Path, backend: str
+) -> None:
+    async with (
+        running_service(service_db, tmp_path / "setup.log", env=FAST) as svc,
+        httpx.AsyncClient(base_url=svc.url) as client,
+    ):
+        author = await register(client, "durable_author")
+        for i in range(FOLLOWERS):
+            fan = await register(client, f"durable_fan_{i}")
+            assert (
+                await client.put(f"/api/v1/users/{author.id}/follow", headers=fan.headers)
+            ).is_success
+    attempted, acknowledged, left_behind = 0, [], 0
+    for life in range(KILLS):
+        async with running_service(service_db, tmp_path / f"life{life}.log", env=FAST) as svc:
+            async with httpx.AsyncClient(base_url=svc.url) as client:
+                for i in range(POSTS_PER_LIFE):
+                    attempted += 1
+                    post = await create_post_as(client, author.headers, title=f"life {life}.{i}")
+                    acknowledged.append(post["id"])
+            svc.process.kill()  # SIGKILL right after the last 201: no shutdown, no drain
+            await svc.process.wait()
+        undone = "SELECT count(*) FROM outbox_events WHERE state <> 'done'"
+        left_behind += (await scalar_rows(service_db, undone))[0][0]
+    expected = len(acknowledged) * FOLLOWERS
+    pending = await scalar_rows(
+        service_db, "SELECT count(*) FROM outbox_events WHERE state <> 'done'"
+    )
+    async with running_service(service_db, tmp_path / "after.log", env=FAST):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            done = await scalar_rows(
+                service_db, "SELECT count(*) FROM outbox_events WHERE state = 'done'"
+            )
+            if done[0][0] == len(acknowledged):
+                break
+            await asyncio.sleep(0.2)
+    rows = await scalar_rows(
+        service_db,
+        "SELECT post_id, user_id, count(*) FROM notifications GROUP BY post_id, user_id",
+    )
+    delivered = sum(count for _, _, count in rows)
+    duplicated = sum(count - 1 for _, _, count in rows)
+    per_post = {post_id for post_id, _, _ in rows}
+    report(
+        f"durability [{backend}] SIGKILL after 201 x{KILLS}: attempted {attempted},"
+        f" acknowledged {len(acknowledged)}, events left undone by the kills {left_behind},"
+        f" notifications expected {expected}, delivered {delivered}, duplicated {duplicated}"
+    )
+    assert len(acknowledged) == attempted
+    assert duplicated == 0
+    assert delivered == expected
+    assert per_post == set(acknowledged)
+    assert all(count == 1 for _, _, count in rows)
+
+
+async def next_frame(ws: Any, within: float = 5.0) -> dict[str, Any]:
+    frame = json.loads(await asyncio.wait_for(ws.recv(), within))
+    assert isinstance(frame, dict)
+    return frame
+
+
+async def test_a_client_resuming_with_its_last_event_id_misses_nothing(
+    service_db: str, tmp_path: Path, backend: str
+) -> None:
+    async with (
+        running_service(service_db, tmp_path / "feed.log", env=FAST) as svc,
+        httpx.AsyncClient(base_url=svc.url) as client,
+    ):
+        author = (await register(client, "resumer")).headers
+        async with connect(svc.feed) as ws:
+            first = await create_post_as(client, author, title="before")
+            frame = await next_frame(ws)
+            assert (frame["type"], frame["post"]) == ("post.published", first)
+            last = frame["event_id"]
+        away = [(await create_post_as(client, author, title=f"away {i}"))["id"] for i in range(10)]
+        async with connect(f"{svc.feed}?after={last}") as ws:
+            replayed = [await next_frame(ws) for _ in away]
+            assert [f["post"]["id"] for f in replayed] == away  # every one, in order
+            ids = [f["event_id"] for f in replayed]
+            assert ids == sorted(set(ids))
+            assert ids[0] > last
+            live = await create_post_as(client, author, title="live again")
+            frame = await next_frame(ws)
+            assert frame["post"]["id"] == live["id"]  # the seam: no repeat, no loss
+            assert frame["event_id"] > ids[-1]
+            with pytest.raises(TimeoutError):
+                await next_frame(ws, within=0.5)
+        report(f"realtime [{backend}]: published {len(away)} while away, replayed {len(replayed)}")
+
+
+async def test_unknown_event_ids_get_a_gap_frame_then_the_live_feed(
+    service_db: str, tmp_path: Path
+) -> None:
+    async with (
+        running_service(service_db, tmp_path / "gap.log", env=FAST) as svc,
+        httpx.AsyncClient(base_url=svc.url) as client,
+    ):
+        author = (await register(client, "gapper")).headers
+        async with connect(f"{svc.feed}?after=999999999") as ws:
+            assert await next_frame(ws) == {"type": "gap"}
+            post = await create_post_as(client, author, title="after the gap")
+            assert (await next_frame(ws))["post"]["id"] == post["id"]
+        malformed = await client.get("/api/v1/ws/posts?after=-1")
+        assert malformed.status_code in (400, 403, 404, 422)
+
+
+async def test_a_full_server_closes_new_clients_with_1013(service_db: str, tmp_path: Path) -> None:
+    env = FAST | {"REALTIME_MAX_CLIENTS": "2"}
+    async with running_service(service_db, tmp_path / "cap.log", env=env) as svc:
+        async with connect(svc.feed), connect(svc.feed):
+            async with connect(svc.feed) as third:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(third.recv(), 5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1013
+        async with connect(svc.feed) as again:  # room again once the others left
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(again.recv(), 0.3)
