@@ -83,9 +83,6 @@ async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_
         undone = "SELECT count(*) FROM outbox_events WHERE state <> 'done'"
         left_behind += (await scalar_rows(service_db, undone))[0][0]
     expected = len(acknowledged) * FOLLOWERS
-    pending = await scalar_rows(
-        service_db, "SELECT count(*) FROM outbox_events WHERE state <> 'done'"
-    )
     async with running_service(service_db, tmp_path / "after.log", env=FAST):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
