@@ -9,7 +9,6 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,28 +19,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from service.kit.db.engines import create_engine
-from tests.ops.servers import migrated_database, postgres_service_database, running_service
+from tests.ops.durability_support import FAST
+from tests.ops.servers import running_service
 from tests.support.api import create_post_as, register
 from tests.support.settings import make_settings
 
-FAST = {
-    "JOBS_LEASE_SECONDS": "2",
-    "JOBS_POLL_SECONDS": "0.2",
-    "REALTIME_POLL_SECONDS": "0.5",
-    "LOGIN_RATE_LIMIT": "1000/minute",
-}
 KILLS, POSTS_PER_LIFE, FOLLOWERS = 5, 3, 12
-
-
-@pytest.fixture
-async def service_db(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'durable.db'}"
-        await migrated_database(url)
-        yield url
-        return
-    async with postgres_service_database("durable") as url:
-        yield url
 
 
 async def scalar_rows(url: str, sql: str) -> list[Any]:
