@@ -7,6 +7,8 @@ attempted / acknowledged / expected / delivered / duplicated counts of each run.
 
 import asyncio
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -22,7 +24,8 @@ from service.kit.db.engines import create_engine
 from tests.ops.durability_support import FAST
 from tests.ops.servers import running_service
 from tests.support.api import create_post_as, register
-from tests.support.settings import make_settings
+from tests.support.paths import ROOT
+from tests.support.settings import TEST_JWT_SECRET, make_settings
 
 KILLS, POSTS_PER_LIFE, FOLLOWERS = 5, 3, 12
 
@@ -157,3 +160,45 @@ async def test_a_full_server_closes_new_clients_with_1013(service_db: str, tmp_p
         async with connect(svc.feed) as again:  # room again once the others left
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(again.recv(), 0.3)
+
+
+async def test_a_separate_worker_process_does_the_work(
+    service_db: str, tmp_path: Path, backend: str
+) -> None:
+    """`JOBS_EMBEDDED=false` service + `python -m service.worker` (what `make worker` runs)."""
+    env = FAST | {"JOBS_EMBEDDED": "false"}
+    async with (
+        running_service(service_db, tmp_path / "svc.log", env=env) as svc,
+        httpx.AsyncClient(base_url=svc.url) as client,
+    ):
+        author = await register(client, "worker_author")
+        fan = await register(client, "worker_fan")
+        await client.put(f"/api/v1/users/{author.id}/follow", headers=fan.headers)
+        await create_post_as(client, author.headers, title="for the worker")
+        await asyncio.sleep(0.5)
+        undone = "SELECT count(*) FROM outbox_events WHERE state = 'pending'"
+        assert (await scalar_rows(service_db, undone))[0][0] == 1  # the service ran nothing
+        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        environment |= env | {"DATABASE_URL": service_db, "ENVIRONMENT": "test"}
+        environment |= {"JWT_SECRET": TEST_JWT_SECRET}
+        with (tmp_path / "worker.log").open("wb") as out:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "service.worker",
+                cwd=ROOT,
+                env=environment,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if not (await scalar_rows(service_db, undone))[0][0]:
+                    break
+                await asyncio.sleep(0.2)
+            page = (await client.get("/api/v1/users/me/notifications", headers=fan.headers)).json()
+            assert [n["actor"]["username"] for n in page["items"]] == ["worker_author"]
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(worker.wait(), 10) == 0
