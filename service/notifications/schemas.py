@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from service.kit.schemas import MAX_BIGINT, RequestModel, ResponseModel
 
@@ -25,7 +26,14 @@ class UnreadCount(ResponseModel):
     count: int
 
 
+def _not_a_bool(value: Any) -> Any:
+    """JSON `true` is not an id (lax ints would read it as 1); `2074.0` still is one."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    return value
+
+
 class MarkRead(RequestModel):
-    up_to_id: int | None = Field(
-        default=None, ge=1, le=MAX_BIGINT, description="default: every notification"
+    up_to_id: Annotated[int, BeforeValidator(_not_a_bool)] | None = Field(
+        default=None, ge=1, le=MAX_BIGINT, description="default: all of them"
     )
