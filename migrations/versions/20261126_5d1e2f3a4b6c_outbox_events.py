@@ -57,10 +57,12 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(
             batch_op.f("uq_notifications_event_id_user_id"), ["event_id", "user_id"]
         )
+        batch_op.create_index("ix_notifications_actor_id", ["actor_id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_notifications_actor_id")
         batch_op.drop_constraint(batch_op.f("uq_notifications_event_id_user_id"), type_="unique")
         batch_op.drop_constraint(batch_op.f("fk_notifications_actor_id_users"), type_="foreignkey")
         batch_op.drop_column("type")

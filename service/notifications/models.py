@@ -15,6 +15,7 @@ class Notification(SQLModel, table=True):
         Index("ix_notifications_user_id_created_at_id", "user_id", "created_at", "id"),
         # The ON DELETE CASCADE from posts looks rows up by post_id.
         Index("ix_notifications_post_id", "post_id"),
+        Index("ix_notifications_actor_id", "actor_id"),  # ON DELETE CASCADE from users
         # A job re-run (at-least-once delivery) never notifies anyone twice of one event.
         UniqueConstraint("event_id", "user_id"),
     )

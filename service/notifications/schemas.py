@@ -34,6 +34,6 @@ def _not_a_bool(value: Any) -> Any:
 
 
 class MarkRead(RequestModel):
-    up_to_id: Annotated[int, BeforeValidator(_not_a_bool)] | None = Field(
-        default=None, ge=1, le=MAX_BIGINT, description="default: all of them"
+    up_to_id: Annotated[int, Field(ge=1, le=MAX_BIGINT), BeforeValidator(_not_a_bool)] | None = (
+        Field(default=None, description="default: all of them")
     )
