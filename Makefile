@@ -8,7 +8,7 @@ PORT ?= 8000
 GRACEFUL_TIMEOUT ?= 20
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck migrate revision db-up db-down clean seed bench bench-down bench-micro
+.PHONY: run test lint fmt typecheck migrate revision db-up db-down clean seed bench bench-down bench-micro worker
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP) migrate
 	$(BIN)/uvicorn --factory service.main:create_app --host $(HOST) --port $(PORT) \
 		--loop uvloop --http httptools --timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
+
+# The job worker as its own process (outbox jobs, retries, periodic purges); run the service
+# with JOBS_EMBEDDED=false when these do the work. See docs/operations.md.
+worker: $(STAMP) migrate
+	$(BIN)/python -m service.worker
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head

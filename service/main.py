@@ -16,6 +16,8 @@ from service.follows.router import router as follows_router
 from service.health.router import router as health_router
 from service.idempotency.dependency import IdempotentReplay, replay_response
 from service.idempotency.recorder import IdempotencyRecorder
+from service.jobs.outbox import OUTBOX, Outbox
+from service.jobs.worker import JOBS
 from service.kit.db.guard import SESSION_GUARD, SessionGuard
 from service.kit.db.session import DATABASE, SESSION_ROUTER, Database
 from service.kit.errors import PROBLEM_RESPONSES, ErrorBoundary, install_error_handlers
@@ -35,17 +37,16 @@ from service.kit.observability.metrics import mark_process_dead, metrics_router
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
 from service.notifications.router import router as notifications_router
-from service.notifications.service import notify_followers
-from service.posts.events import POST_EVENTS, PostEvents
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
-from service.realtime.runtime import Realtime
+from service.realtime.runtime import REALTIME, Realtime
 from service.replication.middleware import ConsistencyMiddleware
 from service.replication.replicas import REPLICAS, ReplicaSet
 from service.replication.routing import ReplicaRouter
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import router as users_router
+from service.work import worker as job_worker
 
 
 def middleware(settings: Settings) -> list[Middleware]:
@@ -88,12 +89,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         replicas = REPLICAS.put(app, ReplicaSet.from_settings(settings, primary=db.reader))
         SESSION_ROUTER.put(app, ReplicaRouter(db, replicas))
         replicas.start()
-        app.state.realtime = realtime = Realtime(settings, db)
+        # Durable work: events are written to the outbox in the request's transaction; after
+        # a commit the feed and the embedded worker are woken (service/work.py: the handlers).
+        outbox = OUTBOX.put(app, Outbox())
+        realtime = REALTIME.put(app, Realtime(settings, db))
+        jobs = JOBS.put(app, job_worker(settings, db))
+        outbox.on_commit(realtime.tail.wake)
+        outbox.on_commit(jobs.wake)
         realtime.start()
-        # What follows a post's publication: the feed announces it, then followers are notified.
-        post_events = POST_EVENTS.put(app, PostEvents())
-        post_events.subscribe(realtime.announce)
-        post_events.subscribe(notify_followers)
+        jobs.start(run_jobs=settings.jobs_embedded)
         lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
         unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lifecycle.begin_shutdown()
             unhook_signals()
             await realtime.stop()
+            await jobs.stop()
             await replicas.dispose()
             await db.dispose()
             mark_process_dead()

@@ -20,7 +20,7 @@ DOMAINS = (
     "realtime",
     "health",
 )
-CROSS_CUTTING = ("replication", "idempotency")
+CROSS_CUTTING = ("replication", "idempotency", "jobs")
 MAX_LINES = 300
 
 

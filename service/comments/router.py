@@ -4,12 +4,13 @@ from fastapi import APIRouter, Response, status
 
 from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic
+from service.idempotency.route import IdempotentRoute
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
 
-router = APIRouter(tags=["comments"])
+router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
 
 
 @router.post(

@@ -1,19 +1,23 @@
 """`Idempotency-Key` for create endpoints: a retried POST replays the first response.
 
-Adopt it on a route in one line: `dependencies=[Idempotent]` in the route decorator.
+Adopt it on a route in two places: `dependencies=[Idempotent]` in the route decorator, and
+`route_class=IdempotentRoute` on its router (service/idempotency/route.py).
 
-How it works (see docs/security.md for the full contract):
+How it works (see docs/security.md and docs/operations.md for the full contract):
 1. The dependency inserts `(user_id, key, fingerprint)` into `idempotency_keys` inside the
    request's own transaction, before the handler runs. The unique (user_id, key) constraint
    serialises concurrent requests: a second INSERT with the same key waits on the first
    transaction's index entry and fails once it commits (or succeeds if it rolled back).
-2. The handler runs; the row and what it created commit together, or roll back together (a
-   failed request leaves no key behind, so it can be retried).
-3. `IdempotencyRecorder` (pure ASGI) captures the status, a header subset and the body bytes
-   and stores them before the response leaves the server, so a client that received the
-   response and retries always gets the byte-identical replay (`Idempotent-Replayed: true`).
-A retry that arrives between 2 and 3 gets 409 "in progress" with Retry-After; a retry with the
-same key but another method, path or body gets 422.
+2. The handler runs and FastAPI renders its response; `IdempotentRoute` then writes the status,
+   a header subset and the body into the key's row, still inside the request's transaction.
+   The row, the response it replays and what the request created commit together, or roll back
+   together: a crash leaves either all of them (the retry replays) or none (the retry re-runs).
+3. After the COMMIT the consistency token is known; `IdempotencyRecorder` adds it to the row
+   (best effort: a replay without it is still the original answer) before the response leaves.
+A row without a recorded answer (a streaming response, or a row written by an older version)
+answers 409 "in progress" with Retry-After, and only for `IDEMPOTENCY_LEASE_SECONDS`: after that
+the key is taken over and the request re-runs. A retry with the same key but another method,
+path or body gets 422.
 """
 
 import asyncio
@@ -76,7 +80,10 @@ class IdempotentReplay(Exception):
 @dataclass(frozen=True)
 class _Pending:
     record_id: int
+    session: AsyncSession
+    """The request's session: the response is recorded in its transaction."""
     sessionmaker: async_sessionmaker[AsyncSession]
+    """For the consistency token, added after the commit in a transaction of its own."""
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -134,8 +141,15 @@ async def claim(
         request.method, url.path + (f"?{url.query}" if url.query else ""), await request.body()
     )
     record = await _find(session, user.id, key)
-    ttl = timedelta(seconds=SETTINGS.of(request).idempotency_ttl_seconds)
-    if record is not None and record.created_at < utcnow() - ttl:
+    settings = SETTINGS.of(request)
+    now = utcnow()
+    ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
+    lease = timedelta(seconds=settings.idempotency_lease_seconds)
+    if record is not None and (
+        record.created_at < now - ttl
+        or (record.status_code is None and record.created_at < now - lease)
+    ):
+        # Expired, or "in progress" past its lease (nothing will ever record it): take it over.
         await session.delete(record)
         await session.flush()
         record = None
@@ -149,7 +163,8 @@ async def claim(
             record = await _await_response(session, user.id, key)
         else:
             assert candidate.id is not None
-            request.scope.setdefault("state", {})[_STATE_KEY] = _Pending(candidate.id, sessionmaker)
+            pending = _Pending(candidate.id, session, sessionmaker)
+            request.scope.setdefault("state", {})[_STATE_KEY] = pending
             return
     if record.fingerprint != signature:
         raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
@@ -162,7 +177,7 @@ async def claim(
 
 
 async def _await_response(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey:
-    """The winner has just committed; give its recorder a moment to store the response."""
+    """The winner has just committed (with its response, unless it streamed): poll briefly."""
     for _ in range(_WAIT_POLLS):
         record = await _find(session, user_id, key)
         if record is None:  # pragma: no cover (expired and purged in between)

@@ -1,4 +1,4 @@
-"""Records the response of a request that claimed an Idempotency-Key."""
+"""Adds the consistency token to a claimed key's recorded response, once it is known."""
 
 from typing import Any
 
@@ -6,18 +6,17 @@ from sqlalchemy import update
 from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.idempotency.dependency import (
-    _STATE_KEY,
-    STORED_HEADERS,
-    _Pending,
-    log,
-)
+from service.idempotency.dependency import _STATE_KEY, STORED_HEADERS, _Pending, log
 from service.idempotency.models import IdempotencyKey
 from service.kit.db.session import own_transaction
 
+_TOKEN = "x-consistency-token"
+
 
 class IdempotencyRecorder:
-    """Stores the response of a request that claimed a key, before the response is sent."""
+    """The response itself is recorded in the request's transaction (`IdempotentRoute`); the
+    consistency token only exists after the COMMIT, so it is added here, before the response
+    starts. Best effort: if this fails, a replay is the original answer without a token."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -27,46 +26,31 @@ class IdempotencyRecorder:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
-        start: Message | None = None
-        chunks: list[bytes] = []
 
         async def recording_send(message: Message) -> None:
-            nonlocal start
             pending = state.get(_STATE_KEY)
-            if not isinstance(pending, _Pending):
-                await send(message)
-                return
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if message.get("more_body", False):
-                    return
-                assert start is not None
-                await _record(pending, start, b"".join(chunks))
-                await send(start)
-                await send({"type": "http.response.body", "body": b"".join(chunks)})
-                return
+            if isinstance(pending, _Pending) and message["type"] == "http.response.start":
+                await _add_token(pending, message)
             await send(message)
 
         await self.app(scope, receive, recording_send)
 
 
-async def _record(pending: _Pending, start: Message, body: bytes) -> None:
+async def _add_token(pending: _Pending, start: Message) -> None:
     headers = {
         name.decode("latin-1").lower(): value.decode("latin-1")
         for name, value in start.get("headers", [])
     }
+    if _TOKEN not in headers or start["status"] >= 400:
+        return
     kept = {name: value for name, value in headers.items() if name in STORED_HEADERS}
     statement = (
         update(IdempotencyKey)
         .where(col(IdempotencyKey.id) == pending.record_id)
-        .values(status_code=start["status"], response_headers=kept, response_body=body)
+        .values(response_headers=kept)
     )
     try:
         async with own_transaction(pending.sessionmaker) as session:
-            await session.exec(statement)
+            await (await session.connection()).execute(statement)
     except Exception:
-        # The work is committed; a retry will get 409 until the key expires.
-        log.exception("could not record the response of an idempotent request")
+        log.warning("could not add the consistency token to an idempotent response's record")

@@ -139,6 +139,34 @@ class Settings(BaseSettings):
         default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
     )
     retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")
+    idempotency_lease_seconds: float = Field(
+        default=30.0, gt=0, description="a key without a recorded answer is re-run after this"
+    )
+    realtime_max_clients: int = Field(
+        default=1000, ge=1, description="websocket clients per process; more get close 1013"
+    )
+    realtime_poll_seconds: float = Field(
+        default=1.0, gt=0, description="the feed re-reads the outbox at least this often"
+    )
+    jobs_embedded: bool = Field(
+        default=True, description="run the job worker inside the service (false: `make worker`)"
+    )
+    jobs_poll_seconds: float = Field(default=1.0, gt=0, description="idle worker poll interval")
+    jobs_batch_size: int = Field(default=20, ge=1, description="jobs claimed per round")
+    jobs_max_attempts: int = Field(default=5, ge=1, description="then the job is dead-lettered")
+    jobs_backoff_seconds: float = Field(
+        default=1.0, gt=0, description="first retry delay, doubled per attempt"
+    )
+    jobs_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    jobs_lease_seconds: float = Field(
+        default=60.0, gt=0, description="a claimed job whose worker vanished is re-run after this"
+    )
+    jobs_retention_seconds: int = Field(
+        default=2 * 24 * 3600, ge=24 * 3600, description="done events kept (realtime replay)"
+    )
+    jobs_maintenance_seconds: float = Field(
+        default=300.0, gt=0, description="interval of the periodic jobs (purges)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -2,39 +2,92 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import col, select
+from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.follows.models import Follow
 from service.kit.pagination import SortKey, paginate
 from service.notifications.models import Notification
+from service.users.models import User
 
 NEWEST_FIRST = SortKey(
     "-created_at", (col(Notification.created_at), col(Notification.id)), descending=True
 )
 CHUNK = 1000
+TABLE: Table = Notification.__table__  # type: ignore[attr-defined]
 
 
-async def add_for_post(
-    session: AsyncSession, *, post_id: int, user_ids: Iterable[int], at: datetime
+async def add_for_event(
+    session: AsyncSession,
+    *,
+    event_id: int,
+    post_id: int,
+    actor_id: int,
+    user_ids: Iterable[int],
+    at: datetime,
 ) -> int:
-    """Bulk insert, a chunk of rows per statement; returns the number of rows."""
-    rows = [{"user_id": uid, "post_id": post_id, "created_at": at} for uid in user_ids]
+    """One row per recipient, a chunk per statement; a recipient already notified of this event
+    is skipped (ON CONFLICT DO NOTHING), so a re-run job never duplicates."""
+    rows = [
+        {
+            "event_id": event_id,
+            "user_id": uid,
+            "post_id": post_id,
+            "actor_id": actor_id,
+            "created_at": at,
+        }
+        for uid in user_ids
+    ]
     connection = await session.connection()
-    statement = insert(Notification.__table__)  # type: ignore[attr-defined]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(TABLE).on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+    written = 0
     for start in range(0, len(rows), CHUNK):
-        await connection.execute(statement, rows[start : start + CHUNK])
-    return len(rows)
+        result = await connection.execute(statement, rows[start : start + CHUNK])
+        written += max(0, int(result.rowcount))
+    return written
 
 
 async def follower_ids(session: AsyncSession, user_id: int) -> list[int]:
-    statement = select(Follow.follower_id).where(Follow.followee_id == user_id)
-    return list((await session.exec(statement)).all())
+    statement = select(col(Follow.follower_id)).where(col(Follow.followee_id) == user_id)
+    return list((await (await session.connection()).execute(statement)).scalars())
 
 
 async def list_page(
     session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
-) -> Sequence[Notification]:
-    statement = select(Notification).where(Notification.user_id == user_id)
-    return (await session.exec(paginate(statement, NEWEST_FIRST, after, limit))).all()
+) -> Sequence[Row[Any]]:
+    """One statement: the page with each notification's actor (rows read by label)."""
+    statement = (
+        select(
+            TABLE.c.id,
+            TABLE.c.type,
+            TABLE.c.post_id,
+            TABLE.c.created_at,
+            TABLE.c.read_at,
+            col(User.id).label("actor_id"),
+            col(User.username).label("actor_username"),
+            col(User.display_name).label("actor_display_name"),
+        )
+        .select_from(TABLE)
+        .outerjoin(User, col(User.id) == TABLE.c.actor_id)
+        .where(TABLE.c.user_id == user_id)
+    )
+    return (
+        await (await session.connection()).execute(paginate(statement, NEWEST_FIRST, after, limit))
+    ).all()
+
+
+async def unread_count(session: AsyncSession, *, user_id: int) -> int:
+    statement = select(func.count()).where(TABLE.c.user_id == user_id, TABLE.c.read_at.is_(None))
+    return int((await (await session.connection()).execute(statement)).scalar_one())
+
+
+async def mark_read(
+    session: AsyncSession, *, user_id: int, up_to_id: int | None, at: datetime
+) -> int:
+    statement = update(TABLE).where(TABLE.c.user_id == user_id, TABLE.c.read_at.is_(None))
+    if up_to_id is not None:
+        statement = statement.where(TABLE.c.id <= up_to_id)
+    return int((await (await session.connection()).execute(statement.values(read_at=at))).rowcount)

@@ -1,10 +1,39 @@
 from datetime import datetime
+from typing import Annotated, Any
 
-from service.kit.schemas import ResponseModel
+from pydantic import BeforeValidator, Field
+
+from service.kit.schemas import MAX_BIGINT, RequestModel, ResponseModel
+
+
+class Actor(ResponseModel):
+    id: int
+    username: str
+    display_name: str | None
 
 
 class NotificationPublic(ResponseModel):
     id: int
+    type: str
+    actor: Actor | None
+    """Who caused it (None only for notifications older than this field, or a deleted user)."""
     post_id: int
     created_at: datetime
     read_at: datetime | None
+
+
+class UnreadCount(ResponseModel):
+    count: int
+
+
+def _not_a_bool(value: Any) -> Any:
+    """JSON `true` is not an id (lax ints would read it as 1); `2074.0` still is one."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer")
+    return value
+
+
+class MarkRead(RequestModel):
+    up_to_id: Annotated[int, Field(ge=1, le=MAX_BIGINT), BeforeValidator(_not_a_bool)] | None = (
+        Field(default=None, description="default: all of them")
+    )

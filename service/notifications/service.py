@@ -1,25 +1,17 @@
-"""Notification rows for new posts, written once the publishing transaction has committed, in a
-transaction of their own."""
+"""Notifications of new posts: a job handler of the `post.published` outbox topic (wired in
+`service/work.py`), run by the worker in its own transaction after the post committed; and the
+recipient's API (page, unread count, mark read)."""
 
-import logging
-from collections.abc import Sequence
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.after_commit import after_commit
-from service.kit.db.session import own_transaction
+from service.jobs.outbox import Event
 from service.kit.model_base import utcnow
-from service.kit.observability.context import current_request_id, request_context
-from service.kit.observability.metrics import BACKGROUND_FAILURES
 from service.kit.pagination import Page, Pager
 from service.notifications import repository
-from service.notifications.schemas import NotificationPublic
-from service.posts.events import Publication
-from service.posts.models import Post
+from service.notifications.schemas import Actor, NotificationPublic, UnreadCount
+from service.posts.events import PostPublished
+from service.posts.models import Post, PostStatus
 from service.users.models import User
-
-log = logging.getLogger("inkwell.notifications")
 
 
 async def recipients_for_post(session: AsyncSession, post: Post) -> list[int]:
@@ -27,49 +19,26 @@ async def recipients_for_post(session: AsyncSession, post: Post) -> list[int]:
     return await repository.follower_ids(session, post.author_id)
 
 
-async def fan_out_new_post(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    *,
-    post_id: int,
-    request_id: str | None = None,
-    recipients: Sequence[int] | None = None,
-) -> int:
-    """One post's fan-out: its own session and transaction, never the publishing one's.
-
-    Failures are logged with the request id and counted, never swallowed silently.
-    """
-    with request_context(request_id):
-        try:
-            async with own_transaction(sessionmaker) as session:
-                post = await session.get(Post, post_id)
-                if post is None:
-                    return 0  # the publishing transaction did not commit, or the post is gone
-                if recipients is None:
-                    recipients = await recipients_for_post(session, post)
-                user_ids = sorted({uid for uid in recipients if uid != post.author_id})
-                return await repository.add_for_post(
-                    session, post_id=post_id, user_ids=user_ids, at=utcnow()
-                )
-        except Exception:
-            BACKGROUND_FAILURES.labels(task="notification_fan_out").inc()
-            log.exception("notification fan-out failed", extra={"post_id": post_id})
-            return 0
-
-
-async def notify_followers(publication: Publication) -> None:
-    """Subscribed to post events by `create_app`: each post's fan-out, awaited once the
-    publishing transaction has committed (nothing if it rolls back)."""
-    request_id = current_request_id()
-    for published in publication.posts:
-
-        async def fan_out(post_id: int = published.post_id) -> None:
-            await fan_out_new_post(publication.sessionmaker, post_id=post_id, request_id=request_id)
-
-        after_commit(publication.session, fan_out)
+async def deliver_post_published(session: AsyncSession, event: Event) -> None:
+    """The job: one notification per follower of the author for this event. Idempotent (unique
+    per event and recipient), so the worker may run it again after a crash."""
+    published = PostPublished.from_payload(event.payload)
+    post = await session.get(Post, published.post_id)
+    if post is None or post.status != PostStatus.published or post.deleted_at is not None:
+        return  # gone (or unpublished) before the worker got to it: nothing to announce
+    recipients = sorted(set(await recipients_for_post(session, post)) - {post.author_id})
+    await repository.add_for_event(
+        session,
+        event_id=event.id,
+        post_id=post.id or published.post_id,
+        actor_id=post.author_id,
+        user_ids=recipients,
+        at=utcnow(),
+    )
 
 
 async def list_mine(session: AsyncSession, *, user: User, pager: Pager) -> Page[NotificationPublic]:
-    """The user's notifications, newest first (keyset pages)."""
+    """The user's notifications, newest first (keyset pages), each with its actor."""
     assert user.id is not None
     sort = repository.NEWEST_FIRST
     rows = await repository.list_page(
@@ -77,5 +46,32 @@ async def list_mine(session: AsyncSession, *, user: User, pager: Pager) -> Page[
     )
     items, next_cursor = pager.page(rows, sort)
     return Page(
-        items=[NotificationPublic.model_validate(n) for n in items], next_cursor=next_cursor
+        items=[
+            NotificationPublic(
+                id=row.id,
+                type=row.type,
+                actor=None
+                if row.actor_id is None
+                else Actor(
+                    id=row.actor_id,
+                    username=row.actor_username,
+                    display_name=row.actor_display_name,
+                ),
+                post_id=row.post_id,
+                created_at=row.created_at,
+                read_at=row.read_at,
+            )
+            for row in items
+        ],
+        next_cursor=next_cursor,
     )
+
+
+async def unread_count(session: AsyncSession, *, user: User) -> UnreadCount:
+    assert user.id is not None
+    return UnreadCount(count=await repository.unread_count(session, user_id=user.id))
+
+
+async def mark_read(session: AsyncSession, *, user: User, up_to_id: int | None) -> None:
+    assert user.id is not None
+    await repository.mark_read(session, user_id=user.id, up_to_id=up_to_id, at=utcnow())

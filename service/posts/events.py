@@ -1,23 +1,23 @@
-"""What happened to a post, and the one hook point where other packages subscribe to it.
+"""What happened to a post, written to the transactional outbox by the posts service.
 
 The posts service calls `Publisher.published()` inside the transaction that published posts;
-each subscriber (realtime's feed, notifications' fan-out; wired by `create_app`) runs right
-there, in subscription order. Work that must wait for COMMIT a subscriber registers with
-`service.kit.db.after_commit`, so a rollback (or a rolled-back savepoint) drops it. Posts never
-imports its subscribers. A transactional outbox would replace the subscriber loop: write the
-events in this transaction, deliver them from a worker.
+it writes one `post.published` event per post into the outbox (`service/jobs`) in that same
+transaction, so the event commits with the post or not at all. Who reacts is wired by the
+composition root, never imported here: the notifications fan-out is a job handler of the topic
+(`service/work.py`), and the realtime feed reads the events in order (`service/realtime`).
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.session import SessionMakerDep
-from service.kit.state import StateSlot
+from service.jobs.outbox import OUTBOX, Outbox
+
+POST_PUBLISHED = "post.published"
+"""The outbox topic of a post becoming visible to everyone."""
 
 
 @dataclass(frozen=True)
@@ -27,54 +27,26 @@ class PostPublished:
     post_id: int
     author_id: int
 
+    def payload(self) -> dict[str, Any]:
+        return {"post_id": self.post_id, "author_id": self.author_id}
 
-@dataclass(frozen=True)
-class Publication:
-    """One transaction's newly published posts, as each subscriber receives them."""
-
-    session: AsyncSession
-    """The publishing session, still inside its transaction."""
-    posts: Sequence[PostPublished]
-    sessionmaker: async_sessionmaker[AsyncSession]
-    """For a subscriber's work after commit, in a transaction of its own (`own_transaction`)."""
-
-
-Subscriber = Callable[[Publication], Awaitable[None]]
-
-
-class PostEvents:
-    """The hook point: one per application, created and subscribed by `create_app`."""
-
-    def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
-
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
-
-    async def deliver(self, publication: Publication) -> None:
-        for subscriber in self._subscribers:
-            await subscriber(publication)
-
-
-POST_EVENTS: StateSlot[PostEvents] = StateSlot("post_events")
-"""The application's hook point (set by `create_app`)."""
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> "PostPublished":
+        return cls(int(payload["post_id"]), int(payload["author_id"]))
 
 
 @dataclass(frozen=True)
 class Publisher:
-    """The hook point as one request sees it: what the posts service calls when it publishes."""
+    """What the posts service calls when it publishes: the events join its transaction."""
 
-    events: PostEvents
-    sessionmaker: async_sessionmaker[AsyncSession]
+    outbox: Outbox
 
     async def published(self, session: AsyncSession, posts: Sequence[PostPublished]) -> None:
-        if posts:
-            await self.events.deliver(Publication(session, posts, self.sessionmaker))
+        await self.outbox.emit(session, POST_PUBLISHED, [post.payload() for post in posts])
 
 
-async def get_publisher(request: Request, sessionmaker: SessionMakerDep) -> Publisher:
-    # The request's sessionmaker (tests override it), not the application's.
-    return Publisher(POST_EVENTS.of(request), sessionmaker)
+async def get_publisher(request: Request) -> Publisher:
+    return Publisher(OUTBOX.of(request))
 
 
 PublisherDep = Annotated[Publisher, Depends(get_publisher)]

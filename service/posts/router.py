@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from service.idempotency.route import IdempotentRoute
 from service.kit.db.reads import ReadConnectionDep
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
@@ -26,7 +27,7 @@ from service.posts.schemas import (
 from service.tags.schemas import normalise_tags
 from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
 
 IfMatch = Annotated[
     str | None, Header(max_length=256, description="ETag of the version being changed")

@@ -1,4 +1,4 @@
-"""In-process fan-out to websocket clients, each behind a bounded queue."""
+"""In-process fan-out of feed frames to websocket clients, each behind a bounded queue."""
 
 import asyncio
 import logging
@@ -11,12 +11,21 @@ log = logging.getLogger("inkwell.realtime")
 CLOSE_GOING_AWAY = 1001
 """The server is shutting down: reconnect (to another instance)."""
 CLOSE_TRY_AGAIN_LATER = 1013
-"""The client did not keep up with the feed; its queue was full. Reconnect and catch up."""
+"""The client did not keep up with the feed (its queue was full), or the server is full.
+Reconnect (with `?after=<last event_id>`) and catch up."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One websocket text frame and the outbox event it announces."""
+
+    event_id: int
+    text: str
 
 
 @dataclass(eq=False)
 class Subscriber:
-    queue: asyncio.Queue[str]
+    queue: asyncio.Queue[Frame]
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int | None = None
     close_reason: str = ""
@@ -55,7 +64,7 @@ class Hub:
             self._subscribers.remove(subscriber)
             REALTIME_CLIENTS.dec()
 
-    def publish(self, message: str) -> None:
+    def publish(self, message: Frame) -> None:
         for subscriber in list(self._subscribers):
             if subscriber.close_code is not None:
                 continue

@@ -1,33 +1,28 @@
 """One dedicated LISTEN connection per process (never from the pool), reconnecting with backoff.
 
-Notifications carry post ids; a consumer task loads each post from the primary and hands the
-JSON to the hub. Notifications sent while the connection is down are lost (at-most-once feed):
-clients that care reconcile with `GET /posts?created_after=`.
+A NOTIFY on the outbox channel (sent at COMMIT by any instance that wrote events) wakes this
+process' feed, which reads the new events from the outbox itself. Every (re)connect wakes it
+too: what was committed while the connection was down is read back from storage (backfill), so
+nothing is lost, and the feed's periodic re-read covers a connection that died silently.
 """
 
 import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.errors import NotFound
-from service.posts import service as posts
-from service.realtime.events import CHANNEL, serialize
-from service.realtime.hub import Hub
+from service.jobs.outbox import CHANNEL
 from service.realtime.metrics import REALTIME_LISTENING, REALTIME_RECONNECTS
 
 log = logging.getLogger("inkwell.realtime")
 
 PING_SECONDS = 10.0
 """An idle connection is probed this often, so a silent network loss is noticed too."""
-MAX_PENDING = 10_000
-"""Post ids waiting to be loaded; beyond this, notifications are dropped (and logged)."""
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -39,43 +34,25 @@ def _setter(event: asyncio.Event) -> Any:
 
 
 class PostgresListener:
-    def __init__(
-        self,
-        *,
-        dsn: str,
-        hub: Hub,
-        sessionmaker: async_sessionmaker[AsyncSession],
-        max_backoff: float,
-    ) -> None:
+    def __init__(self, *, dsn: str, wake: Callable[[], None], max_backoff: float) -> None:
         self.dsn = dsn
-        self.hub = hub
-        self.sessionmaker = sessionmaker
+        self.wake = wake
         self.max_backoff = max_backoff
         self.connected = asyncio.Event()
-        self._ids: asyncio.Queue[int] = asyncio.Queue(MAX_PENDING)
-        self._tasks: list[asyncio.Task[None]] = []
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._listen_forever(), name="realtime-listen"),
-            asyncio.create_task(self._deliver_forever(), name="realtime-deliver"),
-        ]
+        self._task = asyncio.create_task(self._listen_forever(), name="realtime-listen")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+                await self._task
+            self._task = None
 
-    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        try:
-            self._ids.put_nowait(int(payload))
-        except ValueError:
-            log.warning("ignoring malformed notification", extra={"payload": payload[:100]})
-        except asyncio.QueueFull:
-            log.error("realtime backlog full; dropping a notification", extra={"post_id": payload})
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, _payload: str) -> None:
+        self.wake()
 
     async def _listen_forever(self) -> None:
         attempt = 0
@@ -93,6 +70,7 @@ class PostgresListener:
                 attempt = 0
                 self.connected.set()
                 REALTIME_LISTENING.inc()
+                self.wake()  # backfill whatever was committed while we were not listening
                 while not lost.is_set():
                     try:
                         await asyncio.wait_for(lost.wait(), PING_SECONDS)
@@ -119,18 +97,3 @@ class PostgresListener:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(connection.close(), 2)
             await asyncio.sleep(delay)
-
-    async def _deliver_forever(self) -> None:
-        while True:
-            post_id = await self._ids.get()
-            if not len(self.hub):
-                continue  # nobody is listening on this instance: skip the query
-            try:
-                async with self.sessionmaker() as session:
-                    message = serialize(await posts.read_post(session, post_id, None))
-            except NotFound:
-                continue  # deleted or unpublished again before we got to it
-            except Exception:
-                log.exception("could not load a published post", extra={"post_id": post_id})
-                continue
-            self.hub.publish(message)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.main import create_app
+from tests.ops.servers import migrated_database, postgres_service_database
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.settings import make_settings
@@ -46,3 +47,14 @@ async def observer(committed_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(committed_url, make_settings(committed_url), role="observer")
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def service_db(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'durable.db'}"
+        await migrated_database(url)
+        yield url
+        return
+    async with postgres_service_database("durable") as url:
+        yield url

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.follows.models import Follow
+from service.jobs.outbox import OUTBOX
+from service.jobs.worker import JOBS
 from service.kit.db.session import own_transaction
-from service.posts.events import POST_EVENTS, PostPublished, Publisher
+from service.posts.events import PostPublished, Publisher
 from service.posts.models import Post, PostStatus
 from service.realtime.runtime import Realtime
 from service.users.models import User
@@ -25,8 +27,8 @@ class Abort(Exception):
 
 
 def publisher_of(app: FastAPI) -> Publisher:
-    """The hook point as the posts service reaches it, on the application's own sessionmaker."""
-    return Publisher(POST_EVENTS.of(app), app.state.db.sessionmaker)
+    """The hook point as the posts service reaches it."""
+    return Publisher(OUTBOX.of(app))
 
 
 async def add_user(app: FastAPI, name: str) -> int:
@@ -67,7 +69,7 @@ async def test_feed_sees_committed_posts_never_rolled_back_ones(real_app: FastAP
             await write("rolled-back")
         kept = await write("committed")
 
-        message = json.loads(await asyncio.wait_for(subscriber.queue.get(), 2))
+        message = json.loads((await asyncio.wait_for(subscriber.queue.get(), 2)).text)["post"]
         assert (message["id"], message["title"]) == (kept.id, "committed")
         assert message["author"]["username"] == "committer"
         await asyncio.sleep(0.2)
@@ -116,10 +118,11 @@ async def test_a_rolled_back_savepoint_takes_its_post_back(
                 else:
                     await savepoint.commit()
                     kept.append(post.id)
-        message = json.loads(await asyncio.wait_for(subscriber.queue.get(), 2))
+        message = json.loads((await asyncio.wait_for(subscriber.queue.get(), 2)).text)["post"]
         assert (message["id"], message["title"]) == (kept[0], "kept")
         await asyncio.sleep(0.2)
         assert subscriber.queue.empty()
+        await JOBS.of(real_app).drain()
         async with observer.connect() as other:
             rows = await other.execute(text("SELECT user_id, post_id FROM notifications"))
             assert [tuple(row) for row in rows] == [(follower_id, kept[0])]
@@ -145,7 +148,9 @@ async def test_bulk_created_published_posts_are_announced(real_app: FastAPI) -> 
             )
         assert response.status_code == 201, response.text
         created = response.json()["created"]
-        messages = [json.loads(await asyncio.wait_for(subscriber.queue.get(), 2)) for _ in range(3)]
+        frames = [await asyncio.wait_for(subscriber.queue.get(), 2) for _ in range(3)]
+        messages = [json.loads(frame.text)["post"] for frame in frames]
+        assert [f.event_id for f in frames] == sorted(f.event_id for f in frames)
         assert sorted(m["id"] for m in messages) == sorted(created[:3])
         assert all(m["tags"] == ["x"] for m in messages)
         await asyncio.sleep(0.2)

@@ -28,7 +28,8 @@ async def test_sqlite_feed_end_to_end(tmp_path: Path) -> None:
             )
             message = json.loads(await asyncio.wait_for(feed.recv(), 1))
         log_text = svc.log_tail(10_000)
-    assert message == response.json()
+    assert (message["type"], message["post"]) == ("post.published", response.json())
+    assert isinstance(message["event_id"], int)
     assert response.headers["X-Request-ID"] == "e2e-create-1"
 
     lines = [json.loads(line) for line in log_text.splitlines() if line.strip()]

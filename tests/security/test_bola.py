@@ -130,6 +130,10 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
     ("PATCH", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
     ("DELETE", f"{API}/users/me"): "self-only: acts on the token's user, there is no id to swap",
+    ("GET", f"{API}/users/me/notifications/unread_count"): "self-only: the token's user's rows",
+    ("POST", f"{API}/users/me/notifications/read"): (
+        "self-only: marks the token's user's rows only; up_to_id is a bound, not a target"
+    ),
     ("POST", f"{API}/posts"): "creates as the caller; author_id cannot be sent (mass assignment)",
     ("GET", f"{API}/posts"): "public list; status=draft lists only the viewer's own (test below)",
     ("POST", f"{API}/posts/bulk"): "creates as the caller; items cannot name an author",

@@ -209,3 +209,50 @@ async def test_every_create_route_that_adopted_it_replays(
     assert again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"
     assert await _rows(connection) == created
+
+
+async def test_a_key_in_progress_past_its_lease_is_taken_over(
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+) -> None:
+    """A row nothing will ever answer (an older version's, or a streamed response's) stops
+    blocking its key after IDEMPOTENCY_LEASE_SECONDS: the request runs again."""
+    account = await make_account()
+    body = b'{"title":"t","body":"b"}'
+    stale = utcnow() - timedelta(minutes=5)
+    async with sessionmaker() as session, session.begin():
+        session.add(
+            IdempotencyKey(
+                user_id=account.id,
+                key="stale",
+                fingerprint=fingerprint("POST", POSTS, body),
+                created_at=stale,
+            )
+        )
+    headers = {**account.headers, "Idempotency-Key": "stale", "Content-Type": "application/json"}
+    response = await client.post(POSTS, content=body, headers=headers)
+    assert response.status_code == 201, response.text
+    assert "idempotent-replayed" not in response.headers
+    again = await client.post(POSTS, content=body, headers=headers)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == response.content
+    assert await _count(connection, "posts", account.id) == 1
+
+
+async def test_the_answer_is_recorded_in_the_request_transaction(
+    client: AsyncClient, make_account: AccountFactory, connection: AsyncConnection
+) -> None:
+    """The key row carries its answer as soon as the write is visible: no second step to lose."""
+    account = await make_account()
+    first = await client.post(
+        POSTS, json=POST, headers={**account.headers, "Idempotency-Key": "atomic"}
+    )
+    row = (
+        await connection.execute(
+            text("SELECT status_code, response_body FROM idempotency_keys WHERE user_id = :id"),
+            {"id": account.id},
+        )
+    ).one()
+    assert (row[0], bytes(row[1])) == (201, first.content)

@@ -1,0 +1,108 @@
+"""The transactional outbox: events written in the caller's transaction, read back in order.
+
+`Outbox.emit` inserts one `outbox_events` row per payload with the caller's session, so the
+event commits with the write that caused it, or not at all (a rolled-back savepoint takes its
+events with it). Event ids are the feed's order, so they must become visible in id order: on
+PostgreSQL each emitting transaction takes one transaction-scoped advisory lock before it
+allocates ids and keeps it until COMMIT (emitters serialise for the last few statements of
+their transaction: see docs/operations.md); SQLite has one writer at a time anyway, and the
+table is AUTOINCREMENT so a purge never lets an id be reused. Whoever reads `id > n` and sees
+event `m` therefore knows every event below `m` is final.
+
+Once committed, `emit` wakes this process' consumers (the embedded worker, the realtime feed);
+on PostgreSQL a NOTIFY on `CHANNEL` at COMMIT wakes the other instances' feeds too.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, func, insert, select, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.jobs.models import EventState, OutboxEvent
+from service.kit.db.after_commit import after_commit
+from service.kit.model_base import utcnow
+from service.kit.state import StateSlot
+
+CHANNEL = "inkwell_outbox"
+"""PostgreSQL NOTIFY channel: "the outbox has new events" (no payload; readers re-read)."""
+ORDER_LOCK = 0x496E6B77  # "Inkw": the advisory lock that keeps ids in commit order
+
+EVENTS: Table = OutboxEvent.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    topic: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+    attempts: int = 0
+
+
+class Outbox:
+    """One per process (`OUTBOX`): writes events and wakes the local consumers after commit."""
+
+    def __init__(self) -> None:
+        self._wakers: list[Callable[[], None]] = []
+
+    def on_commit(self, waker: Callable[[], None]) -> None:
+        """`waker` is called (synchronously) after a transaction that emitted events commits."""
+        self._wakers.append(waker)
+
+    def wake(self) -> None:
+        for waker in self._wakers:
+            waker()
+
+    async def emit(
+        self, session: AsyncSession, topic: str, payloads: Sequence[Mapping[str, Any]]
+    ) -> list[int]:
+        """Write one event per payload in `session`'s transaction; returns their ids."""
+        if not payloads:
+            return []
+        connection = await session.connection()
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORDER_LOCK})
+        now = utcnow()
+        rows = [
+            {
+                "topic": topic,
+                "payload": dict(payload),
+                "state": EventState.pending.value,
+                "attempts": 0,
+                "run_after": now,
+                "created_at": now,
+            }
+            for payload in payloads
+        ]
+        statement = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
+        ids = [int(i) for i in (await connection.execute(statement, rows)).scalars()]
+        if postgres:
+            await connection.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
+        after_commit(session, self.wake)
+        return ids
+
+
+OUTBOX: StateSlot[Outbox] = StateSlot("outbox")
+
+
+async def events_after(session: AsyncSession, after: int, topic: str, limit: int) -> list[Event]:
+    """Committed events of `topic` with ids above `after`, oldest first."""
+    statement = (
+        select(EVENTS.c.id, EVENTS.c.topic, EVENTS.c.payload, EVENTS.c.created_at)
+        .where(EVENTS.c.id > after, EVENTS.c.topic == topic)
+        .order_by(EVENTS.c.id)
+        .limit(limit)
+    )
+    rows = (await (await session.connection()).execute(statement)).mappings()
+    return [Event(r["id"], r["topic"], r["payload"], r["created_at"]) for r in rows]
+
+
+async def id_bounds(session: AsyncSession) -> tuple[int, int]:
+    """(oldest retained id, newest id); (0, 0) when the outbox is empty."""
+    statement = select(func.min(EVENTS.c.id), func.max(EVENTS.c.id))
+    oldest, newest = (await (await session.connection()).execute(statement)).one()
+    return int(oldest or 0), int(newest or 0)

@@ -1,0 +1,298 @@
+"""The worker: claims due events, runs their topic's handlers, retries, dead-letters.
+
+At-least-once: a claim is a lease (`locked_until`), not a held transaction. Each event runs in a
+transaction of its own (`own_transaction`) that also marks it done, so a handler's writes and the
+"done" mark commit together; a worker killed mid-job leaves the lease to expire and another
+worker (or its restart) runs the event again. Handlers must therefore be idempotent (e.g. a
+unique key plus ON CONFLICT DO NOTHING). On PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`,
+so any number of workers, embedded or separate processes, share the queue; on SQLite the claim
+runs in a BEGIN IMMEDIATE transaction (one writer at a time).
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.jobs import metrics
+from service.jobs.models import EventState
+from service.jobs.outbox import EVENTS, Event
+from service.kit.db.engines import AsyncReadSession
+from service.kit.db.session import own_transaction
+from service.kit.model_base import utcnow
+from service.kit.settings import Settings
+from service.kit.state import StateSlot
+
+log = logging.getLogger("inkwell.jobs")
+
+Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+Periodic = Callable[[AsyncSession], Awaitable[int]]
+
+
+@dataclass
+class Registry:
+    """Which handlers run for which topic, and the periodic jobs (filled by service/work.py)."""
+
+    handlers: dict[str, list[Handler]] = field(default_factory=dict)
+    periodic: list[tuple[str, Periodic]] = field(default_factory=list)
+
+    def handle(self, topic: str, handler: Handler) -> None:
+        self.handlers.setdefault(topic, []).append(handler)
+
+    def every_maintenance(self, name: str, job: Periodic) -> None:
+        self.periodic.append((name, job))
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    queued: int
+    running: int
+    dead: int
+    oldest_age_seconds: float
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        EVENTS.c.state == EventState.pending.value,
+        EVENTS.c.run_after <= now,
+        or_(EVENTS.c.locked_until.is_(None), EVENTS.c.locked_until < now),
+    )
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        read_sessionmaker: async_sessionmaker[AsyncReadSession],
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.sessionmaker = sessionmaker
+        self.read_sessionmaker = read_sessionmaker
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self, *, run_jobs: bool = True) -> None:
+        """Run jobs and periodic work (`run_jobs`), or only refresh the gauges."""
+        self._tasks = [asyncio.create_task(self._refresh_forever(), name="jobs-metrics")]
+        if run_jobs:
+            self._tasks += [
+                asyncio.create_task(self._work_forever(), name="jobs-worker"),
+                asyncio.create_task(self._maintain_forever(), name="jobs-maintenance"),
+            ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def run_once(self) -> int:
+        """Claim one batch of due events and run them; returns how many were claimed."""
+        if not await self._anything_due():
+            return 0
+        events = await self._claim()
+        for event in events:
+            await self._run(event)
+        return len(events)
+
+    async def drain(self, max_seconds: float = 10.0) -> int:
+        """Run jobs until none is due or running anywhere (tests, tools); returns how many this
+        worker ran. Jobs waiting for a retry later than now are left alone."""
+        total = 0
+        async with asyncio.timeout(max_seconds):
+            while True:
+                claimed = await self.run_once()
+                total += claimed
+                if not claimed:
+                    if not await self._anything_due(include_running=True):
+                        return total
+                    await asyncio.sleep(0.02)  # another worker holds it: wait for its outcome
+
+    async def _anything_due(self, *, include_running: bool = False) -> bool:
+        """A cheap read first: an idle worker never takes SQLite's write lock."""
+        now = utcnow()
+        condition = _due(now)
+        if include_running:
+            condition = or_(
+                condition,
+                and_(EVENTS.c.state == EventState.pending.value, EVENTS.c.locked_until >= now),
+            )
+        async with self.read_sessionmaker() as session:
+            connection = await session.connection()
+            found = await connection.execute(select(EVENTS.c.id).where(condition).limit(1))
+            return found.first() is not None
+
+    async def _claim(self) -> list[Event]:
+        now = utcnow()
+        due = (
+            select(EVENTS.c.id)
+            .where(_due(now))
+            .order_by(EVENTS.c.id)
+            .limit(self.settings.jobs_batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        lease = now + timedelta(seconds=self.settings.jobs_lease_seconds)
+        statement = (
+            update(EVENTS)
+            .where(EVENTS.c.id.in_(due))
+            .values(attempts=EVENTS.c.attempts + 1, locked_until=lease)
+            .returning(
+                EVENTS.c.id,
+                EVENTS.c.topic,
+                EVENTS.c.payload,
+                EVENTS.c.created_at,
+                EVENTS.c.attempts,
+            )
+        )
+        async with own_transaction(self.sessionmaker) as session:
+            rows = (await (await session.connection()).execute(statement)).mappings().all()
+        events = [
+            Event(r["id"], r["topic"], r["payload"], r["created_at"], r["attempts"]) for r in rows
+        ]
+        return sorted(events, key=lambda e: e.id)
+
+    async def _run(self, event: Event) -> None:
+        try:
+            async with own_transaction(self.sessionmaker) as session:
+                for handler in self.registry.handlers.get(event.topic, []):
+                    await handler(session, event)
+                await (await session.connection()).execute(
+                    update(EVENTS)
+                    .where(EVENTS.c.id == event.id)
+                    .values(
+                        state=EventState.done.value,
+                        finished_at=utcnow(),
+                        locked_until=None,
+                        last_error=None,
+                    )
+                )
+        except Exception as error:
+            await self._failed(event, error)
+        else:
+            metrics.JOBS_COMPLETED.labels(event.topic).inc()
+
+    async def _failed(self, event: Event, error: Exception) -> None:
+        dead = event.attempts >= self.settings.jobs_max_attempts
+        base, cap = self.settings.jobs_backoff_seconds, self.settings.jobs_backoff_max_seconds
+        delay = min(cap, base * 2 ** (event.attempts - 1)) * random.uniform(0.75, 1.0)
+        now = utcnow()
+        metrics.JOBS_FAILED_ATTEMPTS.labels(event.topic).inc()
+        log.log(
+            logging.ERROR if dead else logging.WARNING,
+            "job dead-lettered" if dead else "job failed; will retry",
+            exc_info=error,
+            extra={"event_id": event.id, "topic": event.topic, "attempts": event.attempts},
+        )
+        values = {
+            "state": (EventState.dead if dead else EventState.pending).value,
+            "run_after": now + timedelta(seconds=delay),
+            "locked_until": None,
+            "last_error": f"{type(error).__name__}: {error}"[:2000],
+            "finished_at": now if dead else None,
+        }
+        try:
+            async with own_transaction(self.sessionmaker) as session:
+                await (await session.connection()).execute(
+                    update(EVENTS).where(EVENTS.c.id == event.id).values(values)
+                )
+        except Exception:
+            # The database is away: the lease expires and the event is claimed again.
+            log.warning("could not record a job failure", extra={"event_id": event.id})
+            return
+        if dead:
+            metrics.JOBS_DEAD_LETTERED.labels(event.topic).inc()
+
+    async def _work_forever(self) -> None:
+        while True:
+            try:
+                claimed = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("job claim failed; retrying", extra={"error": type(error).__name__})
+                claimed = 0
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.jobs_poll_seconds)
+                self._wake.clear()
+
+    async def run_periodic(self) -> dict[str, int]:
+        """Every periodic job once, each in its own transaction; returns rows affected."""
+        done: dict[str, int] = {}
+        for name, job in self.registry.periodic:
+            try:
+                async with own_transaction(self.sessionmaker) as session:
+                    done[name] = await job(session)
+            except Exception:
+                metrics.JOBS_PERIODIC_RUNS.labels(name, "failed").inc()
+                log.exception("periodic job failed", extra={"job": name})
+            else:
+                metrics.JOBS_PERIODIC_RUNS.labels(name, "ok").inc()
+        return done
+
+    async def _maintain_forever(self) -> None:
+        # Every instance runs them; they are idempotent deletes. Jitter spreads the instances.
+        interval = self.settings.jobs_maintenance_seconds
+        while True:
+            await asyncio.sleep(interval * random.uniform(0.5, 1.0))
+            await self.run_periodic()
+
+    async def stats(self) -> QueueStats:
+        now = utcnow()
+        leased = and_(EVENTS.c.locked_until.is_not(None), EVENTS.c.locked_until >= now)
+        statement = select(
+            func.count().filter(and_(EVENTS.c.state == "pending", ~leased)),
+            func.count().filter(and_(EVENTS.c.state == "pending", leased)),
+            func.count().filter(EVENTS.c.state == "dead"),
+            func.min(EVENTS.c.created_at).filter(EVENTS.c.state == "pending"),
+        ).where(EVENTS.c.state != EventState.done.value)
+        async with self.read_sessionmaker() as session:
+            queued, running, dead, oldest = (
+                await (await session.connection()).execute(statement)
+            ).one()
+        if oldest is not None and oldest.tzinfo is None:  # SQLite: aggregate loses the type
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return QueueStats(int(queued), int(running), int(dead), max(0.0, age))
+
+    async def refresh_metrics(self) -> QueueStats:
+        stats = await self.stats()
+        metrics.JOBS_QUEUED.set(stats.queued)
+        metrics.JOBS_RUNNING.set(stats.running)
+        metrics.JOBS_DEAD.set(stats.dead)
+        metrics.JOBS_OLDEST_AGE.set(stats.oldest_age_seconds)
+        return stats
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.refresh_metrics()
+            await asyncio.sleep(5.0)
+
+
+async def purge_done(session: AsyncSession, *, older_than_seconds: int) -> int:
+    """Outbox retention: delete events done longer ago than the retention (dead ones stay)."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    statement = delete(EVENTS).where(
+        EVENTS.c.state == EventState.done.value, EVENTS.c.created_at < cutoff
+    )
+    return int((await (await session.connection()).execute(statement)).rowcount)
+
+
+JOBS: StateSlot[Worker] = StateSlot("jobs")
+"""The application's worker (set by `create_app`; it only refreshes gauges when not embedded)."""

@@ -1,0 +1,46 @@
+"""The job worker as its own process: `python -m service.worker` (`make worker`).
+
+Runs the same jobs as the service's embedded worker (set `JOBS_EMBEDDED=false` on the service
+instances when you run these instead); any number of them share the queue on PostgreSQL.
+`JOBS_METRICS_PORT` serves its Prometheus metrics. SIGTERM/SIGINT stop it between jobs; a job
+cut short is run again once its lease expires.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+
+from prometheus_client import start_http_server
+
+from service.kit.db.session import Database
+from service.kit.observability.logging import configure_logging
+from service.kit.settings import get_settings
+from service.work import worker
+
+log = logging.getLogger("inkwell.jobs")
+
+
+async def main() -> None:
+    settings = get_settings()
+    configure_logging(settings)
+    if port := os.environ.get("JOBS_METRICS_PORT"):
+        start_http_server(int(port), addr=os.environ.get("JOBS_METRICS_HOST", "127.0.0.1"))
+    db = Database.from_settings(settings)
+    jobs = worker(settings, db)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    jobs.start()
+    log.info("job worker started")
+    try:
+        await stop.wait()
+    finally:
+        await jobs.stop()
+        await db.dispose()
+        log.info("job worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,44 @@
+"""A committed database of its own per test (both backends) and a worker built on it."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from service.kit.db.engines import create_engine
+from service.kit.db.session import Database
+from service.kit.settings import Settings
+from tests.support import databases
+from tests.support.migrations import run_alembic
+from tests.support.settings import make_settings
+
+
+@pytest.fixture
+async def jobs_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield await _migrated(f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}")
+        return
+    async with databases.postgres_database("jobs") as url:
+        yield await _migrated(url)
+
+
+async def _migrated(url: str) -> str:
+    engine = create_engine(url, make_settings(url))
+    async with engine.begin() as connection:
+        await run_alembic(connection, "upgrade", "head")
+    await engine.dispose()
+    return url
+
+
+@pytest.fixture
+def jobs_settings(jobs_url: str) -> Settings:
+    return make_settings(jobs_url).model_copy(
+        update={"jobs_backoff_seconds": 0.01, "jobs_max_attempts": 3, "jobs_lease_seconds": 5}
+    )
+
+
+@pytest.fixture
+async def database(jobs_settings: Settings) -> AsyncIterator[Database]:
+    db = Database.from_settings(jobs_settings)
+    yield db
+    await db.dispose()

@@ -1,0 +1,173 @@
+"""The worker on a real database: retries with backoff, dead letter, shared claims, periodic
+jobs, metrics (both backends; the concurrent claim on PostgreSQL)."""
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.jobs import metrics
+from service.jobs.outbox import Event, Outbox
+from service.jobs.worker import Handler, Registry, Worker, purge_done
+from service.kit.db.session import Database, own_transaction
+from service.kit.model_base import utcnow
+from service.kit.settings import Settings
+
+TOPIC = "test.topic"
+
+
+async def emit(db: Database, count: int = 1) -> list[int]:
+    async with own_transaction(db.sessionmaker) as session:
+        return await Outbox().emit(session, TOPIC, [{"n": i} for i in range(count)])
+
+
+def worker(settings: Settings, db: Database, registry: Registry) -> Worker:
+    return Worker(settings, registry, db.sessionmaker, db.read_sessionmaker)
+
+
+async def run_until_settled(jobs: Worker, *, rounds: int = 50) -> None:
+    """Run rounds until nothing is pending, waiting out the (tiny) backoff between them."""
+    for _ in range(rounds):
+        await jobs.drain()
+        stats = await jobs.stats()
+        if stats.queued == stats.running == 0:
+            return
+        await asyncio.sleep(0.03)
+    pytest.fail("jobs never settled")
+
+
+async def state_of(db: Database, event_id: int) -> tuple[str, int, str | None]:
+    async with db.reader.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT state, attempts, last_error FROM outbox_events WHERE id = :i"),
+                {"i": event_id},
+            )
+        ).one()
+    return str(row[0]), int(row[1]), row[2]
+
+
+async def test_a_job_that_fails_twice_then_succeeds_is_delivered_once(
+    jobs_settings: Settings, database: Database
+) -> None:
+    calls: list[int] = []
+
+    async def flaky(session: AsyncSession, event: Event) -> None:
+        calls.append(event.attempts)
+        # the handler's write commits only with the successful attempt
+        await (await session.connection()).execute(text("INSERT INTO tags (name) VALUES ('flaky')"))
+        if event.attempts < 3:
+            raise RuntimeError(f"attempt {event.attempts} fails")
+
+    registry = Registry()
+    registry.handle(TOPIC, flaky)
+    (event_id,) = await emit(database)
+    await run_until_settled(worker(jobs_settings, database, registry))
+    assert calls == [1, 2, 3]
+    assert await state_of(database, event_id) == ("done", 3, None)
+    async with database.reader.connect() as connection:
+        tags = await connection.scalar(text("SELECT count(*) FROM tags WHERE name = 'flaky'"))
+    assert tags == 1  # the two failed attempts rolled their writes back
+
+
+async def test_a_job_that_always_fails_is_dead_lettered_and_counted(
+    jobs_settings: Settings, database: Database
+) -> None:
+    async def broken(session: AsyncSession, event: Event) -> None:
+        raise ValueError("never works")
+
+    registry = Registry()
+    registry.handle(TOPIC, broken)
+    jobs = worker(jobs_settings, database, registry)
+    before = metrics.JOBS_DEAD_LETTERED.labels(TOPIC)._value.get()
+    (event_id,) = await emit(database)
+    await run_until_settled(jobs)
+    state, attempts, error = await state_of(database, event_id)
+    assert (state, attempts) == ("dead", jobs_settings.jobs_max_attempts)
+    assert error == "ValueError: never works"
+    assert metrics.JOBS_DEAD_LETTERED.labels(TOPIC)._value.get() == before + 1
+    stats = await jobs.refresh_metrics()
+    assert (stats.dead, stats.queued, stats.running) == (1, 0, 0)
+    assert metrics.JOBS_DEAD._value.get() == 1
+    await jobs.drain()  # a dead job is never retried automatically
+    assert (await state_of(database, event_id))[1] == jobs_settings.jobs_max_attempts
+
+
+async def test_queue_metrics_report_the_oldest_pending_age(
+    jobs_settings: Settings, database: Database
+) -> None:
+    jobs = worker(jobs_settings, database, Registry())
+    ids = await emit(database, 3)
+    async with own_transaction(database.sessionmaker) as session:
+        old = utcnow() - timedelta(seconds=90)
+        await (await session.connection()).execute(
+            text("UPDATE outbox_events SET created_at = :t WHERE id = :i"),
+            {"t": old.replace(tzinfo=None) if jobs_settings.is_sqlite else old, "i": min(ids)},
+        )
+    stats = await jobs.refresh_metrics()
+    assert (stats.queued, stats.running, stats.dead) == (3, 0, 0)
+    assert 89 <= stats.oldest_age_seconds < 120
+    assert metrics.JOBS_OLDEST_AGE._value.get() == stats.oldest_age_seconds
+
+
+@pytest.mark.postgres_only
+async def test_workers_share_the_queue_and_run_each_job_once(
+    jobs_settings: Settings, database: Database
+) -> None:
+    runs: Counter[int] = Counter()
+    by_worker: Counter[str] = Counter()
+
+    def handler_for(name: str) -> Handler:
+        async def handler(session: AsyncSession, event: Event) -> None:
+            runs[event.id] += 1
+            by_worker[name] += 1
+            await asyncio.sleep(0.005)
+
+        return handler
+
+    workers = []
+    for name in ("a", "b", "c"):
+        registry = Registry()
+        registry.handle(TOPIC, handler_for(name))
+        workers.append(
+            worker(jobs_settings.model_copy(update={"jobs_batch_size": 3}), database, registry)
+        )
+    ids = await emit(database, 60)
+    await asyncio.gather(*(w.drain() for w in workers))
+    assert sorted(runs) == ids
+    assert set(runs.values()) == {1}
+    assert len(by_worker) >= 2, by_worker  # SKIP LOCKED let them work side by side
+
+
+async def test_periodic_jobs_purge_old_done_events(
+    jobs_settings: Settings, database: Database
+) -> None:
+    registry = Registry()
+
+    async def done(session: AsyncSession, event: Event) -> None:
+        return None
+
+    registry.handle(TOPIC, done)
+
+    async def retention(session: AsyncSession) -> int:
+        return await purge_done(session, older_than_seconds=3600)
+
+    registry.every_maintenance("outbox.retention", retention)
+    jobs = worker(jobs_settings, database, registry)
+    first, second = await emit(database, 2)
+    await jobs.drain()
+    old = utcnow() - timedelta(hours=2)
+    async with own_transaction(database.sessionmaker) as session:
+        await (await session.connection()).execute(
+            text("UPDATE outbox_events SET created_at = :t WHERE id = :i"),
+            {"t": old.replace(tzinfo=None) if jobs_settings.is_sqlite else old, "i": first},
+        )
+    assert await jobs.run_periodic() == {"outbox.retention": 1}
+    async with database.reader.connect() as connection:
+        left = (await connection.execute(text("SELECT id FROM outbox_events"))).scalars().all()
+    assert list(left) == [second]
+    (third,) = await emit(database)
+    assert third > second  # ids never go back, even after a purge (SQLite AUTOINCREMENT)
