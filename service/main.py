@@ -46,6 +46,7 @@ from service.replication.routing import ReplicaRouter
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import router as users_router
+from service.users.security import HASHING, Hashing
 
 
 def middleware(settings: Settings) -> list[Middleware]:
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     LIFECYCLE.put(app, Lifecycle())
     CURSOR_CODEC.put(app, CursorCodec(settings.jwt_secret))
     RATE_LIMITER.put(app, RateLimiter.from_settings(settings))
+    HASHING.put(app, Hashing.from_settings(settings))
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
 

@@ -135,6 +135,14 @@ class Settings(BaseSettings):
         default="memory://",
         description="limits storage URI; redis://host:6379/0 shares counters between instances",
     )
+    password_hash_concurrency: int = Field(
+        default=0, ge=0, description="password hashes run at once per process (0: CPU count)"
+    )
+    password_hash_queue: int = Field(
+        default=512,
+        ge=0,
+        description="password hashes that may wait for a turn per process; past it: 503",
+    )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
     )

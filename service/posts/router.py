@@ -1,5 +1,4 @@
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -7,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
 from service.kit.pagination import Page, PagerDep
-from service.kit.schemas import MAX_BIGINT, IdPath
+from service.kit.schemas import Id, IdPath, IdQuery, UtcDateTime
 from service.posts import bulk, service
 from service.posts.events import PublisherDep
 from service.posts.models import PostStatus
@@ -80,14 +79,14 @@ async def list_posts(
     session: ReadSessionDep,
     pager: PagerDep,
     viewer: OptionalUser,
-    author_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    author_id: IdQuery = None,
     status_: Annotated[PostStatus, Query(alias="status")] = PostStatus.published,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: UtcDateTime | None = None,
+    created_before: UtcDateTime | None = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
     meta: Annotated[str | None, Query(max_length=300, description="key:value")] = None,
-    commented_by: Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="a user id")] = None,
+    commented_by: Annotated[Id | None, Query(description="a user id")] = None,
     sort: PostSort = PostSort.newest,
 ) -> Page[PostPublic]:
     """Drafts (`status=draft`) are only ever the signed-in viewer's own."""

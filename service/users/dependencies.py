@@ -1,5 +1,6 @@
-"""Authentication dependencies shared by every domain's router."""
+"""Authentication dependencies shared by every domain's router, and the users' own."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,8 +14,10 @@ from service.kit.errors import Unauthorized
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
 from service.users import repository
+from service.users import service as users_service
 from service.users.models import User
-from service.users.security import decode_access_token
+from service.users.schemas import UserCreate, UserUpdate
+from service.users.security import HashingDep, decode_access_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
@@ -58,3 +61,35 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 Idempotent = require_idempotency(get_current_user)
 """Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
+
+
+async def _new_user(data: UserCreate, hashing: HashingDep) -> User:
+    """The registration, hashed BEFORE the route's `SessionDep` takes a database slot
+    (FastAPI solves a route's dependencies in the order of its parameters)."""
+    return await users_service.new_user(hashing, data)
+
+
+NewUser = Annotated[User, Depends(_new_user)]
+"""Declare before `SessionDep`: the request body as a new `User` with its password hashed."""
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    data: UserUpdate
+    password_hash: str | None
+
+
+async def _account_change(
+    request: Request, data: UserUpdate, token: TokenDep, hashing: HashingDep
+) -> AccountChange:
+    """A new password is hashed before any database slot is taken, and only for a caller whose
+    token is signed by us (checked without the database; `CurrentUser` checks the rest)."""
+    if data.password is None:
+        return AccountChange(data, None)
+    if token is None or decode_access_token(SETTINGS.of(request), token) is None:
+        raise Unauthorized("Authentication required.")
+    return AccountChange(data, await hashing.hash(data.password))
+
+
+ChangeOfAccount = Annotated[AccountChange, Depends(_account_change)]
+"""Declare before `CurrentUser`: the PATCH body, with a new password already hashed."""
