@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 run: $(STAMP) migrate
-	$(BIN)/uvicorn --factory service.main:create_app --host $(HOST) --port $(PORT) \
-		--loop uvloop --http httptools --timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
+	$(BIN)/python -m service.serve --host $(HOST) --port $(PORT) \
+		--timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head

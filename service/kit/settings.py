@@ -123,6 +123,15 @@ class Settings(BaseSettings):
         description="after SIGTERM keep serving (readiness 503) this long before draining",
     )
 
+    http_max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="request line + headers; larger: 431 (serve.py)"
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request head slower than this: 408, closed"
+    )
+    http_send_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="a client that reads nothing for this long is dropped"
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="larger bodies get 413")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty = CORS closed"

@@ -1,4 +1,4 @@
-"""Real uvicorn service processes for the cross-instance, restart and SIGTERM tests."""
+"""Real service processes (`python -m service.serve`, the command `make run` and the image use) for the cross-instance, restart and SIGTERM tests."""
 
 import asyncio
 import contextlib
@@ -83,7 +83,7 @@ async def running_service(
     }
     environment |= env or {}
     command = [
-        *(sys.executable, "-m", "uvicorn", "--factory", "service.main:create_app"),
+        *(sys.executable, "-m", "service.serve"),
         *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
         *("--timeout-graceful-shutdown", str(graceful_timeout), "--workers", str(workers)),
     ]
