@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from limits import parse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -140,6 +141,16 @@ class Settings(BaseSettings):
         default="10/minute",
         description="login attempts allowed per client address and per username (limits syntax)",
     )
+    write_rate_limit: str = Field(
+        default="300/minute",
+        description="writes per user (per client address when anonymous); empty or off: none",
+    )
+    search_rate_limit: str = Field(
+        default="120/minute", description="full-text searches per user (per address when anonymous)"
+    )
+    export_rate_limit: str = Field(
+        default="10/minute", description="exports per user (per client address when anonymous)"
+    )
     rate_limit_storage_uri: str = Field(
         default="memory://",
         description="limits storage URI; redis://host:6379/0 shares counters between instances",
@@ -169,6 +180,14 @@ class Settings(BaseSettings):
             return {**values, "jwt_secret": secrets.token_urlsafe(48)}
         url = str(values.get("database_url") or cls.model_fields["database_url"].default)
         return {**values, "jwt_secret": development_secret(url, values.get("jwt_secret_file"))}
+
+    @field_validator("write_rate_limit", "search_rate_limit", "export_rate_limit")
+    @classmethod
+    def _limit_syntax(cls, value: str) -> str:
+        """A typo fails at start, not as a 500 on the first limited request."""
+        if value.strip() not in ("", "off"):
+            parse(value)
+        return value
 
     @field_validator("database_url", "realtime_listen_url")
     @classmethod

@@ -21,7 +21,14 @@ from service.posts.schemas import (
     PostUpdate,
 )
 from service.tags.schemas import normalise_tags
-from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
+from service.users.dependencies import (
+    CurrentUser,
+    Idempotent,
+    OptionalUser,
+    SearchInListRateLimit,
+    SearchRateLimit,
+    WriteRateLimit,
+)
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
@@ -46,7 +53,10 @@ def _parse_tag(tag: str) -> str:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PostPublic, dependencies=[Idempotent]
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostPublic,
+    dependencies=[WriteRateLimit, Idempotent],
 )
 async def create_post(
     data: PostCreate,
@@ -65,7 +75,7 @@ async def create_post(
     "/bulk",
     status_code=status.HTTP_201_CREATED,
     response_model=BulkResult,
-    dependencies=[Idempotent],
+    dependencies=[WriteRateLimit, Idempotent],
 )
 async def bulk_create_posts(
     data: BulkCreate, user: CurrentUser, session: SessionDep, publisher: PublisherDep
@@ -74,7 +84,7 @@ async def bulk_create_posts(
     return await bulk.bulk_create(session, publisher, author=user, items=data.items)
 
 
-@router.get("", response_model=Page[PostPublic])
+@router.get("", response_model=Page[PostPublic], dependencies=[SearchInListRateLimit])
 async def list_posts(
     session: ReadSessionDep,
     pager: PagerDep,
@@ -103,7 +113,7 @@ async def list_posts(
     return await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
 
 
-@router.get("/search", response_model=list[PostPublic])
+@router.get("/search", response_model=list[PostPublic], dependencies=[SearchRateLimit])
 async def search_posts(
     session: ReadSessionDep,
     q: Annotated[str, Query(min_length=1, max_length=200)],
@@ -132,7 +142,7 @@ async def read_post(
     return post
 
 
-@router.patch("/{post_id}", response_model=PostPublic)
+@router.patch("/{post_id}", response_model=PostPublic, dependencies=[WriteRateLimit])
 async def update_post(
     post_id: IdPath,
     data: PostUpdate,
@@ -149,14 +159,14 @@ async def update_post(
     return post
 
 
-@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit])
 async def delete_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
 ) -> None:
     await service.soft_delete(session, post_id=post_id, user=user, if_match=if_match)
 
 
-@router.post("/{post_id}/restore", response_model=PostPublic)
+@router.post("/{post_id}/restore", response_model=PostPublic, dependencies=[WriteRateLimit])
 async def restore_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, response: Response
 ) -> PostPublic:
@@ -165,12 +175,12 @@ async def restore_post(
     return post
 
 
-@router.put("/{post_id}/like", response_model=LikeState)
+@router.put("/{post_id}/like", response_model=LikeState, dependencies=[WriteRateLimit])
 async def like_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> LikeState:
     """Idempotent: liking twice counts once."""
     return await service.like(session, post_id=post_id, user=user)
 
 
-@router.delete("/{post_id}/like", response_model=LikeState)
+@router.delete("/{post_id}/like", response_model=LikeState, dependencies=[WriteRateLimit])
 async def unlike_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> LikeState:
     return await service.unlike(session, post_id=post_id, user=user)

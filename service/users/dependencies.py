@@ -11,6 +11,7 @@ from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
+from service.kit.http.ratelimit import per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
 from service.users import repository
@@ -93,3 +94,39 @@ async def _account_change(
 
 ChangeOfAccount = Annotated[AccountChange, Depends(_account_change)]
 """Declare before `CurrentUser`: the PATCH body, with a new password already hashed."""
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Whom a rate limit counts: the user id of a token we signed (no database involved, so a
+    refused request never takes a pool slot); None without a valid token (the address then)."""
+
+    id: int | None
+
+
+async def token_holder(request: Request, token: TokenDep) -> TokenHolder | None:
+    claims = None if token is None else decode_access_token(SETTINGS.of(request), token)
+    return None if claims is None else TokenHolder(claims.user_id)
+
+
+WriteRateLimit = per_caller("write", setting="write_rate_limit", what="writes", caller=token_holder)
+"""Add to every write route: `dependencies=[WriteRateLimit]` (before `Idempotent`)."""
+
+SearchRateLimit = per_caller(
+    "search", setting="search_rate_limit", what="searches", caller=token_holder
+)
+"""Add to full-text search routes."""
+
+SearchInListRateLimit = per_caller(
+    "search",
+    setting="search_rate_limit",
+    what="searches",
+    caller=token_holder,
+    when=lambda request: "q" in request.query_params,
+)
+"""For a listing whose `q` parameter makes it a search (one budget with `SearchRateLimit`)."""
+
+ExportRateLimit = per_caller(
+    "export", setting="export_rate_limit", what="exports", caller=token_holder
+)
+"""Add to export routes: `dependencies=[ExportRateLimit]`."""

@@ -1,4 +1,4 @@
-"""Real service processes (`python -m service.serve`, the command `make run` and the image use) for the cross-instance, restart and SIGTERM tests."""
+"""Real service processes (`python -m service.serve`, as `make run` and the image run it)."""
 
 import asyncio
 import contextlib
@@ -80,6 +80,9 @@ async def running_service(
         "JWT_SECRET": TEST_JWT_SECRET,
         "LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
+        # Writers here run flat out from one address; tests of the limits pass their own.
+        "WRITE_RATE_LIMIT": "off",
+        "SEARCH_RATE_LIMIT": "off",
     }
     environment |= env or {}
     command = [
