@@ -4,25 +4,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from tests.ops.servers import Service, migrated_database, postgres_service_database, running_service
+from tests.ops.servers import (
+    Service,
+    migrated_database,
+    postgres_service_database,
+    running_service,
+)
 
 
 @asynccontextmanager
 async def served(
     backend: str, folder: Path, env: dict[str, str] | None = None
-) -> AsyncIterator[Service]:
-    """`python -m service.serve` on a fresh, migrated database of `backend`."""
+) -> AsyncIterator[tuple[Service, str]]:
+    """`python -m service.serve` on a fresh, migrated database of `backend`; (service, URL)."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{folder / 'inkwell.db'}"
         await migrated_database(url)
         async with running_service(url, folder / "service.log", env=env) as service:
-            yield service
+            yield service, url
         return
     async with (
         postgres_service_database("hostile") as url,
         running_service(url, folder / "service.log", env=env) as service,
     ):
-        yield service
+        yield service, url
 
 
 def rss_bytes(pid: int) -> int:

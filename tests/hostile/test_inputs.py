@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.hostile.cases import Case, Target, all_cases
-from tests.hostile.servers import Service, served
+from tests.hostile.servers import served
+from tests.ops.servers import Service
 
 API = "/api/v1"
 CONCURRENCY = 4
@@ -21,7 +22,7 @@ CONCURRENCY = 4
 @pytest.fixture
 async def service(backend: str, tmp_path: Path) -> AsyncIterator[Service]:
     env = {"LOGIN_RATE_LIMIT": "100000/minute"}
-    async with served(backend, tmp_path, env) as service:
+    async with served(backend, tmp_path, env) as (service, _):
         yield service
 
 
