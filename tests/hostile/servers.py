@@ -36,3 +36,15 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for {pid}")
+
+
+def open_sockets(pid: int) -> int:
+    """How many sockets a process holds open, from /proc (Linux)."""
+    count = 0
+    folder = Path(f"/proc/{pid}/fd")
+    for fd in folder.iterdir():
+        try:
+            count += fd.readlink().name.startswith("socket:")
+        except FileNotFoundError:
+            continue  # closed while we looked
+    return count
