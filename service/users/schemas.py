@@ -61,8 +61,9 @@ class LoginForm(OAuth2PasswordRequestForm):
         ],
         grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
         scope: Annotated[str, FormText, Form(max_length=1024)] = "",
-        client_id: Annotated[str | None, FormText, Form(max_length=255)] = None,
-        client_secret: Annotated[str | None, FormText, Form(max_length=255)] = None,
+        # Never stored nor queried (the OAuth2 form's unused fields): bounded, not guarded.
+        client_id: Annotated[str | None, Form(max_length=255)] = None,
+        client_secret: Annotated[str | None, Form(max_length=255)] = None,
     ) -> None:
         super().__init__(
             grant_type=grant_type,

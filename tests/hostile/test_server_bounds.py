@@ -35,12 +35,20 @@ async def service(tmp_path: Path) -> AsyncIterator[Service]:
 async def _exchange(service: Service, head: bytes) -> tuple[bytes, bytes]:
     """Send `head`; the response, then what follows it (b"" once the server closed)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", service.port)
-    writer.write(head)
-    await writer.drain()
-    response = await asyncio.wait_for(reader.read(65536), 10)
-    rest = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
+    try:
+        writer.write(head)
+        await writer.drain()
+        response = await asyncio.wait_for(reader.read(65536), 10)
+        rest = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        await _close(writer)
     return response, rest
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
 
 
 def _head(header_bytes: int) -> bytes:
@@ -74,7 +82,8 @@ async def _flood(service: Service, total: int) -> int:
             chunk = b"a" * (64 * 1024)
     except ConnectionError:
         pass
-    writer.close()
+    finally:
+        await _close(writer)
     return sent
 
 
@@ -121,7 +130,8 @@ async def _slowloris(service: Service, *, trickle: bool) -> tuple[float, bytes]:
                 break
     except ConnectionError:
         pass
-    writer.close()
+    finally:
+        await _close(writer)
     return time.monotonic() - started, received
 
 
