@@ -17,8 +17,8 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 run: $(STAMP) migrate
-	$(BIN)/uvicorn --factory service.main:create_app --host $(HOST) --port $(PORT) \
-		--loop uvloop --http httptools --timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
+	$(BIN)/python -m service.serve --host $(HOST) --port $(PORT) \
+		--timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
 
 # The job worker as its own process (outbox jobs, retries, periodic purges); run the service
 # with JOBS_EMBEDDED=false when these do the work. See docs/operations.md.

@@ -46,6 +46,7 @@ from service.replication.routing import ReplicaRouter
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import router as users_router
+from service.users.security import HASHING, Hashing
 from service.work import worker as job_worker
 
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await jobs.stop()
             await replicas.dispose()
             await db.dispose()
+            await RATE_LIMITER.of(app).close()
             mark_process_dead()
 
     app = LinkedAPI(
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     LIFECYCLE.put(app, Lifecycle())
     CURSOR_CODEC.put(app, CursorCodec(settings.jwt_secret))
     RATE_LIMITER.put(app, RateLimiter.from_settings(settings))
+    HASHING.put(app, Hashing.from_settings(settings))
     install_error_handlers(app)
     app.add_exception_handler(IdempotentReplay, replay_response)
 

@@ -8,7 +8,7 @@ from service.idempotency.route import IdempotentRoute
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
-from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
+from service.users.dependencies import CurrentUser, Idempotent, OptionalUser, WriteRateLimit
 
 router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
 
@@ -17,7 +17,7 @@ router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
     "/posts/{post_id}/comments",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentPublic,
-    dependencies=[Idempotent],
+    dependencies=[WriteRateLimit, Idempotent],
 )
 async def create_comment(
     post_id: IdPath, data: CommentCreate, user: CurrentUser, session: SessionDep, response: Response
@@ -42,7 +42,9 @@ async def list_replies(
     return await service.replies(session, comment_id=comment_id, viewer=viewer, pager=pager)
 
 
-@router.delete("/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit]
+)
 async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Soft delete, by the comment's author or the post's owner."""
     await service.delete(session, comment_id=comment_id, user=user)

@@ -5,18 +5,18 @@ from service.follows.schemas import FollowPublic
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
-from service.users.dependencies import CurrentUser
+from service.users.dependencies import CurrentUser, WriteRateLimit
 
 router = APIRouter(prefix="/users/{user_id}", tags=["follows"])
 
 
-@router.put("/follow", status_code=status.HTTP_204_NO_CONTENT)
+@router.put("/follow", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit])
 async def follow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     """Idempotent; following yourself is a 400."""
     await service.follow(session, user=user, target_id=user_id)
 
 
-@router.delete("/follow", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/follow", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit])
 async def unfollow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     await service.unfollow(session, user=user, target_id=user_id)
 

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.kit.db.errors import is_unavailable
+from service.kit.db.errors import is_data_error, is_unavailable
 from service.kit.http.asgi import TrackedSend
 from service.kit.settings import SETTINGS
 
@@ -162,6 +162,10 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, sa_exc.SQLAlchemyError)
     if isinstance(error, sa_exc.IntegrityError):
         return _render(Conflict("The request conflicts with existing data."))
+    if is_data_error(error):
+        # A value that passed validation but not the database: still the request's fault.
+        log.warning("database refused a value: %s", type(error).__name__)
+        return _render(BadRequest("A value in the request cannot be stored or compared."))
     if is_unavailable(error):
         log.warning("database unavailable: %s", type(error).__name__)
         retry_after = SETTINGS.of(request).retry_after_seconds

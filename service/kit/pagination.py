@@ -101,7 +101,7 @@ class CursorCodec:
                 raise BadRequest("The cursor belongs to another sort order.")
             types = [c.type.python_type for c in sort.columns]
             return [_coerce(v, t) for v, t in zip(values, types, strict=True)]
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, OverflowError, RecursionError) as error:
             raise BadRequest("The cursor is not valid.") from error
 
 
@@ -113,12 +113,34 @@ def _encode(value: Any) -> Any:
     return value
 
 
+_BIGINT = range(-(2**63), 2**63)
+
+
 def _coerce(value: Any, expected: type) -> Any:
+    """A cursor value as its column's type, or a 400: a signed cursor is still only trusted as
+    far as its schema (no booleans or floats for integers, nothing outside BIGINT, no naive or
+    out-of-range datetimes, nothing but text for text)."""
     if expected is datetime:
-        return datetime.fromisoformat(value)
+        if not isinstance(value, str) or len(value) > 40:
+            raise BadRequest("The cursor is not valid.")
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise BadRequest("The cursor is not valid.")
+        return parsed
     if expected is uuid.UUID:
-        return uuid.UUID(str(value))
-    if not isinstance(value, expected):
+        if not isinstance(value, str):
+            raise BadRequest("The cursor is not valid.")
+        return uuid.UUID(value)
+    if expected is int:
+        if type(value) is not int or value not in _BIGINT:
+            raise BadRequest("The cursor is not valid.")
+        return value
+    if expected is str:
+        if not isinstance(value, str) or "\x00" in value or len(value) > 1024:
+            raise BadRequest("The cursor is not valid.")
+        value.encode("utf-8")  # a lone surrogate is a UnicodeEncodeError (a ValueError)
+        return value
+    if type(value) is not expected:
         raise BadRequest("The cursor is not valid.")
     return value
 

@@ -1,29 +1,70 @@
-"""Base classes for request and response bodies."""
+"""Base classes for request and response bodies, and the edge types of every input.
 
+Everything a client sends is checked here, before it can reach the database: text no column
+can store (NUL, lone surrogates), numbers JSON does not have (NaN, ±Infinity), documents nested
+deeper than any schema uses (checked without recursion), ids outside BIGINT, datetimes outside
+the range of a timestamp. Each is a 422 naming the field, never a 500 from the database.
+"""
+
+import math
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Path
-from pydantic import ConfigDict, field_validator
+from annotated_types import Ge, Le
+from fastapi import Path, Query
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, field_validator
 from sqlmodel import SQLModel
+
+MAX_JSON_DEPTH = 32
+"""Deepest nesting any request document may have (every schema is far shallower)."""
+
+
+def json_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """Nesting depth of a decoded JSON document, without recursion; stops past `limit`."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        current, depth = pending.pop()
+        if isinstance(current, dict | list | tuple):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            items = current.values() if isinstance(current, dict) else current
+            pending.extend((item, depth) for item in items)
+    return deepest
+
+
+def _check_text(value: str) -> None:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
 
 
 def storable_text(value: Any) -> Any:
-    """Refuse text no database can store: NUL characters (PostgreSQL text and JSONB reject
-    them) and lone surrogates (not encodable as UTF-8), anywhere in a nested document."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("must be valid Unicode text") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            storable_text(key)
-            storable_text(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            storable_text(item)
+    """Refuse what no database can store, anywhere in a nested document, without recursion:
+    NUL characters (PostgreSQL text and JSONB reject them), lone surrogates (not UTF-8), NaN
+    and ±Infinity (not JSON: JSONB refuses them, SQLite stores text its JSON functions then
+    choke on), and nesting deeper than MAX_JSON_DEPTH."""
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise ValueError(f"must not be nested deeper than {MAX_JSON_DEPTH} levels")
+    pending: list[Any] = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            _check_text(current)
+        elif isinstance(current, float):
+            if not math.isfinite(current):
+                raise ValueError("must be a finite number (NaN and Infinity are not JSON)")
+        elif isinstance(current, dict):
+            pending.extend(current.keys())
+            pending.extend(current.values())
+        elif isinstance(current, list | tuple):
+            pending.extend(current)
     return value
 
 
@@ -41,6 +82,48 @@ class ResponseModel(SQLModel):
 
 
 MAX_BIGINT = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
 
-IdPath = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
-"""An integer id in the URL; out-of-range ids are a 422, not a database error."""
+
+def _strict_id(value: Any) -> Any:
+    """Only plain decimal digits: `1.0`, ` 1`, `+1`, `1_000` and full-width digits are not ids."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value) is None:
+        raise ValueError("must be a whole number written with the digits 0-9 only")
+    return value
+
+
+StrictId = BeforeValidator(_strict_id)
+"""Runs before an id is parsed as an integer (by `Id`, and by any `Annotated[Id, ...]`)."""
+
+Id = Annotated[int, Ge(1), Le(MAX_BIGINT), StrictId]
+"""A BIGINT id, digits only (the bounds sit on the integer, so OpenAPI shows them)."""
+
+IdPath = Annotated[Id, Path()]
+"""An integer id in the URL; anything but digits, or out of BIGINT range, is a 422."""
+
+IdQuery = Annotated[Id | None, Query()]
+"""An optional integer id in the query string, as strict as `IdPath`."""
+
+
+def as_utc(value: datetime) -> datetime:
+    """A datetime without offset is read as UTC; one with an offset is converted to UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+"""A query datetime: a date or a datetime without offset is read as UTC; out of range is 422."""
+
+
+def storable_form_text(value: str) -> str:
+    """The form-field counterpart of `storable_text` (forms are not seen by the query guard)."""
+    _check_text(value)
+    return value
+
+
+FormText = AfterValidator(storable_form_text)
+"""Add to a form field's `Annotated[...]`: NUL characters and lone surrogates are a 422."""

@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from limits import parse
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -123,6 +124,15 @@ class Settings(BaseSettings):
         description="after SIGTERM keep serving (readiness 503) this long before draining",
     )
 
+    http_max_header_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="request line + headers; larger: 431 (serve.py)"
+    )
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="a request head slower than this: 408, closed"
+    )
+    http_send_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="a client that reads nothing for this long is dropped"
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="larger bodies get 413")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty = CORS closed"
@@ -131,9 +141,27 @@ class Settings(BaseSettings):
         default="10/minute",
         description="login attempts allowed per client address and per username (limits syntax)",
     )
+    write_rate_limit: str = Field(
+        default="300/minute",
+        description="writes per user (per client address when anonymous); empty or off: none",
+    )
+    search_rate_limit: str = Field(
+        default="120/minute", description="full-text searches per user (per address when anonymous)"
+    )
+    export_rate_limit: str = Field(
+        default="10/minute", description="exports per user (per client address when anonymous)"
+    )
     rate_limit_storage_uri: str = Field(
         default="memory://",
         description="limits storage URI; redis://host:6379/0 shares counters between instances",
+    )
+    password_hash_concurrency: int = Field(
+        default=0, ge=0, description="password hashes run at once per process (0: CPU count)"
+    )
+    password_hash_queue: int = Field(
+        default=512,
+        ge=0,
+        description="password hashes that may wait for a turn per process; past it: 503",
     )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
@@ -180,6 +208,14 @@ class Settings(BaseSettings):
             return {**values, "jwt_secret": secrets.token_urlsafe(48)}
         url = str(values.get("database_url") or cls.model_fields["database_url"].default)
         return {**values, "jwt_secret": development_secret(url, values.get("jwt_secret_file"))}
+
+    @field_validator("write_rate_limit", "search_rate_limit", "export_rate_limit")
+    @classmethod
+    def _limit_syntax(cls, value: str) -> str:
+        """A typo fails at start, not as a 500 on the first limited request."""
+        if value.strip() not in ("", "off"):
+            parse(value)
+        return value
 
     @field_validator("database_url", "realtime_listen_url")
     @classmethod

@@ -1,5 +1,4 @@
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -10,7 +9,7 @@ from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
 from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
-from service.kit.schemas import MAX_BIGINT, IdPath
+from service.kit.schemas import Id, IdPath, IdQuery, UtcDateTime
 from service.posts import bulk, service
 from service.posts.events import PublisherDep
 from service.posts.models import PostStatus
@@ -25,7 +24,14 @@ from service.posts.schemas import (
     PostUpdate,
 )
 from service.tags.schemas import normalise_tags
-from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
+from service.users.dependencies import (
+    CurrentUser,
+    Idempotent,
+    OptionalUser,
+    SearchInListRateLimit,
+    SearchRateLimit,
+    WriteRateLimit,
+)
 
 router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
 
@@ -50,7 +56,10 @@ def _parse_tag(tag: str) -> str:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PostPublic, dependencies=[Idempotent]
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PostPublic,
+    dependencies=[WriteRateLimit, Idempotent],
 )
 async def create_post(
     data: PostCreate,
@@ -69,7 +78,7 @@ async def create_post(
     "/bulk",
     status_code=status.HTTP_201_CREATED,
     response_model=BulkResult,
-    dependencies=[Idempotent],
+    dependencies=[WriteRateLimit, Idempotent],
 )
 async def bulk_create_posts(
     data: BulkCreate, user: CurrentUser, session: SessionDep, publisher: PublisherDep
@@ -78,19 +87,19 @@ async def bulk_create_posts(
     return await bulk.bulk_create(session, publisher, author=user, items=data.items)
 
 
-@router.get("", response_model=Page[PostPublic])
+@router.get("", response_model=Page[PostPublic], dependencies=[SearchInListRateLimit])
 async def list_posts(
     reader: ReadConnectionDep,
     pager: PagerDep,
     viewer: OptionalUser,
-    author_id: Annotated[int | None, Query(ge=1, le=MAX_BIGINT)] = None,
+    author_id: IdQuery = None,
     status_: Annotated[PostStatus, Query(alias="status")] = PostStatus.published,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: UtcDateTime | None = None,
+    created_before: UtcDateTime | None = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
     meta: Annotated[str | None, Query(max_length=300, description="key:value")] = None,
-    commented_by: Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="a user id")] = None,
+    commented_by: Annotated[Id | None, Query(description="a user id")] = None,
     sort: PostSort = PostSort.newest,
 ) -> ModelResponse:
     """Drafts (`status=draft`) are only ever the signed-in viewer's own."""
@@ -108,7 +117,7 @@ async def list_posts(
     return ModelResponse(page)
 
 
-@router.get("/search", response_model=list[PostPublic])
+@router.get("/search", response_model=list[PostPublic], dependencies=[SearchRateLimit])
 async def search_posts(
     session: ReadSessionDep,
     q: Annotated[str, Query(min_length=1, max_length=200)],
@@ -136,7 +145,7 @@ async def read_post(
     return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 
-@router.patch("/{post_id}", response_model=PostPublic)
+@router.patch("/{post_id}", response_model=PostPublic, dependencies=[WriteRateLimit])
 async def update_post(
     post_id: IdPath,
     data: PostUpdate,
@@ -153,14 +162,14 @@ async def update_post(
     return post
 
 
-@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{post_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit])
 async def delete_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
 ) -> None:
     await service.soft_delete(session, post_id=post_id, user=user, if_match=if_match)
 
 
-@router.post("/{post_id}/restore", response_model=PostPublic)
+@router.post("/{post_id}/restore", response_model=PostPublic, dependencies=[WriteRateLimit])
 async def restore_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, response: Response
 ) -> PostPublic:
@@ -169,12 +178,12 @@ async def restore_post(
     return post
 
 
-@router.put("/{post_id}/like", response_model=LikeState)
+@router.put("/{post_id}/like", response_model=LikeState, dependencies=[WriteRateLimit])
 async def like_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> LikeState:
     """Idempotent: liking twice counts once."""
     return await service.like(session, post_id=post_id, user=user)
 
 
-@router.delete("/{post_id}/like", response_model=LikeState)
+@router.delete("/{post_id}/like", response_model=LikeState, dependencies=[WriteRateLimit])
 async def unlike_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> LikeState:
     return await service.unlike(session, post_id=post_id, user=user)

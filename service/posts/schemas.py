@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import field_validator
 from sqlmodel import Field
 
-from service.kit.schemas import RequestModel, ResponseModel
+from service.kit.schemas import RequestModel, ResponseModel, json_depth, storable_text
 from service.posts.models import PostStatus
 from service.posts.slugs import SLUG_PATTERN
 from service.tags.schemas import MAX_TAGS_PER_POST, TagInput, normalise_tags
@@ -18,19 +18,13 @@ METADATA_MAX_DEPTH = 5
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, separators=(",", ":"))) > METADATA_MAX_BYTES:
-        raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
-    if _depth(value) > METADATA_MAX_DEPTH:
+    # Depth first, without recursion: json.dumps of a deep document would hit RecursionError.
+    if json_depth(value, METADATA_MAX_DEPTH) > METADATA_MAX_DEPTH:
         raise ValueError(f"metadata is nested deeper than {METADATA_MAX_DEPTH} levels")
+    storable_text(value)  # NaN / Infinity / NUL, before json.dumps sees them
+    if len(json.dumps(value, separators=(",", ":"), allow_nan=False)) > METADATA_MAX_BYTES:
+        raise ValueError(f"metadata is larger than {METADATA_MAX_BYTES} bytes")
     return value
-
-
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
 
 
 class PostBase(RequestModel):

@@ -225,7 +225,11 @@ async def soft_delete(
 
 
 async def restore(session: AsyncSession, *, post_id: int, user: User) -> PostPublic:
-    post = await _get_owned(session, post_id, user, include_deleted=True)
+    """Someone else's deleted post does not exist for the caller: 404, like a missing id."""
+    post = await repository.get(session, post_id, include_deleted=True)
+    if post is not None and post.deleted_at is not None and post.author_id != user.id:
+        post = None
+    post = ensure_owner(post, user, visible=_post_visible_to, what="post")
     post.deleted_at = None
     await _flush_versioned(session)
     return read_model.of_entity(post)

@@ -1,5 +1,6 @@
-"""Authentication dependencies shared by every domain's router."""
+"""Authentication dependencies shared by every domain's router, and the users' own."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,11 +11,14 @@ from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
+from service.kit.http.ratelimit import per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
 from service.users import repository
+from service.users import service as users_service
 from service.users.models import User
-from service.users.security import decode_access_token
+from service.users.schemas import UserCreate, UserUpdate
+from service.users.security import HashingDep, decode_access_token
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
@@ -58,3 +62,71 @@ OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 Idempotent = require_idempotency(get_current_user)
 """Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
+
+
+async def _new_user(data: UserCreate, hashing: HashingDep) -> User:
+    """The registration, hashed BEFORE the route's `SessionDep` takes a database slot
+    (FastAPI solves a route's dependencies in the order of its parameters)."""
+    return await users_service.new_user(hashing, data)
+
+
+NewUser = Annotated[User, Depends(_new_user)]
+"""Declare before `SessionDep`: the request body as a new `User` with its password hashed."""
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    data: UserUpdate
+    password_hash: str | None
+
+
+async def _account_change(
+    request: Request, data: UserUpdate, token: TokenDep, hashing: HashingDep
+) -> AccountChange:
+    """A new password is hashed before any database slot is taken, and only for a caller whose
+    token is signed by us (checked without the database; `CurrentUser` checks the rest)."""
+    if data.password is None:
+        return AccountChange(data, None)
+    if token is None or decode_access_token(SETTINGS.of(request), token) is None:
+        raise Unauthorized("Authentication required.")
+    return AccountChange(data, await hashing.hash(data.password))
+
+
+ChangeOfAccount = Annotated[AccountChange, Depends(_account_change)]
+"""Declare before `CurrentUser`: the PATCH body, with a new password already hashed."""
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Whom a rate limit counts: the user id of a token we signed (no database involved, so a
+    refused request never takes a pool slot); None without a valid token (the address then)."""
+
+    id: int | None
+
+
+async def token_holder(request: Request, token: TokenDep) -> TokenHolder | None:
+    claims = None if token is None else decode_access_token(SETTINGS.of(request), token)
+    return None if claims is None else TokenHolder(claims.user_id)
+
+
+WriteRateLimit = per_caller("write", setting="write_rate_limit", what="writes", caller=token_holder)
+"""Add to every write route: `dependencies=[WriteRateLimit]` (before `Idempotent`)."""
+
+SearchRateLimit = per_caller(
+    "search", setting="search_rate_limit", what="searches", caller=token_holder
+)
+"""Add to full-text search routes."""
+
+SearchInListRateLimit = per_caller(
+    "search",
+    setting="search_rate_limit",
+    what="searches",
+    caller=token_holder,
+    when=lambda request: "q" in request.query_params,
+)
+"""For a listing whose `q` parameter makes it a search (one budget with `SearchRateLimit`)."""
+
+ExportRateLimit = per_caller(
+    "export", setting="export_rate_limit", what="exports", caller=token_holder
+)
+"""Add to export routes: `dependencies=[ExportRateLimit]`."""

@@ -2,31 +2,35 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.db.session import ReadSessionDep, SessionDep, SessionMakerDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.kit.settings import SETTINGS
 from service.users import service
-from service.users.dependencies import CurrentUser
+from service.users.dependencies import ChangeOfAccount, CurrentUser, NewUser, WriteRateLimit
 from service.users.ratelimit import LoginThrottle
 from service.users.schemas import (
     LoginForm,
     ProfilePublic,
     ProfileUpdate,
     Token,
-    UserCreate,
     UserPrivate,
     UserPublic,
-    UserUpdate,
 )
-from service.users.security import create_access_token
+from service.users.security import HashingDep, create_access_token
 
 router = APIRouter(tags=["users"])
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=UserPrivate)
-async def register(data: UserCreate, session: SessionDep, response: Response) -> UserPrivate:
-    user = await service.register(session, data)
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPrivate,
+    dependencies=[WriteRateLimit],
+)
+async def register(new_user: NewUser, session: SessionDep, response: Response) -> UserPrivate:
+    """The password is hashed before the session is opened (`NewUser` comes first)."""
+    user = await service.register(session, new_user)
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserPrivate.model_validate(user)
 
@@ -35,9 +39,11 @@ async def register(data: UserCreate, session: SessionDep, response: Response) ->
 async def login(
     request: Request,
     form: Annotated[LoginForm, Depends()],
-    session: SessionDep,
+    sessionmaker: SessionMakerDep,
+    hashing: HashingDep,
 ) -> Token:
-    user = await service.authenticate(session, form.username, form.password)
+    """No session of the request: the user is read in a short one, closed before argon2 runs."""
+    user = await service.authenticate(request, sessionmaker, hashing, form.username, form.password)
     settings = SETTINGS.of(request)
     assert user.id is not None
     token = create_access_token(settings, user_id=user.id, token_version=user.token_version)
@@ -49,19 +55,21 @@ async def read_me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.model_validate(user)
 
 
-@router.patch("/users/me", response_model=UserPrivate)
-async def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> UserPrivate:
-    return UserPrivate.model_validate(await service.update(session, user, data))
+@router.patch("/users/me", response_model=UserPrivate, dependencies=[WriteRateLimit])
+async def update_me(change: ChangeOfAccount, user: CurrentUser, session: SessionDep) -> UserPrivate:
+    """A new password is hashed before `CurrentUser` opens the session (`change` comes first)."""
+    updated = await service.update(session, user, change.data, change.password_hash)
+    return UserPrivate.model_validate(updated)
 
 
-@router.put("/users/me/profile", response_model=ProfilePublic)
+@router.put("/users/me/profile", response_model=ProfilePublic, dependencies=[WriteRateLimit])
 async def put_my_profile(
     data: ProfileUpdate, user: CurrentUser, session: SessionDep
 ) -> ProfilePublic:
     return await service.put_profile(session, user, data)
 
 
-@router.delete("/users/me", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/users/me", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit])
 async def delete_me(user: CurrentUser, session: SessionDep) -> None:
     await service.delete(session, user)
 

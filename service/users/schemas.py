@@ -6,7 +6,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import StringConstraints
 from sqlmodel import Field
 
-from service.kit.schemas import RequestModel, ResponseModel
+from service.kit.schemas import FormText, RequestModel, ResponseModel
 
 USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
 # Explicit ranges, not `\s`: Python, Rust (pydantic-core) and ECMA-262 (JSON Schema clients)
@@ -53,12 +53,15 @@ class LoginForm(OAuth2PasswordRequestForm):
     def __init__(
         self,
         *,
-        username: Annotated[str, Form(min_length=1, max_length=320)],
+        username: Annotated[str, FormText, Form(min_length=1, max_length=320)],
         password: Annotated[
-            str, Form(min_length=1, max_length=128, json_schema_extra={"format": "password"})
+            str,
+            FormText,
+            Form(min_length=1, max_length=128, json_schema_extra={"format": "password"}),
         ],
         grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
-        scope: Annotated[str, Form(max_length=1024)] = "",
+        scope: Annotated[str, FormText, Form(max_length=1024)] = "",
+        # Never stored nor queried (the OAuth2 form's unused fields): bounded, not guarded.
         client_id: Annotated[str | None, Form(max_length=255)] = None,
         client_secret: Annotated[str | None, Form(max_length=255)] = None,
     ) -> None:

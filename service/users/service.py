@@ -1,8 +1,11 @@
 """User rules: registration, authentication, profile of the account. Never commits."""
 
+from fastapi import Request
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.guard import side_session
 from service.kit.errors import Conflict, NotFound, Unauthorized
 from service.kit.pagination import Page, Pager
 from service.users import repository
@@ -14,24 +17,38 @@ from service.users.schemas import (
     UserPublic,
     UserUpdate,
 )
-from service.users.security import hash_password, verify_password
+from service.users.security import Hashing
 
 
-async def register(session: AsyncSession, data: UserCreate) -> User:
-    user = User(
+async def new_user(hashing: Hashing, data: UserCreate) -> User:
+    """The account to register, its password hashed; no database involved (the request's
+    session is opened only after this, so no slot or connection waits on argon2)."""
+    return User(
         username=data.username,
         email=data.email.lower(),
         display_name=data.display_name,
-        password_hash=await hash_password(data.password),
+        password_hash=await hashing.hash(data.password),
     )
+
+
+async def register(session: AsyncSession, user: User) -> User:
     session.add(user)
     await _flush_unique(session, "That username or email is already taken.")
     return user
 
 
-async def authenticate(session: AsyncSession, username: str, password: str) -> User:
-    user = await repository.get_by_username(session, username.lower())
-    if not await verify_password(password, user.password_hash if user else None):
+async def authenticate(
+    request: Request,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    hashing: Hashing,
+    username: str,
+    password: str,
+) -> User:
+    """The user is read in a short session of its own, which is closed (connection and guard
+    slot released) before argon2 verifies the password."""
+    async with side_session(request, sessionmaker) as session:
+        user = await repository.get_by_username(session, username.lower())
+    if not await hashing.verify(password, user.password_hash if user else None):
         # One message whether the user exists or not.
         raise Unauthorized("Incorrect username or password.")
     assert user is not None
@@ -52,10 +69,14 @@ async def list_users(session: AsyncSession, *, pager: Pager) -> Page[UserPublic]
     return Page(items=[UserPublic.model_validate(u) for u in items], next_cursor=next_cursor)
 
 
-async def update(session: AsyncSession, user: User, data: UserUpdate) -> User:
+async def update(
+    session: AsyncSession, user: User, data: UserUpdate, password_hash: str | None
+) -> User:
+    """`password_hash`: the new password, hashed before the request's session was opened."""
     changes = data.model_dump(exclude_unset=True)
-    if (password := changes.pop("password", None)) is not None:
-        user.password_hash = await hash_password(password)
+    changes.pop("password", None)
+    if password_hash is not None:
+        user.password_hash = password_hash
         user.token_version += 1
     if (email := changes.pop("email", None)) is not None:
         user.email = email.lower()

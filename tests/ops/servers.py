@@ -1,4 +1,4 @@
-"""Real uvicorn service processes for the cross-instance, restart and SIGTERM tests."""
+"""Real service processes (`python -m service.serve`, as `make run` and the image run it)."""
 
 import asyncio
 import contextlib
@@ -80,10 +80,13 @@ async def running_service(
         "JWT_SECRET": TEST_JWT_SECRET,
         "LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
+        # Writers here run flat out from one address; tests of the limits pass their own.
+        "WRITE_RATE_LIMIT": "off",
+        "SEARCH_RATE_LIMIT": "off",
     }
     environment |= env or {}
     command = [
-        *(sys.executable, "-m", "uvicorn", "--factory", "service.main:create_app"),
+        *(sys.executable, "-m", "service.serve"),
         *("--host", "127.0.0.1", "--port", str(port), "--no-access-log"),
         *("--timeout-graceful-shutdown", str(graceful_timeout), "--workers", str(workers)),
     ]

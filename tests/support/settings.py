@@ -10,6 +10,9 @@ TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     # The suite shares one app; tests of the login throttle build their own with a low limit.
     overrides.setdefault("login_rate_limit", "10000/minute")
+    # Writes and searches too: the suite's app serves every test from one client address.
+    overrides.setdefault("write_rate_limit", "off")
+    overrides.setdefault("search_rate_limit", "off")
     return Settings(
         database_url=database_url,
         environment="test",

@@ -1,13 +1,14 @@
 """The one place that tells what a database error means.
 
 Everything that reacts to a database failure asks here: the problem+json handlers
-(`service/kit/errors.py`: 409, 503 or 500), the engine's disconnect hook, the replica failover
+(`service/kit/errors.py`: 409, 400, 503 or 500), the engine's disconnect hook, the replica failover
 (`service/replication/`) and the services that turn a named unique constraint into their own
 answer (a taken slug). SQLSTATEs come from the driver error SQLAlchemy wraps (`.orig`), or from
 any error in the cause chain.
 """
 
 import re
+import sqlite3
 from enum import Enum
 
 from sqlalchemy import exc as sa_exc
@@ -25,6 +26,9 @@ class DbFailure(Enum):
     UNIQUE_VIOLATION = "unique_violation"
     INTEGRITY = "integrity"
     """Any other constraint (foreign key, check, not null)."""
+    DATA = "data"
+    """A value the database cannot take (out of range, malformed JSON, too long): the
+    request's fault, a 4xx; never 'unavailable'."""
     OTHER = "other"
 
 
@@ -35,6 +39,29 @@ _UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # 40001 serialization failure / 40P01 deadlock: what a hot-standby conflict cancels a query with.
 _RECOVERY_CONFLICT_STATES = frozenset({"40001", "40P01"})
 _UNIQUE_VIOLATION = "23505"
+# class 22 data exception (out of range, invalid text representation, untranslatable character,
+# invalid JSON...), class 54 program limit exceeded (a value too big for an index or tsvector).
+_DATA_CLASSES = ("22", "54")
+# SQLite has no SQLSTATE: its OperationalError covers outages and bad data alike, told apart
+# by the message. Only these mean the database cannot serve (a 503); the rest are not outages.
+_SQLITE_UNAVAILABLE = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database",
+    "disk i/o error",
+    "database or disk is full",
+    "locking protocol",
+    "database is closed",
+)
+_SQLITE_DATA = (
+    "malformed json",
+    "json cannot hold",
+    "string or blob too big",
+    "too many levels",
+    "integer overflow",
+    "datatype mismatch",
+    "too big",
+)
 # SQLite names the columns, not the constraint: "UNIQUE constraint failed: posts.slug".
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
 
@@ -86,14 +113,44 @@ def is_recovery_conflict(error: BaseException) -> bool:
     return sqlstate(error) in _RECOVERY_CONFLICT_STATES
 
 
+def _sqlite_message(error: BaseException) -> str | None:
+    """The message of the SQLite error in the chain, lower-cased; None when there is none."""
+    for cause in causes(error):
+        if isinstance(cause, sqlite3.Error):
+            return str(cause).lower()
+    return None
+
+
+def is_data_error(error: BaseException) -> bool:
+    """A value the database refused: the request's fault (a 4xx), not an outage."""
+    if isinstance(error, sa_exc.IntegrityError):
+        return False
+    if isinstance(error, sa_exc.DataError):
+        return True
+    state = sqlstate(error)
+    if state is not None:
+        return state.startswith(_DATA_CLASSES)
+    message = _sqlite_message(error)
+    return message is not None and any(part in message for part in _SQLITE_DATA)
+
+
 def is_unavailable(error: BaseException) -> bool:
-    """True when the database cannot be reached or the pool had no free connection in time."""
+    """True when the database cannot be reached or the pool had no free connection in time.
+
+    A data error never is (SQLite's malformed JSON used to turn every `?meta=` query into a
+    503); an SQLite OperationalError is only when its message says the database cannot serve.
+    """
     if isinstance(error, sa_exc.TimeoutError | ConnectionError | TimeoutError):
         return True
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
-    if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
+    if is_data_error(error):
+        return False
+    if isinstance(error, sa_exc.InterfaceError):
         return True
+    if isinstance(error, sa_exc.OperationalError):
+        message = _sqlite_message(error)
+        return message is None or any(part in message for part in _SQLITE_UNAVAILABLE)
     if is_disconnect_error(error):
         return True
     return any(isinstance(cause, OSError | TimeoutError) for cause in causes(error)[1:])
@@ -127,6 +184,8 @@ def classify(error: BaseException) -> DbFailure:
         return DbFailure.UNIQUE_VIOLATION
     if isinstance(error, sa_exc.IntegrityError):
         return DbFailure.INTEGRITY
+    if is_data_error(error):
+        return DbFailure.DATA
     if is_unavailable(error):
         return DbFailure.UNAVAILABLE
     return DbFailure.OTHER

@@ -61,6 +61,14 @@ class RateLimiter:
         assert isinstance(storage, Storage)
         return cls(storage)
 
+    async def close(self) -> None:
+        """Close the Redis client of a shared store (`limits` offers no close of its own: its
+        redis-py client sits on the storage's bridge); nothing to do in memory."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        aclose = getattr(client, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
     async def check(self, item: RateLimitItem, *key: str) -> Verdict:
         """Would one more hit be allowed? (Counts nothing.)"""
         stats = await self.strategy.get_window_stats(item, *key)
@@ -77,6 +85,9 @@ class RateLimiter:
 
 
 RATE_LIMITER: StateSlot[RateLimiter] = StateSlot("rate_limiter")
+
+DISABLED = ("", "off")
+"""Values of a rate-limit setting that switch it off (benchmarks, trusted deployments)."""
 
 
 @lru_cache(maxsize=64)
@@ -102,15 +113,20 @@ def per_caller(
     setting: str,
     what: str,
     caller: Callable[..., Awaitable[Principal | None]],
+    when: Callable[[Request], bool] | None = None,
 ) -> params.Depends:
     """A route dependency: `setting` (a `limits` string such as "60/minute", read from the
-    settings) hits per user, per client address when anonymous. `caller` is the application's
-    way of knowing the user (the users package passes its dependency)."""
+    settings; empty or "off" disables it) hits per user, per client address when anonymous.
+    `caller` is the application's way of knowing the user (the users package passes its
+    dependency; one that needs no database keeps a refused request off the pool). `when`
+    limits only the requests it accepts (e.g. a listing with a full-text `q`)."""
 
     async def rate_limit(
         request: Request, response: Response, who: Annotated[Any, Depends(caller)]
     ) -> None:
-        value = str(getattr(SETTINGS.of(request), setting))
+        value = str(getattr(SETTINGS.of(request), setting)).strip()
+        if value in DISABLED or (when is not None and not when(request)):
+            return
         user_id = getattr(who, "id", None)
         key = f"user:{user_id}" if user_id is not None else f"address:{client_address(request)}"
         verdict = await RATE_LIMITER.of(request).hit(limit_item(value), budget, key)
