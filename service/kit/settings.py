@@ -131,6 +131,10 @@ class Settings(BaseSettings):
         default="10/minute",
         description="login attempts allowed per client address and per username (limits syntax)",
     )
+    export_rate_limit: str = Field(
+        default="10/minute",
+        description="GET /posts/export calls allowed per user (limits syntax)",
+    )
     rate_limit_storage_uri: str = Field(
         default="memory://",
         description="limits storage URI; redis://host:6379/0 shares counters between instances",

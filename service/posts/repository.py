@@ -67,7 +67,7 @@ def _meta_equals(session: AsyncSession, key: str, value: str) -> ColumnElement[b
     return func.json_extract(col(Post.meta), f'$."{key}"') == value
 
 
-def _filtered(session: AsyncSession, filters: PostFilter) -> ColumnSelect[*tuple[Any, ...]]:
+def filtered(session: AsyncSession, filters: PostFilter) -> ColumnSelect[*tuple[Any, ...]]:
     statement = read_model.PUBLIC_ROWS.where(col(Post.status) == filters.status)
     if filters.author_id is not None:
         statement = statement.where(Post.author_id == filters.author_id)
@@ -104,7 +104,7 @@ async def list_page(
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[PublicRow]:
-    statement = paginate(_filtered(session, filters), sort, after, limit)
+    statement = paginate(filtered(session, filters), sort, after, limit)
     return await read_model.fetch(session, statement)
 
 

@@ -10,6 +10,7 @@ from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
+from service.kit.http.ratelimit import per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
 from service.users import repository
@@ -53,8 +54,25 @@ async def get_current_user(request: Request, session: SessionDep, token: TokenDe
     return await _authenticate(request, session, token)
 
 
+async def get_signed_in_user(
+    request: Request, sessionmaker: SessionMakerDep, token: TokenDep
+) -> User:
+    """For reads that need a user but no transaction (an export): the same check as
+    `get_optional_user`, in a short session of its own, and a token is required."""
+    user = await get_optional_user(request, sessionmaker, token)
+    if user is None:
+        raise Unauthorized("Authentication required.")
+    return user
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+SignedInUser = Annotated[User, Depends(get_signed_in_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 Idempotent = require_idempotency(get_current_user)
 """Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
+
+ExportLimit = per_caller(
+    "export", setting="export_rate_limit", what="exports", caller=get_signed_in_user
+)
+"""EXPORT_RATE_LIMIT per user: `@router.get(..., dependencies=[ExportLimit])`."""

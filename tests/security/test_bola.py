@@ -134,6 +134,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", f"{API}/posts"): "public list; status=draft lists only the viewer's own (test below)",
     ("POST", f"{API}/posts/bulk"): "creates as the caller; items cannot name an author",
     ("GET", f"{API}/posts/search"): "public read of published posts only",
+    ("GET", f"{API}/posts/export"): (
+        "published posts, and drafts only of the caller (tests/posts/test_export.py)"
+    ),
     ("GET", f"{API}/posts/top"): "public read of published posts only",
     ("GET", f"{API}/tags"): "public read (counts of published posts)",
     ("PUT", f"{API}/users/me/profile"): "self-only: acts on the token's user",

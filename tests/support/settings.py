@@ -10,6 +10,7 @@ TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     # The suite shares one app; tests of the login throttle build their own with a low limit.
     overrides.setdefault("login_rate_limit", "10000/minute")
+    overrides.setdefault("export_rate_limit", "10000/minute")
     return Settings(
         database_url=database_url,
         environment="test",
