@@ -1,4 +1,4 @@
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +28,25 @@ async def add_for_post(
     return len(rows)
 
 
-async def follower_ids(session: AsyncSession, user_id: int) -> list[int]:
-    statement = select(Follow.follower_id).where(Follow.followee_id == user_id)
-    return list((await session.exec(statement)).all())
+async def follower_id_pages(
+    session: AsyncSession, user_id: int, *, size: int = CHUNK
+) -> AsyncIterator[list[int]]:
+    """The followers of `user_id`, `size` ids at a time (keyset over the follows primary key,
+    `follower_id > last`): a fan-out to a million followers never holds the whole list."""
+    last = 0
+    while True:
+        statement = (
+            select(Follow.follower_id)
+            .where(Follow.followee_id == user_id, col(Follow.follower_id) > last)
+            .order_by(col(Follow.follower_id))
+            .limit(size)
+        )
+        page = list((await session.exec(statement)).all())
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        last = page[-1]
 
 
 async def list_page(

@@ -2,7 +2,7 @@
 transaction of their own."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,9 +22,10 @@ from service.users.models import User
 log = logging.getLogger("inkwell.notifications")
 
 
-async def recipients_for_post(session: AsyncSession, post: Post) -> list[int]:
-    """Who hears about `post`: the one place that decides it (the author's followers)."""
-    return await repository.follower_ids(session, post.author_id)
+def recipients_for_post(session: AsyncSession, post: Post) -> AsyncIterator[list[int]]:
+    """Who hears about `post`, page by page: the one place that decides it (the author's
+    followers)."""
+    return repository.follower_id_pages(session, post.author_id)
 
 
 async def fan_out_new_post(
@@ -44,16 +45,22 @@ async def fan_out_new_post(
                 post = await session.get(Post, post_id)
                 if post is None:
                     return 0  # the publishing transaction did not commit, or the post is gone
-                if recipients is None:
-                    recipients = await recipients_for_post(session, post)
-                user_ids = sorted({uid for uid in recipients if uid != post.author_id})
-                return await repository.add_for_post(
-                    session, post_id=post_id, user_ids=user_ids, at=utcnow()
-                )
+                pages = _given(recipients) if recipients is not None else None
+                count, at = 0, utcnow()
+                async for page in pages or recipients_for_post(session, post):
+                    user_ids = sorted({uid for uid in page if uid != post.author_id})
+                    count += await repository.add_for_post(
+                        session, post_id=post_id, user_ids=user_ids, at=at
+                    )
+                return count
         except Exception:
             BACKGROUND_FAILURES.labels(task="notification_fan_out").inc()
             log.exception("notification fan-out failed", extra={"post_id": post_id})
             return 0
+
+
+async def _given(recipients: Sequence[int]) -> AsyncIterator[Sequence[int]]:
+    yield list(dict.fromkeys(recipients))
 
 
 async def notify_followers(publication: Publication) -> None:

@@ -1,6 +1,7 @@
 """Fan-out runs after the response in its OWN committed transaction; failures are logged."""
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ async def test_fan_out_commits_in_its_own_transaction(
 ) -> None:
     seen: dict[str, Any] = {}
 
-    async def recipients(session: AsyncSession, post: Post) -> list[int]:
+    async def recipients(session: AsyncSession, post: Post) -> AsyncIterator[list[int]]:
         # The request's transaction has already committed: another connection sees the post.
         async with observer.connect() as other:
             seen["post_visible"] = (
@@ -29,7 +30,7 @@ async def test_fan_out_commits_in_its_own_transaction(
                 )
             ).scalar_one()
         seen["in_transaction"] = session.in_transaction()
-        return [reader_id, author_id]
+        yield [reader_id, author_id]
 
     async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
         author_id, author = await register(client, "author")
@@ -62,8 +63,8 @@ async def test_drafts_fan_out_nothing_until_published(
         _, author = await register(client, "writer")
         reader_id, _ = await register(client, "follower")
 
-        async def recipients(session: AsyncSession, post: Post) -> list[int]:
-            return [reader_id]
+        async def recipients(session: AsyncSession, post: Post) -> AsyncIterator[list[int]]:
+            yield [reader_id]
 
         monkeypatch.setattr(notifications, "recipients_for_post", recipients)
         draft = await client.post("/api/v1/posts", json={"title": "t", "body": "b"}, headers=author)
@@ -84,8 +85,8 @@ async def test_a_failing_task_is_logged_with_the_request_id(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def recipients(session: AsyncSession, post: Post) -> list[int]:
-        return [987_654_321]  # no such user: the foreign key rejects the insert
+    async def recipients(session: AsyncSession, post: Post) -> AsyncIterator[list[int]]:
+        yield [987_654_321]  # no such user: the foreign key rejects the insert
 
     async with AsyncClient(transport=ASGITransport(real_app), base_url="http://t") as client:
         _, author = await register(client, "unlucky")
