@@ -8,7 +8,7 @@ PORT ?= 8000
 GRACEFUL_TIMEOUT ?= 20
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck migrate revision db-up db-down clean seed bench bench-micro
+.PHONY: run test lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-micro
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP) migrate
 
 migrate: $(STAMP)
 	$(BIN)/alembic upgrade head
+
+# The first admin (SPEC: Moderation): an existing user of DATABASE_URL gets the admin role.
+admin: $(STAMP)
+	@test -n "$(username)" || { echo 'usage: make admin username=NAME'; exit 2; }
+	$(BIN)/python -m service.moderation.cli make-admin "$(username)"
 
 revision: $(STAMP)
 	@test -n "$(m)" || { echo 'usage: make revision m="what changed"'; exit 2; }

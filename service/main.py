@@ -34,6 +34,7 @@ from service.kit.observability.logging import configure_logging
 from service.kit.observability.metrics import mark_process_dead, metrics_router
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
+from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
 from service.notifications.service import notify_followers
 from service.posts.events import POST_EVENTS, PostEvents
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats_router,
         notifications_router,
         realtime_router,
+        moderation_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from service.comments.models import Comment
 from service.follows.models import Follow
 from service.idempotency.models import IdempotencyKey
+from service.moderation.models import ModerationEntry
 from service.notifications.models import Notification
 from service.posts.models import Post, PostLike
 from service.tags.models import PostTag, Tag
@@ -16,6 +17,7 @@ __all__ = [
     "Comment",
     "Follow",
     "IdempotencyKey",
+    "ModerationEntry",
     "Notification",
     "Post",
     "PostLike",

@@ -45,3 +45,11 @@ async def list_replies(
 async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Soft delete, by the comment's author or the post's owner."""
     await service.delete(session, comment_id=comment_id, user=user)
+
+
+@router.post("/comments/{comment_id}/restore", response_model=CommentPublic)
+async def restore_comment(
+    comment_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> CommentPublic:
+    """Undo a soft delete: the comment's author, the post's owner, or a moderator."""
+    return await service.restore(session, comment_id=comment_id, user=user)

@@ -1,6 +1,7 @@
 """Comment rules: threads stay on one post, soft delete by author or post owner. Never commits."""
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,8 +13,11 @@ from service.kit.authz import authorize
 from service.kit.errors import BadRequest, NotFound
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager
+from service.moderation import service as moderation
+from service.moderation.models import Action
 from service.posts import service as posts
 from service.posts.models import Post
+from service.users import repository as users
 from service.users.models import User
 
 
@@ -102,10 +106,57 @@ async def replies(
 
 
 async def delete(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> None:
-    comment, post = await _visible_comment(session, comment_id, user)
-    # The comment's author or the owner of the post it is on.
-    authorize(
-        comment, user, allow=lambda c, u: u.id in (c.author_id, post.author_id), what="comment"
-    )
+    """By its author, the post's owner, or a moderator (logged)."""
+    comment, post = await _comment_to_moderate(session, comment_id, user, include_deleted=False)
+    authorize(comment, user, allow=_may_remove(post), what="comment")
     comment.deleted_at = utcnow()
+    _record_if_moderated(session, comment, post, user, Action.comment_delete)
     await session.flush()
+
+
+async def restore(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> CommentPublic:
+    """Whoever may delete it may restore it; a deleted comment is unknown (404) to anyone else."""
+    comment, post = await _comment_to_moderate(session, comment_id, user, include_deleted=True)
+    if comment.deleted_at is not None and not _may_remove(post)(comment, user):
+        raise NotFound("No such comment.")
+    authorize(comment, user, allow=_may_remove(post), what="comment")
+    comment.deleted_at = None
+    _record_if_moderated(session, comment, post, user, Action.comment_restore)
+    await session.flush()
+    counts = await repository.reply_counts(session, [comment.id])
+    author = await users.get_by_id(session, comment.author_id)
+    set_committed_value(comment, "author", author)
+    return to_public(comment, counts.get(comment.id, 0))
+
+
+def _may_remove(post: Post) -> Callable[[Comment, User], bool]:
+    def allow(comment: Comment, user: User) -> bool:
+        return user.id in (comment.author_id, post.author_id) or moderation.may_moderate(user)
+
+    return allow
+
+
+async def _comment_to_moderate(
+    session: AsyncSession, comment_id: uuid.UUID, user: User, *, include_deleted: bool
+) -> tuple[Comment, Post]:
+    """The comment and its post; a moderator reaches comments on any live post, drafts too."""
+    if not moderation.may_moderate(user) and not include_deleted:
+        return await _visible_comment(session, comment_id, user)
+    comment = await repository.get(session, comment_id, include_deleted=include_deleted)
+    if comment is None:
+        raise NotFound("No such comment.")
+    try:
+        if moderation.may_moderate(user):
+            post = await posts.get_any(session, comment.post_id)
+        else:
+            post = await posts.get_visible(session, comment.post_id, user, bare=True)
+    except NotFound as error:
+        raise NotFound("No such comment.") from error
+    return comment, post
+
+
+def _record_if_moderated(
+    session: AsyncSession, comment: Comment, post: Post, user: User, action: Action
+) -> None:
+    if user.id not in (comment.author_id, post.author_id):
+        moderation.record(session, user, action, target_type="comment", target_id=comment.id)

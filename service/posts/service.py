@@ -13,7 +13,8 @@ from service.kit.authz import ensure_owner
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager, SortKey
-from service.posts import likes, read_model, repository, search, slugs
+from service.moderation.models import Action
+from service.posts import likes, moderation, read_model, repository, search, slugs
 from service.posts.events import PostPublished, Publisher
 from service.posts.models import Post, PostStatus
 from service.posts.read_model import PublicRow
@@ -107,6 +108,14 @@ async def get_visible(
     """
     post = await repository.get(session, post_id, bare=bare)
     if post is None or not _visible_to(post.status, post.author_id, viewer):
+        raise NotFound("No such post.")
+    return post
+
+
+async def get_any(session: AsyncSession, post_id: int) -> Post:
+    """A live post whatever its status (for moderators, who act on drafts too)."""
+    post = await repository.get(session, post_id, bare=True)
+    if post is None:
         raise NotFound("No such post.")
     return post
 
@@ -218,15 +227,18 @@ async def update(
 async def soft_delete(
     session: AsyncSession, *, post_id: int, user: User, if_match: str | None
 ) -> None:
-    post = await _get_owned(session, post_id, user)
+    """By the owner, or by a moderator (recorded in the moderation log)."""
+    post = await moderation.get_moderatable(session, post_id, user)
     check_precondition(post, if_match)
     post.deleted_at = utcnow()
+    moderation.record_if_moderated(session, post, user, Action.post_delete)
     await _flush_versioned(session)
 
 
 async def restore(session: AsyncSession, *, post_id: int, user: User) -> PostPublic:
-    post = await _get_owned(session, post_id, user, include_deleted=True)
+    post = await moderation.get_moderatable(session, post_id, user, include_deleted=True)
     post.deleted_at = None
+    moderation.record_if_moderated(session, post, user, Action.post_restore)
     await _flush_versioned(session)
     return read_model.of_entity(post)
 
