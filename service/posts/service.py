@@ -16,7 +16,7 @@ from service.kit.pagination import Page, Pager, SortKey
 from service.moderation.models import Action
 from service.posts import likes, moderation, read_model, repository, search, slugs
 from service.posts.events import PostPublished, Publisher
-from service.posts.models import Post, PostStatus
+from service.posts.models import Post, PostStatus, excerpt_of
 from service.posts.read_model import PublicRow
 from service.posts.schemas import (
     LikeState,
@@ -81,6 +81,7 @@ def _new_post(author_id: int, data: PostCreate, slug: str) -> Post:
         author_id=author_id,
         title=data.title,
         body=data.body,
+        excerpt=excerpt_of(data.body),
         status=data.status,
         meta=data.meta,
         slug=slug,
@@ -213,6 +214,8 @@ async def update(
         if value is None:
             continue
         setattr(post, field, value)
+    if changes.get("body") is not None:
+        post.excerpt = excerpt_of(post.body)
     if new_tags is not None:
         await _set_tags(session, post, new_tags, new=False)
         # Link rows are not columns of `posts`: touch the row so the version still moves.
