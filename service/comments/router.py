@@ -1,15 +1,18 @@
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from service.comments import service
-from service.comments.schemas import CommentCreate, CommentPublic
+from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser, Idempotent, OptionalUser
 
 router = APIRouter(tags=["comments"])
+
+MAX_THREAD_DEPTH = 5
 
 
 @router.post(
@@ -39,6 +42,17 @@ async def list_replies(
     comment_id: uuid.UUID, session: ReadSessionDep, pager: PagerDep, viewer: OptionalUser
 ) -> Page[CommentPublic]:
     return await service.replies(session, comment_id=comment_id, viewer=viewer, pager=pager)
+
+
+@router.get("/comments/{comment_id}/thread", response_model=CommentThread)
+async def read_thread(
+    comment_id: uuid.UUID,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    depth: Annotated[int, Query(ge=1, le=MAX_THREAD_DEPTH, description="levels of replies")] = 3,
+) -> CommentThread:
+    """A comment with its replies nested `depth` levels deep (one statement per level)."""
+    return await service.thread(session, comment_id=comment_id, viewer=viewer, depth=depth)
 
 
 @router.delete("/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT)

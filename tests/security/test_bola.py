@@ -127,6 +127,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", f"{API}/posts/{{post_id}}/comments"): [Case("draft", draft_post, 200)],
     ("GET", f"{API}/comments/{{comment_id}}/replies"): [Case("on-draft", comment_on_draft, 200)],
+    ("GET", f"{API}/comments/{{comment_id}}/thread"): [Case("on-draft", comment_on_draft, 200)],
     ("DELETE", f"{API}/comments/{{comment_id}}"): [
         Case("on-published", comment_on_published, 204, moderator_status=204),
         Case("on-draft", comment_on_draft, 204, moderator_status=204),
