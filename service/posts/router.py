@@ -7,10 +7,12 @@ from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.db.streaming import StreamingSessionDep
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
-from service.posts import bulk, export, service
+from service.posts import bulk, bulk_changes, export, service
 from service.posts.events import PublisherDep
 from service.posts.filters import PostFilterDep
 from service.posts.schemas import (
+    BulkChange,
+    BulkChangeResult,
     BulkCreate,
     BulkResult,
     LikeState,
@@ -96,6 +98,21 @@ async def top_posts(
 
 
 # Fixed paths (/export, /bulk) are declared before /{post_id}, which would claim them.
+@router.patch("/bulk", response_model=BulkChangeResult)
+async def bulk_set_status(
+    data: BulkChange, user: CurrentUser, session: SessionDep, publisher: PublisherDep
+) -> BulkChangeResult:
+    """Publish or unpublish up to 1000 of your posts: `{items: [{id, status, version?}]}`;
+    items that cannot be changed are reported as `{index, detail}`, the others are applied."""
+    return await bulk_changes.bulk_set_status(session, publisher, author=user, items=data.items)
+
+
+@router.delete("/bulk", response_model=BulkChangeResult)
+async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) -> BulkChangeResult:
+    """Soft-delete up to 1000 of your posts: `{items: [{id, version?}]}` (per-item report)."""
+    return await bulk_changes.bulk_delete(session, author=user, items=data.items)
+
+
 @router.get(
     "/export",
     response_class=StreamingResponse,

@@ -151,6 +151,14 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("POST", f"{API}/posts"): "creates as the caller; author_id cannot be sent (mass assignment)",
     ("GET", f"{API}/posts"): "public list; status=draft lists only the viewer's own (test below)",
     ("POST", f"{API}/posts/bulk"): "creates as the caller; items cannot name an author",
+    ("PATCH", f"{API}/posts/bulk"): (
+        "ids in the body: the UPDATE is limited to author_id = caller; others' ids are reported,"
+        " unchanged (tests/posts/test_bulk_changes.py)"
+    ),
+    ("DELETE", f"{API}/posts/bulk"): (
+        "ids in the body: limited to the caller's own posts (test_bulk_delete_soft_deletes_own"
+        "_posts_only)"
+    ),
     ("GET", f"{API}/posts/search"): "public read of published posts only",
     ("GET", f"{API}/posts/export"): (
         "published posts, and drafts only of the caller (tests/posts/test_export.py)"
