@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_moderation_log")),
     )
     with op.batch_alter_table("moderation_log", schema=None) as batch_op:
+        batch_op.create_index("ix_moderation_log_actor_id", ["actor_id"], unique=False)
         batch_op.create_index("ix_moderation_log_at_id", ["at", "id"], unique=False)
 
     # A constant server default: PostgreSQL 11+ adds the column without rewriting the table.
@@ -79,5 +80,6 @@ def downgrade() -> None:
 
     with op.batch_alter_table("moderation_log", schema=None) as batch_op:
         batch_op.drop_index("ix_moderation_log_at_id")
+        batch_op.drop_index("ix_moderation_log_actor_id")
 
     op.drop_table("moderation_log")

@@ -20,7 +20,11 @@ class ModerationEntry(SQLModel, table=True):
     """One moderator action: who did what to which object, and when (an audit trail)."""
 
     __tablename__ = "moderation_log"
-    __table_args__ = (Index("ix_moderation_log_at_id", "at", "id"),)
+    __table_args__ = (
+        Index("ix_moderation_log_at_id", "at", "id"),
+        # The SET NULL on a user's deletion finds the rows by actor_id.
+        Index("ix_moderation_log_actor_id", "actor_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
     # NULL: done from the command line (`make admin`), or by a user since deleted (the entry
