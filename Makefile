@@ -8,7 +8,7 @@ PORT ?= 8000
 GRACEFUL_TIMEOUT ?= 20
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-micro
+.PHONY: run test lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-down bench-micro
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,16 +53,27 @@ test: lint typecheck
 seed: $(STAMP)
 	$(BIN)/python -m loadtests.seed $(SEED_ARGS)
 
-# Self-contained: private PostgreSQL (.bench-cluster, port 59432) unless BENCH_DATABASE_URL is
-# set, migrate, seed, service + reference app, Locust scenarios, gates. See docs/performance.md.
+# Self-contained: a private PostgreSQL per checkout (/tmp/inkwell-bench-<uid>-<hash>) unless
+# BENCH_DATABASE_URL is set, migrate, seed, service + reference + idiomatic apps, wrk probes
+# (server CPU per request), Locust scenarios, gates, bench-results/<run>/index.html.
+# Stops the cluster it started unless BENCH_KEEP=1. Knobs: docs/performance.md.
 bench: $(STAMP)
 	$(BIN)/python -m loadtests.bench
 
-# pytest-benchmark micro-benchmarks (not part of `make test`) against the same seeded database.
+# Stop this checkout's private benchmark cluster (left running by BENCH_KEEP=1).
+bench-down: $(STAMP)
+	$(BIN)/python -m loadtests.bench down
+
+# pytest-benchmark micro-benchmarks (not part of `make test`) against the same seeded database;
+# stops the private cluster afterwards when it started it (unless BENCH_KEEP=1).
 bench-micro: $(STAMP)
-	url="$$($(BIN)/python -m loadtests.bench prepare)" && \
-		BENCH_DATABASE_URL="$$url" $(BIN)/pytest benchmarks -p no:locust \
-		--benchmark-columns=min,median,mean,max,ops,rounds --benchmark-sort=name $(PYTEST_ARGS)
+	@was="$$($(BIN)/python -m loadtests.bench status)"; \
+	url="$$($(BIN)/python -m loadtests.bench prepare)" || exit $$?; \
+	BENCH_DATABASE_URL="$$url" $(BIN)/pytest benchmarks -p no:locust \
+		--benchmark-columns=min,median,mean,max,ops,rounds --benchmark-sort=name $(PYTEST_ARGS); \
+	rc=$$?; \
+	if [[ $$was != running && "$${BENCH_KEEP:-0}" != 1 ]]; then $(BIN)/python -m loadtests.bench down; fi; \
+	exit $$rc
 
 db-up:
 	scripts/db-up.sh

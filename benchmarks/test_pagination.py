@@ -48,7 +48,7 @@ def cursor_at_depth(runner: Runner, sessionmaker: async_sessionmaker[AsyncSessio
                 session, filters=PostFilter(), sort=SORT, after=None, limit=DEPTH
             )
         last = rows[DEPTH - 1]
-        return [last.created_at, last.id]
+        return [last["created_at"], last["id"]]
 
     return runner.run(find())
 

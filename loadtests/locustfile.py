@@ -3,8 +3,10 @@
     locust -f loadtests/locustfile.py --headless -u 64 -t 20s \
         --host http://127.0.0.1:8000 GetPostUser
 
-Scenarios: GetPostUser / FirstPageUser (the hot paths, also run against the reference app),
-BrowseUser, ReadUser, SearchUser, WriteUser and MixedUser (~90% reads). Endpoints the running
+Scenarios: GetPostUser / FirstPageUser (the hot paths), BrowseUser, ReadUser (these four also
+run against the reference and idiomatic apps), SearchUser, WriteUser and MixedUser (~90%
+reads); ProbeUser is the throughput probe's fallback when wrk is missing (random paths from
+the JSON list in BENCH_PROBE_PATHS). Endpoints the running
 service does not offer yet (comments, likes, search: read from /openapi.json at start) are
 skipped, never counted as failures. Post ids come from BENCH_IDS_FILE (written by the bench
 harness) so that reads only ask for posts that exist and are published.
@@ -42,6 +44,7 @@ class Fixture:
 
 
 FIXTURE = Fixture()
+PROBE_PATHS: list[str] = []
 
 
 @events.test_start.add_listener  # type: ignore[untyped-decorator]
@@ -54,12 +57,19 @@ def _load_fixture(environment: Environment, **_: Any) -> None:
         FIXTURE.author_ids = data["author_ids"]
         FIXTURE.users = data["users"]
         FIXTURE.tokens = data.get("tokens", [])
+    probe_file = os.environ.get("BENCH_PROBE_PATHS")
+    if probe_file:
+        with open(probe_file, encoding="utf-8") as handle:
+            PROBE_PATHS[:] = json.load(handle)
     host = environment.host or ""
     try:
         with urllib.request.urlopen(f"{host}/openapi.json", timeout=10) as response:
             spec = json.load(response)
     except OSError:
         spec = {"paths": {}}  # the reference app has no OpenAPI document
+    if not spec.get("paths"):
+        # The reference (no OpenAPI document) serves exactly these of the endpoints below.
+        spec = {"paths": {f"{API}/posts/{{post_id}}/comments": {"get": {}}}}
     FIXTURE.paths = {
         f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
     }
@@ -247,6 +257,14 @@ class WriteUser(_InkwellUser):
     def like_post(self) -> None:
         if self.headers:
             self.like()
+
+
+class ProbeUser(_InkwellUser):
+    """The throughput probe without wrk: one endpoint, random concrete paths (harness-made)."""
+
+    @task
+    def probe(self) -> None:
+        self.client.get(random.choice(PROBE_PATHS), name="probe")
 
 
 class MixedUser(_InkwellUser):

@@ -1,15 +1,18 @@
-"""The reference: Starlette + raw asyncpg serving the service's hot paths with the same shape.
+"""The reference: Starlette + raw asyncpg serving the service's read endpoints, same JSON.
 
-`make bench` runs the same hot-path scenarios against this app and against the service in the
-same run; the service's throughput is gated as a ratio of this one. Only published, non-deleted
-posts are served, exactly as the service does for an anonymous reader.
+`make bench` measures every read endpoint of the browse and read scenarios against this app,
+the service and the idiomatic app back to back, and gates the service's server CPU per request
+as a ratio of this one. The JSON is the service's, field for field (the harness compares the
+three on live responses before measuring): posts with author and tags, pages with a signed
+`next_cursor` (null on the last page) that the service would also accept, comments with their
+`reply_count`. Only published, non-deleted posts are served, as to an anonymous reader.
 
-Run: `DATABASE_URL=... uvicorn loadtests.reference.app:app`.
+Endpoints: `GET /api/v1/posts/{id}`, `GET /api/v1/posts?limit&cursor&author_id&sort`
+(`-created_at` or `created_at`, `status=published` only), `GET /api/v1/posts/{id}/comments`.
+
+Run: `DATABASE_URL=... JWT_SECRET=... uvicorn loadtests.reference.app:app`.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import AsyncIterator
@@ -23,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from loadtests.cursors import COMMENTS, NEWEST, OLDEST, Cursors
+
 POST_COLUMNS = """
     p.id, p.slug, p.title, p.body, p.status, p.metadata, p.like_count, p.version,
     p.created_at, p.updated_at,
@@ -32,23 +37,78 @@ POST_COLUMNS = """
         WHERE pt.post_id = p.id ORDER BY t.name
     ) AS tags
 """
+VISIBLE = "p.status = 'published' AND p.deleted_at IS NULL"
 GET_POST = f"""
 SELECT {POST_COLUMNS}
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.id = $1 AND p.deleted_at IS NULL AND p.status = 'published'
+WHERE p.id = $1 AND {VISIBLE}
 """
 FIRST_PAGE = f"""
 SELECT {POST_COLUMNS}
 FROM posts p JOIN users u ON u.id = p.author_id
-WHERE p.status = 'published' AND p.deleted_at IS NULL
+WHERE {VISIBLE}
 ORDER BY p.created_at DESC, p.id DESC
 LIMIT $1
 """
-CURSOR_KEY = hashlib.sha256(b"inkwell-reference-cursor").digest()
+
+
+def _listing(*, descending: bool, author: bool, cursor: bool) -> str:
+    """One fixed statement per (sort, author filter, cursor) combination; $1 is the limit."""
+    where = [VISIBLE]
+    if author:
+        where.append("p.author_id = $2")
+    if cursor:
+        first = 3 if author else 2
+        where.append(f"(p.created_at, p.id) {'<' if descending else '>'} (${first}, ${first + 1})")
+    order = "DESC" if descending else "ASC"
+    return f"""
+SELECT {POST_COLUMNS}
+FROM posts p JOIN users u ON u.id = p.author_id
+WHERE {" AND ".join(where)}
+ORDER BY p.created_at {order}, p.id {order}
+LIMIT $1
+"""
+
+
+LISTINGS = {
+    (sort, author, cursor): _listing(descending=sort == NEWEST, author=author, cursor=cursor)
+    for sort in (NEWEST, OLDEST)
+    for author in (False, True)
+    for cursor in (False, True)
+}
+POST_VISIBLE = "SELECT EXISTS (SELECT 1 FROM posts p WHERE p.id = $1 AND " + VISIBLE + ")"
+_SHOWN = "(r.deleted_at IS NULL OR EXISTS (SELECT 1 FROM comments rr WHERE rr.parent_id = r.id))"
+
+
+def _comments(*, cursor: bool) -> str:
+    after = "AND c.id > $3" if cursor else ""
+    return f"""
+SELECT c.id, c.post_id, c.parent_id, c.body, c.deleted_at IS NOT NULL AS deleted, c.created_at,
+       u.id AS author_id, u.username, u.display_name, u.created_at AS author_created_at,
+       (SELECT count(*) FROM comments r WHERE r.parent_id = c.id AND {_SHOWN}) AS reply_count
+FROM comments c JOIN users u ON u.id = c.author_id
+WHERE c.post_id = $1 AND c.parent_id IS NULL
+  AND (c.deleted_at IS NULL OR EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = c.id))
+  {after}
+ORDER BY c.id
+LIMIT $2
+"""
+
+
+COMMENTS_PAGE = {cursor: _comments(cursor=cursor) for cursor in (False, True)}
 
 
 def _when(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+def _author(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "id": row["author_id"],
+        "username": row["username"],
+        "display_name": row["display_name"],
+        "created_at": _when(row["author_created_at"]),
+    }
 
 
 def _post(row: asyncpg.Record) -> dict[str, Any]:
@@ -63,21 +123,23 @@ def _post(row: asyncpg.Record) -> dict[str, Any]:
         "version": row["version"],
         "created_at": _when(row["created_at"]),
         "updated_at": _when(row["updated_at"]),
-        "author": {
-            "id": row["author_id"],
-            "username": row["username"],
-            "display_name": row["display_name"],
-            "created_at": _when(row["author_created_at"]),
-        },
+        "author": _author(row),
         "tags": row["tags"],
     }
 
 
-def _cursor(row: asyncpg.Record) -> str:
-    payload = json.dumps(["-created_at", [row["created_at"].isoformat(), row["id"]]]).encode()
-    signature = hmac.new(CURSOR_KEY, payload, hashlib.sha256).digest()[:16]
-    encode = base64.urlsafe_b64encode
-    return f"{encode(payload).decode().rstrip('=')}.{encode(signature).decode().rstrip('=')}"
+def _comment(row: asyncpg.Record) -> dict[str, Any]:
+    deleted: bool = row["deleted"]
+    return {
+        "id": str(row["id"]),
+        "post_id": row["post_id"],
+        "parent_id": None if row["parent_id"] is None else str(row["parent_id"]),
+        "body": None if deleted else row["body"],
+        "author": None if deleted else _author(row),
+        "deleted": deleted,
+        "reply_count": row["reply_count"],
+        "created_at": _when(row["created_at"]),
+    }
 
 
 def _pool(request: Request) -> asyncpg.Pool:
@@ -85,25 +147,73 @@ def _pool(request: Request) -> asyncpg.Pool:
     return pool
 
 
+def _cursors(request: Request) -> Cursors:
+    cursors: Cursors = request.app.state.cursors
+    return cursors
+
+
+def _problem(status: int, detail: str) -> Response:
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _limit(request: Request) -> int:
+    return min(max(int(request.query_params.get("limit", "20")), 1), 100)
+
+
 async def get_post(request: Request) -> Response:
     try:
         post_id = int(request.path_params["post_id"])
     except ValueError:
-        return JSONResponse({"detail": "bad id"}, status_code=422)
+        return _problem(422, "bad id")
     async with _pool(request).acquire() as conn:
         row = await conn.fetchrow(GET_POST, post_id)
     if row is None:
-        return JSONResponse({"detail": "No such post."}, status_code=404)
+        return _problem(404, "No such post.")
     return JSONResponse(_post(row), headers={"ETag": f'"{row["id"]}-{row["version"]}"'})
 
 
 async def list_posts(request: Request) -> Response:
-    limit = min(max(int(request.query_params.get("limit", "20")), 1), 100)
+    query = request.query_params
+    try:
+        limit = _limit(request)
+        sort = query.get("sort", NEWEST)
+        if sort not in (NEWEST, OLDEST) or query.get("status", "published") != "published":
+            return _problem(400, "the reference serves published posts by created_at only")
+        args: list[Any] = [limit + 1]
+        if "author_id" in query:
+            args.append(int(query["author_id"]))
+        cursor = query.get("cursor")
+        if cursor:
+            args.extend(_cursors(request).decode(cursor, sort))
+    except ValueError as error:
+        return _problem(400, str(error))
+    statement = LISTINGS[(sort, "author_id" in query, bool(cursor))]
     async with _pool(request).acquire() as conn:
-        rows = await conn.fetch(FIRST_PAGE, limit + 1)
-    items = [_post(r) for r in rows[:limit]]
-    next_cursor = _cursor(rows[limit - 1]) if len(rows) > limit else None
-    return JSONResponse({"items": items, "next_cursor": next_cursor})
+        rows = await conn.fetch(statement, *args)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _cursors(request).encode(sort, [last["created_at"], last["id"]])
+    return JSONResponse({"items": [_post(r) for r in rows[:limit]], "next_cursor": next_cursor})
+
+
+async def list_comments(request: Request) -> Response:
+    try:
+        post_id = int(request.path_params["post_id"])
+        limit = _limit(request)
+        cursor = request.query_params.get("cursor")
+        after = _cursors(request).decode(cursor, COMMENTS)[0] if cursor else None
+    except ValueError as error:
+        return _problem(400, str(error))
+    async with _pool(request).acquire() as conn:
+        if not await conn.fetchval(POST_VISIBLE, post_id):
+            return _problem(404, "No such post.")
+        args = (post_id, limit + 1) if after is None else (post_id, limit + 1, after)
+        rows = await conn.fetch(COMMENTS_PAGE[after is not None], *args)
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = _cursors(request).encode(COMMENTS, [rows[limit - 1]["id"]])
+    return JSONResponse({"items": [_comment(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
 async def live(request: Request) -> Response:
@@ -114,6 +224,7 @@ async def live(request: Request) -> Response:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     dsn = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://", 1)
     size = int(os.environ.get("DB_POOL_SIZE", "10"))
+    app.state.cursors = Cursors(os.environ.get("JWT_SECRET", ""))
     app.state.pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
     try:
         yield
@@ -124,6 +235,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 app = Starlette(
     routes=[
         Route("/api/v1/posts/{post_id}", get_post),
+        Route("/api/v1/posts/{post_id}/comments", list_comments),
         Route("/api/v1/posts", list_posts),
         Route("/health/live", live),
     ],

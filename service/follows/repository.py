@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete
@@ -32,23 +33,25 @@ async def remove(session: AsyncSession, *, follower_id: int, followee_id: int) -
     )
 
 
-async def followers(
-    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
+@dataclass(frozen=True)
+class Side:
+    """One direction of the follow graph: whose follows to list, and who to show for each."""
+
+    key: SortKey
+    of_user: Any  # the column holding the listed user's id
+    shown: Any  # the relationship loaded for each row
+
+
+FOLLOWERS_OF = Side(FOLLOWERS, col(Follow.followee_id), Follow.follower)
+FOLLOWED_BY = Side(FOLLOWING, col(Follow.follower_id), Follow.followee)
+
+
+async def page(
+    session: AsyncSession, side: Side, *, user_id: int, after: Sequence[Any] | None, limit: int
 ) -> Sequence[Follow]:
     statement = (
         select(Follow)
-        .options(joinedload(Follow.follower, innerjoin=True))  # type: ignore[arg-type]
-        .where(col(Follow.followee_id) == user_id)
+        .options(joinedload(side.shown, innerjoin=True))
+        .where(side.of_user == user_id)
     )
-    return (await session.exec(paginate(statement, FOLLOWERS, after, limit))).all()
-
-
-async def following(
-    session: AsyncSession, *, user_id: int, after: Sequence[Any] | None, limit: int
-) -> Sequence[Follow]:
-    statement = (
-        select(Follow)
-        .options(joinedload(Follow.followee, innerjoin=True))  # type: ignore[arg-type]
-        .where(col(Follow.follower_id) == user_id)
-    )
-    return (await session.exec(paginate(statement, FOLLOWING, after, limit))).all()
+    return (await session.exec(paginate(statement, side.key, after, limit))).all()

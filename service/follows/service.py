@@ -27,26 +27,23 @@ async def unfollow(session: AsyncSession, *, user: User, target_id: int) -> None
 
 
 async def followers(session: AsyncSession, *, user_id: int, pager: Pager) -> Page[FollowPublic]:
-    await users.get(session, user_id)
-    key = repository.FOLLOWERS
-    rows = await repository.followers(
-        session, user_id=user_id, after=pager.after(key), limit=pager.limit
-    )
-    items, next_cursor = pager.page(rows, key)
-    return Page(
-        items=[FollowPublic(user=f.follower, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
-        next_cursor=next_cursor,
-    )
+    return await _page(session, repository.FOLLOWERS_OF, user_id, pager)
 
 
 async def following(session: AsyncSession, *, user_id: int, pager: Pager) -> Page[FollowPublic]:
-    await users.get(session, user_id)
-    key = repository.FOLLOWING
-    rows = await repository.following(
-        session, user_id=user_id, after=pager.after(key), limit=pager.limit
+    return await _page(session, repository.FOLLOWED_BY, user_id, pager)
+
+
+async def _page(
+    session: AsyncSession, side: repository.Side, user_id: int, pager: Pager
+) -> Page[FollowPublic]:
+    await users.get(session, user_id)  # 404 for a missing user, not an empty page
+    rows = await repository.page(
+        session, side, user_id=user_id, after=pager.after(side.key), limit=pager.limit
     )
-    items, next_cursor = pager.page(rows, key)
+    items, next_cursor = pager.page(rows, side.key)
+    name = side.shown.key  # "follower" or "followee"
     return Page(
-        items=[FollowPublic(user=f.followee, followed_at=f.followed_at) for f in items],  # type: ignore[arg-type]
+        items=[FollowPublic(user=getattr(f, name), followed_at=f.followed_at) for f in items],
         next_cursor=next_cursor,
     )

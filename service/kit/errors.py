@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.kit.db.errors import is_unavailable
+from service.kit.http.asgi import TrackedSend
 from service.kit.settings import SETTINGS
 
 log = logging.getLogger("inkwell.errors")
@@ -199,18 +200,11 @@ class ErrorBoundary:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as error:
-            if started:
+            if tracked.started:
                 raise
             response = await _unhandled(Request(scope, receive), error)
             await response(scope, receive, send)

@@ -20,20 +20,17 @@ import io
 import json
 from collections.abc import AsyncIterator, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db import dialects
 from service.kit.errors import Unauthorized
 from service.kit.pagination import paginate
 from service.posts import read_model, repository
-from service.posts.models import Post, PostStatus
-from service.posts.read_model import PublicRow
-from service.posts.schemas import PostFilter, PostSort
-from service.tags.models import PostTag, Tag
+from service.posts.models import PostStatus
+from service.posts.schemas import PostFilter, PostPublic, PostSort
 from service.users.models import User
 
 CHUNK = 1000
@@ -65,19 +62,11 @@ class ExportFormat(StrEnum):
 
 MEDIA_TYPES = {ExportFormat.ndjson: "application/x-ndjson", ExportFormat.csv: "text/csv"}
 
-# Each row's tag names in one correlated sub-select (string_agg / group_concat), so a row is
-# complete as it comes off the cursor: no second statement per chunk on the cursor's connection.
-_TAGS = (
-    select(func.aggregate_strings(col(Tag.name), ","))
-    .join(PostTag, col(PostTag.tag_id) == col(Tag.id))
-    .where(col(PostTag.post_id) == col(Post.id))
-    .scalar_subquery()
-    .label("tag_names")
-)
-
 
 def _statement(session: AsyncSession, filters: PostFilter) -> Any:
-    return repository.filtered(session, filters).add_columns(_TAGS)
+    # The listing's statement: public columns, author, and each row's tags in the same row
+    # (a correlated sub-select), so nothing else runs on the cursor's connection.
+    return repository.filtered(session, filters)
 
 
 def scoped(filters: PostFilter, viewer: User) -> PostFilter:
@@ -91,7 +80,7 @@ def scoped(filters: PostFilter, viewer: User) -> PostFilter:
 
 async def open_rows(
     session: AsyncSession, filters: PostFilter
-) -> AsyncIterator[Sequence[PublicRow]]:
+) -> AsyncIterator[Sequence[Row[Any]]]:
     """Run the export's query now; the chunks of rows come from the returned iterator."""
     statement = _statement(session, filters)
     if dialects.dialect_name(session) == "postgresql":
@@ -109,7 +98,7 @@ async def _chunk(session: AsyncSession, statement: Any, after: Sequence[Any] | N
 
 async def _keyset_chunks(
     session: AsyncSession, statement: Any, rows: list[Any]
-) -> AsyncIterator[Sequence[PublicRow]]:
+) -> AsyncIterator[Sequence[Row[Any]]]:
     while True:
         yield rows[:CHUNK]
         if len(rows) <= CHUNK:
@@ -118,46 +107,42 @@ async def _keyset_chunks(
         rows = await _chunk(session, statement, (last.created_at, last.id))
 
 
-def _tags(row: PublicRow) -> list[str]:
-    names: str | None = row.tag_names
-    return sorted(names.split(",")) if names else []
+def _posts(rows: Sequence[Row[Any]]) -> list[PostPublic]:
+    return [read_model.build(cast(read_model.PublicRow, row._mapping)) for row in rows]
 
 
-def ndjson_lines(rows: Sequence[PublicRow]) -> bytes:
+def ndjson_lines(rows: Sequence[Row[Any]]) -> bytes:
     """One JSON document per line, each exactly what `GET /posts/{id}` returns."""
-    lines = [
-        read_model.build(read_model.fields_of(row), _tags(row)).model_dump_json(by_alias=True)
-        for row in rows
-    ]
+    lines = [post.model_dump_json(by_alias=True) for post in _posts(rows)]
     return ("\n".join(lines) + "\n").encode()
 
 
-def csv_lines(rows: Sequence[PublicRow]) -> bytes:
+def csv_lines(rows: Sequence[Row[Any]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
+    for post in _posts(rows):
         writer.writerow(
             (
-                row.id,
-                row.slug,
-                row.title,
-                row.status.value,
-                row.author_id,
-                row.author_username,
-                row.created_at.isoformat(),
-                row.updated_at.isoformat(),
-                row.like_count,
-                row.version,
-                " ".join(_tags(row)),
-                json.dumps(row.meta, separators=(",", ":")),
-                row.body,
+                post.id,
+                post.slug,
+                post.title,
+                post.status.value,
+                post.author.id,
+                post.author.username,
+                post.created_at.isoformat(),
+                post.updated_at.isoformat(),
+                post.like_count,
+                post.version,
+                " ".join(post.tags),
+                json.dumps(post.meta, separators=(",", ":")),
+                post.body,
             )
         )
     return buffer.getvalue().encode()
 
 
 async def encode(
-    chunks: AsyncIterator[Sequence[PublicRow]], export_format: ExportFormat
+    chunks: AsyncIterator[Sequence[Row[Any]]], export_format: ExportFormat
 ) -> AsyncIterator[bytes]:
     """The response body: one write per chunk of rows (CSV starts with its header row)."""
     if export_format is ExportFormat.csv:

@@ -68,7 +68,9 @@ def _meta_equals(session: AsyncSession, key: str, value: str) -> ColumnElement[b
 
 
 def filtered(session: AsyncSession, filters: PostFilter) -> ColumnSelect[*tuple[Any, ...]]:
-    statement = read_model.PUBLIC_ROWS.where(col(Post.status) == filters.status)
+    statement = read_model.public_rows(dialects.dialect_name(session)).where(
+        col(Post.status) == filters.status
+    )
     if filters.author_id is not None:
         statement = statement.where(Post.author_id == filters.author_id)
     if filters.created_after is not None:
@@ -130,9 +132,8 @@ async def top_per_author(
         .where(Post.status == PostStatus.published, col(Post.deleted_at).is_(None))
         .subquery("ranked")
     )
-    statement = read_model.PUBLIC_ROWS.join(ranked, ranked.c.id == col(Post.id)).where(
-        ranked.c.rank <= per_author
-    )
+    rows = read_model.public_rows(dialects.dialect_name(session))
+    statement = rows.join(ranked, ranked.c.id == col(Post.id)).where(ranked.c.rank <= per_author)
     return await read_model.fetch(session, paginate(statement, sort, after, limit))
 
 

@@ -5,6 +5,7 @@ from fastapi.responses import StreamingResponse
 
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.db.streaming import StreamingSessionDep
+from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.posts import bulk, bulk_changes, export, service
@@ -72,9 +73,10 @@ async def list_posts(
     viewer: OptionalUser,
     filters: PostFilterDep,
     sort: PostSort = PostSort.newest,
-) -> Page[PostPublic]:
+) -> ModelResponse:
     """Drafts (`status=draft`) are only ever the signed-in viewer's own."""
-    return await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
+    page = await service.list_posts(session, filters=filters, sort=sort, pager=pager, viewer=viewer)
+    return ModelResponse(page)
 
 
 @router.get("/search", response_model=list[PostPublic])
@@ -138,11 +140,10 @@ async def export_posts(
 
 @router.get("/{post_id}", response_model=PostPublic)
 async def read_post(
-    post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser, response: Response
-) -> PostPublic:
+    post_id: IdPath, session: ReadSessionDep, viewer: OptionalUser
+) -> ModelResponse:
     post = await service.read_post(session, post_id, viewer)
-    response.headers["ETag"] = service.etag(post)
-    return post
+    return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 
 @router.patch("/{post_id}", response_model=PostPublic)

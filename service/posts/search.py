@@ -89,16 +89,19 @@ async def best_matches(session: AsyncSession, *, q: str, limit: int) -> Sequence
             .subquery("candidates")
         )
         rank = func.ts_rank(_SEARCH_VECTOR, query)
-        statement = read_model.PUBLIC_ROWS.join(
-            candidates, candidates.c.id == col(Post.id)
-        ).order_by(rank.desc(), col(Post.id).desc())
+        statement = (
+            read_model.public_rows("postgresql")
+            .join(candidates, candidates.c.id == col(Post.id))
+            .order_by(rank.desc(), col(Post.id).desc())
+        )
     else:
         fts_query = fts5_query(q)
         if fts_query is None:
             return []
         # bm25() is lower for better matches.
         statement = (
-            read_model.PUBLIC_ROWS.join(_fts, literal_column("posts_fts.rowid") == col(Post.id))
+            read_model.public_rows("sqlite")
+            .join(_fts, literal_column("posts_fts.rowid") == col(Post.id))
             .where(published, literal_column("posts_fts").op("MATCH")(fts_query))
             .order_by(func.bm25(literal_column("posts_fts")), col(Post.id).desc())
         )

@@ -123,11 +123,10 @@ async def get_any(session: AsyncSession, post_id: int) -> Post:
 
 async def read_post(session: AsyncSession, post_id: int, viewer: User | None) -> PostPublic:
     """`get_visible` for the read path: the public representation, from columns (no entity)."""
-    fields = await read_model.get_fields(session, post_id)
+    fields = await read_model.BY_ID.first(session, post_id=post_id)
     if fields is None or not _visible_to(fields["status"], fields["author_id"], viewer):
         raise NotFound("No such post.")
-    tags_by_post = await read_model.tag_names(session, [post_id])
-    return read_model.build(fields, tags_by_post[post_id])
+    return read_model.build(fields)
 
 
 async def read_published(session: AsyncSession, post_ids: list[int]) -> list[PostPublic]:
@@ -158,7 +157,7 @@ async def list_posts(
 
 async def search_posts(session: AsyncSession, *, q: str, limit: int) -> list[PostPublic]:
     rows = await search.best_matches(session, q=q, limit=limit)
-    return await read_model.to_public(session, rows)
+    return read_model.to_public(rows)
 
 
 async def top_posts(session: AsyncSession, *, per_author: int, pager: Pager) -> Page[PostPublic]:
@@ -173,7 +172,7 @@ async def _page(
     session: AsyncSession, rows: Sequence[PublicRow], key: SortKey, pager: Pager
 ) -> Page[PostPublic]:
     items, next_cursor = pager.page(rows, key)
-    return Page(items=await read_model.to_public(session, items), next_cursor=next_cursor)
+    return Page(items=read_model.to_public(items), next_cursor=next_cursor)
 
 
 async def _get_owned(

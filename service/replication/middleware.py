@@ -8,6 +8,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import problem
+from service.kit.http.asgi import TrackedSend
 from service.replication.scope import ReadYourWrites, ReplicaReadFailed
 from service.replication.tokens import _HEADER_KEY, COOKIE, TokenCodec, _token_from_headers
 
@@ -34,22 +35,20 @@ class ConsistencyMiddleware:
             return
         token = _token_from_headers(scope["headers"])
         context = ReadYourWrites.begin(scope, min_lsn=self.codec.decode(token) if token else None)
-        started = False
 
-        async def send_with_token(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                if context.commit_lsn is not None and message["status"] < 400:
-                    message = self._with_token(message, context.commit_lsn)
-            await send(message)
+        def with_token(message: Message) -> Message:
+            if context.commit_lsn is not None and message["status"] < 400:
+                return self._with_token(message, context.commit_lsn)
+            return message
+
+        send_with_token = TrackedSend(send, on_start=with_token)
 
         if scope["method"] not in _SAFE_METHODS:
             # never re-run an unsafe request: a replica read failing there is a plain 503
             try:
                 await self.app(scope, receive, send_with_token)
             except ReplicaReadFailed:
-                if started:
+                if send_with_token.started:
                     raise
                 await self._unavailable(scope, receive, send)
             return
@@ -57,14 +56,14 @@ class ConsistencyMiddleware:
         try:
             await self.app(scope, replay, send_with_token)
         except ReplicaReadFailed as failure:
-            if started:
+            if send_with_token.started:
                 raise
             log.info("replica read failed (%s); retrying on the primary", failure.__cause__)
             context.force_primary = True
             try:
                 await self.app(scope, replay.replay, send_with_token)
             except ReplicaReadFailed:  # cannot happen on the primary; never a 500 if it does
-                if started:
+                if send_with_token.started:
                     raise
                 await self._unavailable(scope, receive, send)
 

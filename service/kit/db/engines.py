@@ -22,6 +22,10 @@ log = logging.getLogger("inkwell.db")
 
 SQLITE_BEGIN = "sqlite_begin"
 """Connection execution option: `DEFERRED` (default) or `IMMEDIATE` SQLite transactions."""
+DRIVER_READS = "inkwell_driver_reads"
+"""Engine execution option: hot reads may run on the asyncpg connection itself
+(service/kit/db/reads.py). Not behind PgBouncer, where only SQLAlchemy's own BEGIN keeps a
+statement's prepare and execute on one server connection."""
 
 
 def reads_autocommit(settings: Settings) -> bool:
@@ -74,6 +78,7 @@ def _create_postgres_engine(
         poolclass=InstrumentedAsyncQueuePool,
         connect_args=connect_args,
         echo=settings.db_echo,
+        execution_options={DRIVER_READS: not settings.db_pgbouncer},
         **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}),
     )
     event.listen(engine.sync_engine, "handle_error", _detect_disconnect)

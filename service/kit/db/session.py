@@ -170,13 +170,8 @@ async def get_session(
     Once committed: the after-commit callbacks, then, if it wrote, the router (the token).
     """
     async with _slot(request), sessionmaker() as session:
-        try:
-            async with session.begin():
-                yield session
-        except BaseException:
-            discard_after_commit(session)
-            raise
-        await run_after_commit(session)
+        async with _committed(session):
+            yield session
         if session.info.get(WROTE):
             await _router(request).committed(request, session)
 
@@ -210,11 +205,17 @@ async def own_transaction(
     (a background job, the idempotency recorder). Never nest it inside a request's session.
     Like `get_session`, it runs the `after_commit` callbacks once committed.
     """
-    async with sessionmaker() as session:
-        try:
-            async with session.begin():
-                yield session
-        except BaseException:
-            discard_after_commit(session)
-            raise
-        await run_after_commit(session)
+    async with sessionmaker() as session, _committed(session):
+        yield session
+
+
+@asynccontextmanager
+async def _committed(session: AsyncSession) -> AsyncIterator[None]:
+    """One transaction: COMMIT then the after-commit callbacks, or ROLLBACK and forget them."""
+    try:
+        async with session.begin():
+            yield
+    except BaseException:
+        discard_after_commit(session)
+        raise
+    await run_after_commit(session)

@@ -4,13 +4,13 @@ Pure ASGI (no `BaseHTTPMiddleware`): nothing is buffered, streaming and contextv
 working, and the cost per request is a few dict operations.
 """
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import problem
+from service.kit.http.asgi import TrackedSend, has_header, header
 from service.kit.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -48,13 +48,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._reject(scope, receive, send)
             return
 
         received = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -65,17 +64,12 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        tracked = TrackedSend(send)
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, tracked)
         except BodyTooLarge:
             # Read outside the exception middleware (e.g. by another middleware).
-            if started:
+            if tracked.started:
                 raise
             await self._reject(scope, receive, send)
 
@@ -102,34 +96,42 @@ class QueryStringGuard:
 
 
 class SecurityHeadersMiddleware:
-    """Adds the security headers to every HTTP response, errors and 500s included."""
+    """Adds the security headers to every HTTP response, errors and 500s included.
+
+    Works on the raw header lists (one pass each way): it runs on every response.
+    """
 
     def __init__(self, app: ASGIApp, *, production: bool) -> None:
         self.app = app
-        self.production = production
+        common = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if production:
+            common.append((b"strict-transport-security", HSTS.encode()))
+        self._api = [*common, (b"content-security-policy", API_CSP.encode())]
+        self._docs = [*common, (b"content-security-policy", DOCS_CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        authenticated = has_header(scope, b"authorization", b"cookie")
         path: str = scope.get("path", "")
-        request_headers = Headers(scope=scope)
-        authenticated = "authorization" in request_headers or "cookie" in request_headers
-        docs = path.startswith(DOCS_PATHS)
+        defaults = self._docs if path.startswith(DOCS_PATHS) else self._api
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [pair for pair in defaults if pair[0] not in present]
                 if authenticated:
                     # A shared cache must never keep one user's answer for another.
-                    headers["Cache-Control"] = "no-store"
-                if self.production:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                    headers = [pair for pair in headers if pair[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

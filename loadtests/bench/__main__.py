@@ -1,0 +1,3 @@
+from loadtests.bench.run import main
+
+main()

@@ -1,0 +1,54 @@
+"""Same work for every target: the JSON of the reference and idiomatic apps must equal the
+service's on live responses (a few concrete paths per probe), or their ratio means nothing."""
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+def fetch(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def first_difference(expected: Any, actual: Any, where: str = "$") -> str | None:
+    """A JSON path and both values where `actual` first differs from `expected`, or None."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        for key in expected.keys() | actual.keys():
+            if key not in actual or key not in expected:
+                side = "missing" if key not in actual else "extra"
+                return f"{where}.{key}: {side} key"
+            found = first_difference(expected[key], actual[key], f"{where}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(expected, list) and isinstance(actual, list):
+        if len(expected) != len(actual):
+            return f"{where}: {len(actual)} items, the service has {len(expected)}"
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+            found = first_difference(e, a, f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    if expected != actual or type(expected) is not type(actual):
+        return f"{where}: {json.dumps(actual)[:80]} != service {json.dumps(expected)[:80]}"
+    return None
+
+
+def compare(service: str, other: str, paths: list[str]) -> str | None:
+    """None when `other` answers every path exactly as the service does."""
+    for path in paths:
+        want_status, want = fetch(service + path)
+        got_status, got = fetch(other + path)
+        if want_status != 200:
+            return f"{path}: the service answered {want_status}"
+        if got_status != want_status:
+            return f"{path}: HTTP {got_status}, the service {want_status}"
+        found = first_difference(want, got)
+        if found:
+            return f"{path}: {found}"
+    return None
