@@ -34,6 +34,11 @@ _SETUP_STATES = frozenset({"3D000", "28000", "28P01"})
 """No such database; authentication failed (SQLSTATE): problems of the URL, not of the code."""
 
 
+OWNS_TRANSACTION = "owns_transaction"
+"""config.attributes flag: Alembic opened this connection, so a data revision may commit its
+batches (`autocommit_block`); a caller's connection (the tests') keeps one transaction."""
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -43,6 +48,9 @@ def _configure(connection: Connection) -> None:
         compare_server_default=False,
         render_item=_render_item,
         include_object=include_object,
+        # One transaction per revision: a DDL revision is committed before the data revision
+        # that follows it starts its batches, and a failure rolls back one revision only.
+        transaction_per_migration=True,
     )
 
 
@@ -56,6 +64,7 @@ async def _run_async() -> None:
     settings = get_settings()
     url = with_async_driver(config.get_main_option("sqlalchemy.url") or settings.database_url)
     engine = create_engine(url, settings, role="migrations")
+    config.attributes[OWNS_TRANSACTION] = True
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
@@ -80,6 +89,28 @@ def run_migrations_online() -> None:
         asyncio.run(_run_async())
 
 
+def run_migrations_offline() -> None:
+    """`alembic upgrade <from>:<to> --sql`: the SQL script for a DBA to review and run.
+
+    The URL names the dialect only (no connection is made). SQLite is always migrated online.
+    """
+    url = with_async_driver(config.get_main_option("sqlalchemy.url") or get_settings().database_url)
+    if make_url(url).get_backend_name() != "postgresql":
+        raise SystemExit("inkwell: offline (--sql) migrations are for PostgreSQL URLs only.")
+    context.configure(
+        url=url,
+        target_metadata=metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        transaction_per_migration=True,
+        render_item=_render_item,
+        include_object=include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 if context.is_offline_mode():
-    raise SystemExit("Offline (--sql) migrations are not supported; run against a database.")
-run_migrations_online()
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -36,6 +36,7 @@ from service.kit.observability.logging import configure_logging
 from service.kit.observability.metrics import mark_process_dead, metrics_router
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
+from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats_router,
         notifications_router,
         realtime_router,
+        moderation_router,
     ):
         app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
     app.include_router(health_router, responses=PROBLEM_RESPONSES)

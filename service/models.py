@@ -6,6 +6,7 @@ from service.comments.models import Comment
 from service.follows.models import Follow
 from service.idempotency.models import IdempotencyKey
 from service.jobs.models import OutboxEvent
+from service.moderation.models import ModerationEntry
 from service.notifications.models import Notification
 from service.posts.models import Post, PostLike
 from service.tags.models import PostTag, Tag
@@ -17,6 +18,7 @@ __all__ = [
     "Comment",
     "Follow",
     "IdempotencyKey",
+    "ModerationEntry",
     "Notification",
     "OutboxEvent",
     "Post",

@@ -11,6 +11,7 @@ from tests.support.paths import ROOT
 SERVICE = ROOT / "service"
 DOMAINS = (
     "users",
+    "moderation",
     "posts",
     "comments",
     "tags",
@@ -85,9 +86,11 @@ def test_posts_import_neither_realtime_nor_notifications() -> None:
 
 
 def test_domains_import_down_the_chain_only() -> None:
-    """comments -> posts -> users; users import no other domain."""
+    """comments -> posts -> moderation -> users; users import no other domain."""
     assert _offenders(_sources("users"), tuple(f"service.{d}" for d in DOMAINS[1:])) == []
     assert _offenders(_sources("posts"), ("service.comments",)) == []
+    above_moderation = tuple(f"service.{d}" for d in DOMAINS if d not in ("users", "moderation"))
+    assert _offenders(_sources("moderation"), above_moderation) == []
 
 
 @pytest.mark.parametrize("domain", DOMAINS)

@@ -22,8 +22,8 @@ EXPECTED = {  # endpoint -> statements of the request itself
     "GET /posts/search": 1,
     "GET /posts/top": 1,
     "GET /tags": 1,
-    "GET /posts/{id}/comments": 3,  # post check; comments JOIN authors; reply counts
-    "GET /comments/{id}/replies": 4,  # + the parent comment
+    "GET /posts/{id}/comments": 2,  # post check; comments JOIN authors + reply_count column
+    "GET /comments/{id}/replies": 3,  # + the parent comment
     "GET /users/{id}/followers": 2,  # user check; follows JOIN users
     "GET /users/{id}/following": 2,
     "GET /users/{id}/stats": 1,

@@ -2,8 +2,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, func
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import exists
+from sqlalchemy.orm import aliased, joinedload, selectinload, undefer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,7 +49,7 @@ async def page(
     )
     statement = (
         select(Comment)
-        .options(joinedload(Comment.author, innerjoin=True))  # type: ignore[arg-type]
+        .options(*_with_counts())
         .where(col(Comment.post_id) == post_id, parent)
         .where(col(Comment.deleted_at).is_(None) | _has_replies(Comment))
         .execution_options(**{INCLUDE_DELETED: True})
@@ -57,17 +57,36 @@ async def page(
     return (await session.exec(paginate(statement, BY_ID, after, limit))).all()
 
 
-async def reply_counts(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Shown replies per comment of a page, in one aggregate statement."""
-    if not ids:
-        return {}
-    reply = aliased(Comment)
+def _with_counts() -> Any:
+    """The author (one JOIN) and `reply_count` (the column_property, in the same SELECT)."""
+    return (joinedload(Comment.author, innerjoin=True), undefer(Comment.reply_count))  # type: ignore[arg-type]
+
+
+async def with_reply_count(session: AsyncSession, comment: Comment) -> Comment:
+    """Load `reply_count` (and the author) of a comment the session already holds."""
     statement = (
-        select(col(reply.parent_id), func.count())
-        .where(col(reply.parent_id).in_(ids))
-        .where(col(reply.deleted_at).is_(None) | _has_replies(reply))
-        .group_by(col(reply.parent_id))
+        select(Comment)
+        .where(col(Comment.id) == comment.id)
+        .options(*_with_counts())
+        .execution_options(**{INCLUDE_DELETED: True}, populate_existing=True)
+    )
+    return (await session.exec(statement)).one()
+
+
+async def thread(session: AsyncSession, comment_id: uuid.UUID, depth: int) -> Comment | None:
+    """A comment and `depth` levels of replies below it: 1 + depth statements, whatever the
+    number of replies (`selectinload` over the self-referential `replies`, level by level).
+
+    Deleted comments are loaded too (the filter is lifted): the service shows those that still
+    hold replies, as deleted, like a page does.
+    """
+    statement = (
+        select(Comment)
+        .where(col(Comment.id) == comment_id)
+        .options(
+            *_with_counts(),
+            selectinload(Comment.replies, recursion_depth=depth - 1).options(*_with_counts()),  # type: ignore[arg-type]
+        )
         .execution_options(**{INCLUDE_DELETED: True})
     )
-    rows = (await session.exec(statement)).all()
-    return {parent: count for parent, count in rows if parent is not None}
+    return (await session.exec(statement)).first()

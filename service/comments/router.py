@@ -1,9 +1,10 @@
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from service.comments import service
-from service.comments.schemas import CommentCreate, CommentPublic
+from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.idempotency.route import IdempotentRoute
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.pagination import Page, PagerDep
@@ -11,6 +12,8 @@ from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser, Idempotent, OptionalUser, WriteRateLimit
 
 router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
+
+MAX_THREAD_DEPTH = 5
 
 
 @router.post(
@@ -42,9 +45,28 @@ async def list_replies(
     return await service.replies(session, comment_id=comment_id, viewer=viewer, pager=pager)
 
 
+@router.get("/comments/{comment_id}/thread", response_model=CommentThread)
+async def read_thread(
+    comment_id: uuid.UUID,
+    session: ReadSessionDep,
+    viewer: OptionalUser,
+    depth: Annotated[int, Query(ge=1, le=MAX_THREAD_DEPTH, description="levels of replies")] = 3,
+) -> CommentThread:
+    """A comment with its replies nested `depth` levels deep (one statement per level)."""
+    return await service.thread(session, comment_id=comment_id, viewer=viewer, depth=depth)
+
+
 @router.delete(
     "/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit]
 )
 async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Soft delete, by the comment's author or the post's owner."""
     await service.delete(session, comment_id=comment_id, user=user)
+
+
+@router.post("/comments/{comment_id}/restore", response_model=CommentPublic)
+async def restore_comment(
+    comment_id: uuid.UUID, user: CurrentUser, session: SessionDep
+) -> CommentPublic:
+    """Undo a soft delete: the comment's author, the post's owner, or a moderator."""
+    return await service.restore(session, comment_id=comment_id, user=user)

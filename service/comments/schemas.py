@@ -23,3 +23,9 @@ class CommentPublic(ResponseModel):
     deleted: bool
     reply_count: int
     created_at: datetime
+
+
+class CommentThread(CommentPublic):
+    """A comment with its replies, nested as deep as asked (`replies` is empty below that)."""
+
+    replies: list["CommentThread"]

@@ -1,24 +1,28 @@
 """Comment rules: threads stay on one post, soft delete by author or post owner. Never commits."""
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.comments import repository
 from service.comments.models import Comment
-from service.comments.schemas import CommentCreate, CommentPublic
+from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.kit.authz import authorize
 from service.kit.errors import BadRequest, NotFound
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager
+from service.moderation import service as moderation
+from service.moderation.models import Action
 from service.posts import service as posts
 from service.posts.models import Post
 from service.users.models import User
 
 
-def to_public(comment: Comment, reply_count: int) -> CommentPublic:
-    deleted = comment.deleted_at is not None
+def to_public(comment: Comment) -> CommentPublic:
+    """`deleted` (hybrid) and `reply_count` (column_property) come with the row."""
+    deleted = comment.deleted
     return CommentPublic(
         id=comment.id,
         post_id=comment.post_id,
@@ -26,8 +30,17 @@ def to_public(comment: Comment, reply_count: int) -> CommentPublic:
         body=None if deleted else comment.body,
         author=None if deleted else comment.author,  # type: ignore[arg-type]
         deleted=deleted,
-        reply_count=reply_count,
+        reply_count=comment.reply_count,
         created_at=comment.created_at,
+    )
+
+
+def to_thread(comment: Comment, depth: int) -> CommentThread:
+    """The comment and `depth` loaded levels below it; shown replies only (a page's rule)."""
+    below = comment.replies if depth > 0 else []
+    shown = [r for r in below if not r.deleted or r.reply_count > 0]
+    return CommentThread(
+        **to_public(comment).model_dump(), replies=[to_thread(r, depth - 1) for r in shown]
     )
 
 
@@ -47,7 +60,8 @@ async def create(
     session.add(comment)
     await session.flush()
     set_committed_value(comment, "author", author)
-    return to_public(comment, 0)
+    set_committed_value(comment, "reply_count", 0)
+    return to_public(comment)
 
 
 async def _visible_comment(
@@ -76,8 +90,7 @@ async def _page(
         limit=pager.limit,
     )
     items, next_cursor = pager.page(rows, repository.BY_ID)
-    counts = await repository.reply_counts(session, [c.id for c in items])
-    return Page(items=[to_public(c, counts.get(c.id, 0)) for c in items], next_cursor=next_cursor)
+    return Page(items=[to_public(c) for c in items], next_cursor=next_cursor)
 
 
 async def top_level(
@@ -101,11 +114,69 @@ async def replies(
     return await _page(session, post_id=comment.post_id, parent_id=comment.id, pager=pager)
 
 
+async def thread(
+    session: AsyncSession, *, comment_id: uuid.UUID, viewer: User | None, depth: int
+) -> CommentThread:
+    """A comment (live, or deleted but holding replies) and `depth` levels of its replies."""
+    comment = await repository.thread(session, comment_id, depth)
+    if comment is None or (comment.deleted and comment.reply_count == 0):
+        raise NotFound("No such comment.")
+    try:
+        await posts.get_visible(session, comment.post_id, viewer, bare=True)
+    except NotFound as error:
+        raise NotFound("No such comment.") from error
+    return to_thread(comment, depth)
+
+
 async def delete(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> None:
-    comment, post = await _visible_comment(session, comment_id, user)
-    # The comment's author or the owner of the post it is on.
-    authorize(
-        comment, user, allow=lambda c, u: u.id in (c.author_id, post.author_id), what="comment"
-    )
+    """By its author, the post's owner, or a moderator (logged)."""
+    comment, post = await _comment_to_moderate(session, comment_id, user, include_deleted=False)
+    authorize(comment, user, allow=_may_remove(post), what="comment")
     comment.deleted_at = utcnow()
+    _record_if_moderated(session, comment, post, user, Action.comment_delete)
     await session.flush()
+
+
+async def restore(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> CommentPublic:
+    """Whoever may delete it may restore it; a deleted comment is unknown (404) to anyone else."""
+    comment, post = await _comment_to_moderate(session, comment_id, user, include_deleted=True)
+    if comment.deleted_at is not None and not _may_remove(post)(comment, user):
+        raise NotFound("No such comment.")
+    authorize(comment, user, allow=_may_remove(post), what="comment")
+    comment.deleted_at = None
+    _record_if_moderated(session, comment, post, user, Action.comment_restore)
+    await session.flush()
+    return to_public(await repository.with_reply_count(session, comment))
+
+
+def _may_remove(post: Post) -> Callable[[Comment, User], bool]:
+    def allow(comment: Comment, user: User) -> bool:
+        return user.id in (comment.author_id, post.author_id) or moderation.may_moderate(user)
+
+    return allow
+
+
+async def _comment_to_moderate(
+    session: AsyncSession, comment_id: uuid.UUID, user: User, *, include_deleted: bool
+) -> tuple[Comment, Post]:
+    """The comment and its post; a moderator reaches comments on any live post, drafts too."""
+    if not moderation.may_moderate(user) and not include_deleted:
+        return await _visible_comment(session, comment_id, user)
+    comment = await repository.get(session, comment_id, include_deleted=include_deleted)
+    if comment is None:
+        raise NotFound("No such comment.")
+    try:
+        if moderation.may_moderate(user):
+            post = await posts.get_any(session, comment.post_id)
+        else:
+            post = await posts.get_visible(session, comment.post_id, user, bare=True)
+    except NotFound as error:
+        raise NotFound("No such comment.") from error
+    return comment, post
+
+
+def _record_if_moderated(
+    session: AsyncSession, comment: Comment, post: Post, user: User, action: Action
+) -> None:
+    if user.id not in (comment.author_id, post.author_id):
+        moderation.record(session, user, action, target_type="comment", target_id=comment.id)

@@ -1,7 +1,8 @@
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlmodel
 from sqlalchemy import Row, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -50,9 +51,25 @@ async def add_for_event(
     return written
 
 
-async def follower_ids(session: AsyncSession, user_id: int) -> list[int]:
-    statement = select(col(Follow.follower_id)).where(col(Follow.followee_id) == user_id)
-    return list((await (await session.connection()).execute(statement)).scalars())
+async def follower_id_pages(
+    session: AsyncSession, user_id: int, *, size: int = CHUNK
+) -> AsyncIterator[list[int]]:
+    """The followers of `user_id`, `size` ids at a time (keyset over the follows primary key,
+    `follower_id > last`): a fan-out to a million followers never holds the whole list."""
+    last = 0
+    while True:
+        statement = (
+            sqlmodel.select(col(Follow.follower_id))
+            .where(col(Follow.followee_id) == user_id, col(Follow.follower_id) > last)
+            .order_by(col(Follow.follower_id))
+            .limit(size)
+        )
+        page = list((await session.exec(statement)).all())
+        if page:
+            yield page
+        if len(page) < size:
+            return
+        last = page[-1]
 
 
 async def list_page(

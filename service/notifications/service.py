@@ -2,6 +2,8 @@
 `service/work.py`), run by the worker in its own transaction after the post committed; and the
 recipient's API (page, unread count, mark read)."""
 
+from collections.abc import AsyncIterator
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.jobs.outbox import Event
@@ -14,9 +16,10 @@ from service.posts.models import Post, PostStatus
 from service.users.models import User
 
 
-async def recipients_for_post(session: AsyncSession, post: Post) -> list[int]:
-    """Who hears about `post`: the one place that decides it (the author's followers)."""
-    return await repository.follower_ids(session, post.author_id)
+def recipients_for_post(session: AsyncSession, post: Post) -> AsyncIterator[list[int]]:
+    """Who hears about `post`, page by page: the one place that decides it (the author's
+    followers)."""
+    return repository.follower_id_pages(session, post.author_id)
 
 
 async def deliver_post_published(session: AsyncSession, event: Event) -> None:
@@ -26,15 +29,16 @@ async def deliver_post_published(session: AsyncSession, event: Event) -> None:
     post = await session.get(Post, published.post_id)
     if post is None or post.status != PostStatus.published or post.deleted_at is not None:
         return  # gone (or unpublished) before the worker got to it: nothing to announce
-    recipients = sorted(set(await recipients_for_post(session, post)) - {post.author_id})
-    await repository.add_for_event(
-        session,
-        event_id=event.id,
-        post_id=post.id or published.post_id,
-        actor_id=post.author_id,
-        user_ids=recipients,
-        at=utcnow(),
-    )
+    at = utcnow()
+    async for page in recipients_for_post(session, post):  # never the whole list in memory
+        await repository.add_for_event(
+            session,
+            event_id=event.id,
+            post_id=post.id or published.post_id,
+            actor_id=post.author_id,
+            user_ids=sorted(set(page) - {post.author_id}),
+            at=at,
+        )
 
 
 async def list_mine(session: AsyncSession, *, user: User, pager: Pager) -> Page[NotificationPublic]:

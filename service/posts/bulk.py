@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.kit.model_base import utcnow
 from service.posts import repository, slugs
 from service.posts.events import PostPublished, Publisher
-from service.posts.models import PostStatus
+from service.posts.models import PostStatus, excerpt_of
 from service.posts.schemas import BulkError, BulkResult, PostCreate
 from service.tags import service as tags
 from service.users.models import User
@@ -47,6 +47,7 @@ async def bulk_create(
             "author_id": author.id,
             "title": data.title,
             "body": data.body,
+            "excerpt": excerpt_of(data.body),
             "status": data.status,
             "metadata": data.meta,
             "slug": data.slug if data.slug is not None else next(generated),

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
+from sqlmodel.sql.expression import Select as ColumnSelect
 
 from service.kit.db.reads import CompiledRead, Row
 from service.posts import read_model
@@ -85,6 +86,16 @@ def statement_for(shape: Shape) -> CompiledRead:
     """The listing of one shape, built and compiled once."""
     from service.posts.repository import SORTS  # the sort keys live with the other queries
 
+    statement = filtered(shape)
+    key = SORTS[shape.sort]
+    if shape.cursor:
+        statement = statement.where(key.after_bound())
+    statement = statement.order_by(*key.order_by()).limit(bindparam("limit", type_=Integer))
+    return CompiledRead(statement, driver=not shape.meta)
+
+
+def filtered(shape: Shape) -> ColumnSelect[*tuple[Any, ...]]:
+    """The rows a shape selects, unordered (the export orders and streams them itself)."""
     statement = read_model.public_rows(shape.dialect).where(
         col(Post.status) == bindparam("status", type_=String)
     )
@@ -112,11 +123,7 @@ def statement_for(shape: Shape) -> CompiledRead:
             _comments.c.deleted_at.is_(None),
         )
         statement = statement.where(commented)
-    key = SORTS[shape.sort]
-    if shape.cursor:
-        statement = statement.where(key.after_bound())
-    statement = statement.order_by(*key.order_by()).limit(bindparam("limit", type_=Integer))
-    return CompiledRead(statement, driver=not shape.meta)
+    return statement
 
 
 def parameters(

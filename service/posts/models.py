@@ -27,6 +27,13 @@ class PostStatus(StrEnum):
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
 
 SLUG_MAX_LENGTH = 220
+EXCERPT_LENGTH = 280
+
+
+def excerpt_of(body: str) -> str:
+    """What the backfill computes in SQL (`substr(body, 1, 280)`), for rows written now."""
+    return body[:EXCERPT_LENGTH]
+
 
 # version_id_col needs the Column object itself, so it is declared once here.
 _version = Column("version", Integer, nullable=False, server_default="1")
@@ -53,6 +60,11 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
         default=None, sa_column=Column(String(SLUG_MAX_LENGTH), nullable=False, unique=True)
     )
     body: str = Field(sa_type=Text)
+    # The body's first EXCERPT_LENGTH characters, for readers that do not need the whole body.
+    # Nullable until the backfill (migrations b7e0a1c4d2f9) has run everywhere (docs/deploy.md).
+    excerpt: str | None = Field(
+        default=None, sa_column=Column(String(EXCERPT_LENGTH), nullable=True)
+    )
     status: PostStatus = Field(
         sa_column=Column(
             SAEnum(PostStatus, name="status", native_enum=False, length=16, create_constraint=True),

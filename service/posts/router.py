@@ -1,35 +1,37 @@
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from service.idempotency.route import IdempotentRoute
 from service.kit.db.reads import ReadConnectionDep
 from service.kit.db.session import ReadSessionDep, SessionDep
-from service.kit.errors import BadRequest
+from service.kit.db.streaming import StreamingSessionDep
 from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
-from service.kit.schemas import Id, IdPath, IdQuery, UtcDateTime
-from service.posts import bulk, service
+from service.kit.schemas import IdPath
+from service.posts import bulk, bulk_changes, export, service
 from service.posts.events import PublisherDep
-from service.posts.models import PostStatus
+from service.posts.filters import PostFilterDep
 from service.posts.schemas import (
+    BulkChange,
+    BulkChangeResult,
     BulkCreate,
     BulkResult,
     LikeState,
     PostCreate,
-    PostFilter,
     PostPublic,
     PostSort,
     PostUpdate,
 )
-from service.tags.schemas import normalise_tags
 from service.users.dependencies import (
     CurrentUser,
+    ExportLimit,
     Idempotent,
     OptionalUser,
     SearchInListRateLimit,
     SearchRateLimit,
+    SignedInUser,
     WriteRateLimit,
 )
 
@@ -38,21 +40,6 @@ router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
 IfMatch = Annotated[
     str | None, Header(max_length=256, description="ETag of the version being changed")
 ]
-_META_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def _parse_meta(meta: str) -> tuple[str, str]:
-    key, sep, value = meta.partition(":")
-    if not sep or not _META_KEY.match(key):
-        raise BadRequest("meta must be key:value with a key of letters, digits, _ or -.")
-    return key, value
-
-
-def _parse_tag(tag: str) -> str:
-    try:
-        return normalise_tags([tag])[0]
-    except ValueError as error:
-        raise BadRequest(f"tag: {error}") from error
 
 
 @router.post(
@@ -92,27 +79,10 @@ async def list_posts(
     reader: ReadConnectionDep,
     pager: PagerDep,
     viewer: OptionalUser,
-    author_id: IdQuery = None,
-    status_: Annotated[PostStatus, Query(alias="status")] = PostStatus.published,
-    created_after: UtcDateTime | None = None,
-    created_before: UtcDateTime | None = None,
-    tag: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=200, description="full text")] = None,
-    meta: Annotated[str | None, Query(max_length=300, description="key:value")] = None,
-    commented_by: Annotated[Id | None, Query(description="a user id")] = None,
+    filters: PostFilterDep,
     sort: PostSort = PostSort.newest,
 ) -> ModelResponse:
     """Drafts (`status=draft`) are only ever the signed-in viewer's own."""
-    filters = PostFilter(
-        author_id=author_id,
-        status=status_,
-        created_after=created_after,
-        created_before=created_before,
-        tag=None if tag is None else _parse_tag(tag),
-        q=q,
-        meta=None if meta is None else _parse_meta(meta),
-        commented_by=commented_by,
-    )
     page = await service.list_posts(reader, filters=filters, sort=sort, pager=pager, viewer=viewer)
     return ModelResponse(page)
 
@@ -135,6 +105,45 @@ async def top_posts(
 ) -> Page[PostPublic]:
     """Each author's `per_author` most liked posts, most liked first (keyset pages)."""
     return await service.top_posts(session, per_author=per_author, pager=pager)
+
+
+# Fixed paths (/export, /bulk) are declared before /{post_id}, which would claim them.
+@router.patch("/bulk", response_model=BulkChangeResult)
+async def bulk_set_status(
+    data: BulkChange, user: CurrentUser, session: SessionDep, publisher: PublisherDep
+) -> BulkChangeResult:
+    """Publish or unpublish up to 1000 of your posts: `{items: [{id, status, version?}]}`;
+    items that cannot be changed are reported as `{index, detail}`, the others are applied."""
+    return await bulk_changes.bulk_set_status(session, publisher, author=user, items=data.items)
+
+
+@router.delete("/bulk", response_model=BulkChangeResult)
+async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) -> BulkChangeResult:
+    """Soft-delete up to 1000 of your posts: `{items: [{id, version?}]}` (per-item report)."""
+    return await bulk_changes.bulk_delete(session, author=user, items=data.items)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    dependencies=[ExportLimit],
+    responses={200: {"content": {media: {} for media in export.MEDIA_TYPES.values()}}},
+)
+async def export_posts(
+    user: SignedInUser,
+    session: StreamingSessionDep,
+    filters: PostFilterDep,
+    response: Response,
+    export_format: Annotated[export.ExportFormat, Query(alias="format")] = (
+        export.ExportFormat.ndjson
+    ),
+) -> StreamingResponse:
+    """Every post the `GET /posts` filters match, oldest first: NDJSON (default) or CSV,
+    streamed from a server-side cursor (memory stays flat whatever the size)."""
+    body = await export.export(session, filters=filters, viewer=user, export_format=export_format)
+    # A returned Response replaces the one the dependencies set headers on (RateLimit-*).
+    headers = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit-")}
+    return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
 
 
 @router.get("/{post_id}", response_model=PostPublic)

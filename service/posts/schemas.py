@@ -111,3 +111,28 @@ class BulkError(ResponseModel):
 class BulkResult(ResponseModel):
     created: list[int]
     errors: list[BulkError]
+
+
+class BulkStatusItem(RequestModel):
+    """One post of a bulk status change; `version` (optional) must still be the current one."""
+
+    id: int = Field(ge=1, le=2**63 - 1)
+    status: PostStatus
+    version: int | None = Field(default=None, ge=1)
+
+
+class BulkDeleteItem(RequestModel):
+    id: int = Field(ge=1, le=2**63 - 1)
+    version: int | None = Field(default=None, ge=1)
+
+
+class BulkChange(RequestModel):
+    # Validated one by one by the service: a bad item is reported by index, not a 422.
+    items: list[Any] = Field(min_length=1, max_length=1000)
+
+
+class BulkChangeResult(ResponseModel):
+    """The ids changed, and `{index, detail}` for every item that was not."""
+
+    changed: list[int]
+    errors: list[BulkError]

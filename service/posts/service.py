@@ -14,9 +14,10 @@ from service.kit.authz import ensure_owner
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager, SortKey
-from service.posts import likes, listing, read_model, repository, search, slugs
+from service.moderation.models import Action
+from service.posts import likes, listing, moderation, read_model, repository, search, slugs
 from service.posts.events import PostPublished, Publisher
-from service.posts.models import Post, PostStatus
+from service.posts.models import Post, PostStatus, excerpt_of
 from service.posts.read_model import PublicRow
 from service.posts.schemas import (
     LikeState,
@@ -81,6 +82,7 @@ def _new_post(author_id: int, data: PostCreate, slug: str) -> Post:
         author_id=author_id,
         title=data.title,
         body=data.body,
+        excerpt=excerpt_of(data.body),
         status=data.status,
         meta=data.meta,
         slug=slug,
@@ -108,6 +110,14 @@ async def get_visible(
     """
     post = await repository.get(session, post_id, bare=bare)
     if post is None or not _visible_to(post.status, post.author_id, viewer):
+        raise NotFound("No such post.")
+    return post
+
+
+async def get_any(session: AsyncSession, post_id: int) -> Post:
+    """A live post whatever its status (for moderators, who act on drafts too)."""
+    post = await repository.get(session, post_id, bare=True)
+    if post is None:
         raise NotFound("No such post.")
     return post
 
@@ -204,6 +214,8 @@ async def update(
         if value is None:
             continue
         setattr(post, field, value)
+    if changes.get("body") is not None:
+        post.excerpt = excerpt_of(post.body)
     if new_tags is not None:
         await _set_tags(session, post, new_tags, new=False)
         # Link rows are not columns of `posts`: touch the row so the version still moves.
@@ -218,19 +230,18 @@ async def update(
 async def soft_delete(
     session: AsyncSession, *, post_id: int, user: User, if_match: str | None
 ) -> None:
-    post = await _get_owned(session, post_id, user)
+    """By the owner, or by a moderator (recorded in the moderation log)."""
+    post = await moderation.get_moderatable(session, post_id, user)
     check_precondition(post, if_match)
     post.deleted_at = utcnow()
+    moderation.record_if_moderated(session, post, user, Action.post_delete)
     await _flush_versioned(session)
 
 
 async def restore(session: AsyncSession, *, post_id: int, user: User) -> PostPublic:
-    """Someone else's deleted post does not exist for the caller: 404, like a missing id."""
-    post = await repository.get(session, post_id, include_deleted=True)
-    if post is not None and post.deleted_at is not None and post.author_id != user.id:
-        post = None
-    post = ensure_owner(post, user, visible=_post_visible_to, what="post")
+    post = await moderation.get_moderatable(session, post_id, user, include_deleted=True)
     post.deleted_at = None
+    moderation.record_if_moderated(session, post, user, Action.post_restore)
     await _flush_versioned(session)
     return read_model.of_entity(post)
 

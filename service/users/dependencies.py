@@ -57,7 +57,19 @@ async def get_current_user(request: Request, session: SessionDep, token: TokenDe
     return await _authenticate(request, session, token)
 
 
+async def get_signed_in_user(
+    request: Request, sessionmaker: SessionMakerDep, token: TokenDep
+) -> User:
+    """For reads that need a user but no transaction (an export): the same check as
+    `get_optional_user`, in a short session of its own, and a token is required."""
+    user = await get_optional_user(request, sessionmaker, token)
+    if user is None:
+        raise Unauthorized("Authentication required.")
+    return user
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+SignedInUser = Annotated[User, Depends(get_signed_in_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 
 Idempotent = require_idempotency(get_current_user)
@@ -130,3 +142,6 @@ ExportRateLimit = per_caller(
     "export", setting="export_rate_limit", what="exports", caller=token_holder
 )
 """Add to export routes: `dependencies=[ExportRateLimit]`."""
+
+ExportLimit = ExportRateLimit
+"""EXPORT_RATE_LIMIT per user: `@router.get(..., dependencies=[ExportLimit])`."""

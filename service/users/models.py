@@ -1,12 +1,23 @@
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, Relationship
 
 from service.kit.model_base import BigIntId, TimestampMixin, cascade_fk
 
 if TYPE_CHECKING:
     from service.posts.models import Post
+
+
+class Role(StrEnum):
+    """What a user may do beyond their own content: moderators soft-delete and restore anyone's
+    posts and comments; admins also set roles."""
+
+    member = "member"
+    moderator = "moderator"
+    admin = "admin"
 
 
 class User(TimestampMixin, table=True):
@@ -19,6 +30,19 @@ class User(TimestampMixin, table=True):
     display_name: str | None = Field(default=None, max_length=64)
     # Bumped on password change: tokens carrying an older value stop working.
     token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    role: Role = Field(
+        default=Role.member,
+        sa_column=Column(
+            SAEnum(Role, name="role", native_enum=False, length=16, create_constraint=True),
+            nullable=False,
+            server_default=Role.member.value,
+        ),
+    )
+
+    @property
+    def moderates(self) -> bool:
+        """May soft-delete and restore anyone's posts and comments."""
+        return self.role in (Role.moderator, Role.admin)
 
     # passive_deletes="all": the database cascades (ON DELETE CASCADE); the ORM never loads
     # children to delete them one by one. Comments, likes and follows cascade the same way.

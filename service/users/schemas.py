@@ -7,6 +7,7 @@ from pydantic import StringConstraints
 from sqlmodel import Field
 
 from service.kit.schemas import FormText, RequestModel, ResponseModel
+from service.users.models import Role
 
 USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
 # Explicit ranges, not `\s`: Python, Rust (pydantic-core) and ECMA-262 (JSON Schema clients)
@@ -39,6 +40,7 @@ class UserPublic(ResponseModel):
 
 class UserPrivate(UserPublic):
     email: str
+    role: Role
 
 
 class Token(ResponseModel):

@@ -178,7 +178,7 @@ async def test_soft_delete_and_restore(
     )
     assert row.scalar_one() is not None
 
-    # Someone else's deleted post does not exist for them: the 404 of a missing id.
+    # A deleted post exists only for its owner (and moderators): 404 to anyone else (SPEC).
     assert_problem(await client.post(f"{url}/restore", headers=other.headers), 404)
     restored = await client.post(f"{url}/restore", headers=author.headers)
     assert restored.status_code == 200

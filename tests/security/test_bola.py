@@ -12,11 +12,15 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.main import create_app
+from service.users.models import Role
 from tests.support.accounts import Account, AccountFactory
 from tests.support.api import create_post
 from tests.support.problems import assert_problem
+from tests.support.roles import promote
 from tests.support.settings import make_settings
 from tests.support.snapshots import Snapshot
 
@@ -40,6 +44,8 @@ class Case:
     build: Builder
     owner_status: int
     json: Any = None
+    moderator_status: int | None = None
+    """What a moderator or an admin gets; None: refused like any other user."""
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -74,6 +80,14 @@ async def comment_on_draft(client: AsyncClient, owner: Account) -> Target:
     return Target({"comment_id": await _comment(client, owner, post_id)})
 
 
+async def deleted_comment(client: AsyncClient, owner: Account) -> Target:
+    post_id = await _post(client, owner, "published")
+    comment_id = await _comment(client, owner, post_id)
+    deleted = await client.delete(f"{API}/comments/{comment_id}", headers=owner.headers)
+    assert deleted.status_code == 204
+    return Target({"comment_id": comment_id})
+
+
 async def comment_on_published(client: AsyncClient, owner: Account) -> Target:
     post_id = await _post(client, owner, "published")
     return Target({"comment_id": await _comment(client, owner, post_id)})
@@ -98,12 +112,12 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("if-match-star", published_post, 200, json=EDIT, headers={"If-Match": "*"}),
     ],
     ("DELETE", f"{API}/posts/{{post_id}}"): [
-        Case("published", published_post, 204),
-        Case("draft", draft_post, 204),
+        Case("published", published_post, 204, moderator_status=204),
+        Case("draft", draft_post, 204, moderator_status=204),
     ],
     ("POST", f"{API}/posts/{{post_id}}/restore"): [
-        Case("deleted", deleted_post, 200),
-        Case("deleted-draft", deleted_draft, 200),
+        Case("deleted", deleted_post, 200, moderator_status=200),
+        Case("deleted-draft", deleted_draft, 200, moderator_status=200),
     ],
     # Acting as yourself on someone else's object: only where it is visible to you.
     ("PUT", f"{API}/posts/{{post_id}}/like"): [Case("draft", draft_post, 200)],
@@ -113,9 +127,13 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", f"{API}/posts/{{post_id}}/comments"): [Case("draft", draft_post, 200)],
     ("GET", f"{API}/comments/{{comment_id}}/replies"): [Case("on-draft", comment_on_draft, 200)],
+    ("GET", f"{API}/comments/{{comment_id}}/thread"): [Case("on-draft", comment_on_draft, 200)],
     ("DELETE", f"{API}/comments/{{comment_id}}"): [
-        Case("on-published", comment_on_published, 204),
-        Case("on-draft", comment_on_draft, 204),
+        Case("on-published", comment_on_published, 204, moderator_status=204),
+        Case("on-draft", comment_on_draft, 204, moderator_status=204),
+    ],
+    ("POST", f"{API}/comments/{{comment_id}}/restore"): [
+        Case("deleted", deleted_comment, 200, moderator_status=200),
     ],
 }
 
@@ -137,7 +155,18 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("POST", f"{API}/posts"): "creates as the caller; author_id cannot be sent (mass assignment)",
     ("GET", f"{API}/posts"): "public list; status=draft lists only the viewer's own (test below)",
     ("POST", f"{API}/posts/bulk"): "creates as the caller; items cannot name an author",
+    ("PATCH", f"{API}/posts/bulk"): (
+        "ids in the body: the UPDATE is limited to author_id = caller; others' ids are reported,"
+        " unchanged (tests/posts/test_bulk_changes.py)"
+    ),
+    ("DELETE", f"{API}/posts/bulk"): (
+        "ids in the body: limited to the caller's own posts (test_bulk_delete_soft_deletes_own"
+        "_posts_only)"
+    ),
     ("GET", f"{API}/posts/search"): "public read of published posts only",
+    ("GET", f"{API}/posts/export"): (
+        "published posts, and drafts only of the caller (tests/posts/test_export.py)"
+    ),
     ("GET", f"{API}/posts/top"): "public read of published posts only",
     ("GET", f"{API}/tags"): "public read (counts of published posts)",
     ("PUT", f"{API}/users/me/profile"): "self-only: acts on the token's user",
@@ -152,6 +181,12 @@ EXEMPT: dict[tuple[str, str], str] = {
     ),
     ("DELETE", f"{API}/users/{{user_id}}/follow"): (
         "deletes only the caller's own follow row (test_follow_rows_belong_to_the_caller)"
+    ),
+    ("PUT", f"{API}/users/{{user_id}}/role"): (
+        "admin-only; member, moderator, anonymous, self and admin in tests/moderation"
+    ),
+    ("GET", f"{API}/moderation/log"): (
+        "moderators and admins only; no object id (tests/moderation: every role)"
     ),
     ("GET", "/health/live"): "operations: no data",
     ("GET", "/health/ready"): "operations: no data",
@@ -210,6 +245,45 @@ async def test_another_user_can_neither_see_nor_change(
     # Positive control: the owner may do it, so the refusal above was about ownership.
     allowed = await attempt(owner.headers)
     assert allowed.status_code == case.owner_status, allowed.text
+
+
+ROLE_CASES = [
+    pytest.param(method, path, case, role, id=f"{role} {method} {path} [{case.name}]")
+    for (method, path), cases in MATRIX.items()
+    for case in cases
+    for role in (Role.moderator, Role.admin)
+]
+
+
+@pytest.mark.parametrize(("method", "path", "case", "role"), ROLE_CASES)
+async def test_moderators_and_admins_may_moderate_and_nothing_more(
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    snapshot: Callable[[], Awaitable[Snapshot]],
+    method: str,
+    path: str,
+    case: Case,
+    role: Role,
+) -> None:
+    """Every route x moderator and admin: delete/restore of anyone's content (logged), and
+    otherwise the same refusal as any other user's."""
+    owner = await make_account()
+    moderator = await promote(sessionmaker, await make_account(), role)
+    target = await case.build(client, owner)
+    url = path.format(**target.params)
+    body = case.json if case.json is not None else target.json
+    before = await snapshot()
+    response = await client.request(
+        method, url, json=body, headers={**case.headers, **moderator.headers}
+    )
+    if case.moderator_status is None:
+        assert_problem(response, 403, 404)
+        assert await snapshot() == before, "a refused request changed the database"
+        return
+    assert response.status_code == case.moderator_status, response.text
+    logged = (await snapshot())["moderation_log"][len(before["moderation_log"]) :]
+    assert len(logged) == 1, "a moderator action was not logged exactly once"
 
 
 async def test_draft_listing_is_only_ever_the_viewers_own(

@@ -13,6 +13,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     # Writes and searches too: the suite's app serves every test from one client address.
     overrides.setdefault("write_rate_limit", "off")
     overrides.setdefault("search_rate_limit", "off")
+    overrides.setdefault("export_rate_limit", "10000/minute")
     return Settings(
         database_url=database_url,
         environment="test",

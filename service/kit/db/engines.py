@@ -142,7 +142,10 @@ def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement commits on its own (Alembic's autocommit_block)
+        mode = options.get(SQLITE_BEGIN, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

@@ -1,0 +1,173 @@
+"""`GET /posts/export`: every post a filter matches, oldest first, streamed as NDJSON or CSV.
+
+Memory stays flat whatever the size: rows are read CHUNK at a time and written out before the
+next chunk is read.
+
+- PostgreSQL: ONE statement on a server-side cursor (`AsyncSession.stream` + `yield_per`), so
+  the export is one consistent snapshot and the server sends CHUNK rows per round trip. It runs
+  on the primary, in a transaction of its own that is never committed: a server-side cursor
+  needs a transaction (the reader engine is autocommit), and a long query on a hot-standby
+  replica is cancelled by replay conflicts.
+- SQLite: keyset chunks (`(created_at, id) > last`, LIMIT CHUNK), one short statement each.
+
+The route opens the session (and the database slot) in a dependency that lives until the
+response is sent, and runs the query before the first byte: a busy or unavailable database is
+a 503 problem, not a truncated 200.
+"""
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Sequence
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import Row, false
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.kit.db import dialects
+from service.kit.errors import Unauthorized
+from service.kit.pagination import paginate
+from service.posts import listing, read_model, repository
+from service.posts.models import PostStatus
+from service.posts.schemas import PostFilter, PostPublic, PostSort
+from service.users.models import User
+
+CHUNK = 1000
+"""Rows per fetch: bounds the memory of one export (~1 MB of rows at a time)."""
+
+OLDEST_FIRST = repository.SORTS[PostSort.oldest]
+
+CSV_COLUMNS = (
+    "id",
+    "slug",
+    "title",
+    "status",
+    "author_id",
+    "author_username",
+    "created_at",
+    "updated_at",
+    "like_count",
+    "version",
+    "tags",
+    "metadata",
+    "body",
+)
+
+
+class ExportFormat(StrEnum):
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+MEDIA_TYPES = {ExportFormat.ndjson: "application/x-ndjson", ExportFormat.csv: "text/csv"}
+
+
+def _statement(session: AsyncSession, filters: PostFilter) -> tuple[Any, dict[str, Any]]:
+    # The listing's statement (service/posts/listing.py): public columns, author, and each
+    # row's tags in the same row, so nothing else runs on the cursor's connection.
+    dialect = dialects.dialect_name(session)
+    params = listing.parameters(filters, None, 0, dialect)
+    shape = listing.Shape.of(dialect, filters, PostSort.oldest, cursor=False)
+    if params is None:  # nothing can match (an empty full-text query)
+        params = {}
+        return listing.filtered(shape).where(false()), params
+    params.pop("limit")
+    return listing.filtered(shape), params
+
+
+def scoped(filters: PostFilter, viewer: User) -> PostFilter:
+    """Drafts are only ever the viewer's own (the rule of `GET /posts`)."""
+    if filters.status is PostStatus.draft:
+        if viewer.id is None:
+            raise Unauthorized("Sign in to export your drafts.")
+        return PostFilter(**{**filters.__dict__, "author_id": viewer.id})
+    return filters
+
+
+async def open_rows(
+    session: AsyncSession, filters: PostFilter
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Run the export's query now; the chunks of rows come from the returned iterator."""
+    statement, params = _statement(session, filters)
+    if dialects.dialect_name(session) == "postgresql":
+        ordered = statement.order_by(*OLDEST_FIRST.order_by())
+        result = await session.stream(ordered.execution_options(yield_per=CHUNK), params)
+        return result.partitions(CHUNK)
+    first = await _chunk(session, statement, params, None)
+    return _keyset_chunks(session, statement, params, first)
+
+
+async def _chunk(
+    session: AsyncSession, statement: Any, params: dict[str, Any], after: Sequence[Any] | None
+) -> list[Any]:
+    # paginate() asks for CHUNK + 1 rows; the look-ahead row only tells whether more follow.
+    page = paginate(statement, OLDEST_FIRST, after, CHUNK)
+    return list((await session.exec(page, params=params)).all())
+
+
+async def _keyset_chunks(
+    session: AsyncSession, statement: Any, params: dict[str, Any], rows: list[Any]
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    while True:
+        yield rows[:CHUNK]
+        if len(rows) <= CHUNK:
+            return
+        last = rows[CHUNK - 1]
+        rows = await _chunk(session, statement, params, (last.created_at, last.id))
+
+
+def _posts(rows: Sequence[Row[Any]]) -> list[PostPublic]:
+    return [read_model.build(cast(read_model.PublicRow, row._mapping)) for row in rows]
+
+
+def ndjson_lines(rows: Sequence[Row[Any]]) -> bytes:
+    """One JSON document per line, each exactly what `GET /posts/{id}` returns."""
+    lines = [post.model_dump_json(by_alias=True) for post in _posts(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def csv_lines(rows: Sequence[Row[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for post in _posts(rows):
+        writer.writerow(
+            (
+                post.id,
+                post.slug,
+                post.title,
+                post.status.value,
+                post.author.id,
+                post.author.username,
+                post.created_at.isoformat(),
+                post.updated_at.isoformat(),
+                post.like_count,
+                post.version,
+                " ".join(post.tags),
+                json.dumps(post.meta, separators=(",", ":")),
+                post.body,
+            )
+        )
+    return buffer.getvalue().encode()
+
+
+async def encode(
+    chunks: AsyncIterator[Sequence[Row[Any]]], export_format: ExportFormat
+) -> AsyncIterator[bytes]:
+    """The response body: one write per chunk of rows (CSV starts with its header row)."""
+    if export_format is ExportFormat.csv:
+        yield (",".join(CSV_COLUMNS) + "\r\n").encode()
+        async for rows in chunks:
+            yield csv_lines(rows)
+        return
+    async for rows in chunks:
+        if rows:
+            yield ndjson_lines(rows)
+
+
+async def export(
+    session: AsyncSession, *, filters: PostFilter, viewer: User, export_format: ExportFormat
+) -> AsyncIterator[bytes]:
+    """Start the export (the query runs now) and return its body, chunk by chunk."""
+    chunks = await open_rows(session, scoped(filters, viewer))
+    return encode(chunks, export_format)
