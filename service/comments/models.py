@@ -37,11 +37,11 @@ class Comment(SoftDeleteMixin, table=True):
     author: User = Relationship(sa_relationship_kwargs={"lazy": "raise"})
     # The thread, both ways (self-referential: `remote_side` names the parent's side). Never
     # loaded implicitly: `selectinload(Comment.replies, recursion_depth=n)` loads n levels.
-    parent: Optional["Comment"] = Relationship(
+    parent: Optional["Comment"] = Relationship(  # lazy="raise" (below)
         back_populates="replies",
         sa_relationship_kwargs={"lazy": "raise", "remote_side": "Comment.id"},
     )
-    replies: list["Comment"] = Relationship(
+    replies: list["Comment"] = Relationship(  # lazy="raise" (below)
         back_populates="parent",
         sa_relationship_kwargs={"lazy": "raise", "order_by": "Comment.id", "passive_deletes": True},
     )
