@@ -29,6 +29,7 @@ from service.kit.db.session import own_transaction
 from service.kit.model_base import utcnow
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
+from service.kit.tasks import cancel_and_wait
 
 log = logging.getLogger("inkwell.jobs")
 
@@ -94,11 +95,7 @@ class Worker:
             ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
     async def run_once(self) -> int:

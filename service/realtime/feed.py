@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.jobs.outbox import Event, events_after, id_bounds
+from service.kit.tasks import cancel_and_wait
 from service.posts import service as posts
 from service.posts.events import POST_PUBLISHED, PostPublished
 from service.realtime.hub import Frame, Hub
@@ -82,11 +83,8 @@ class FeedTail:
         self._task = asyncio.create_task(self._follow_forever(), name="realtime-tail")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def catch_up(self) -> int:
         """Publish every event above `last_id`; returns how many events were read."""

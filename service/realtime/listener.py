@@ -17,6 +17,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from service.jobs.outbox import CHANNEL
+from service.kit.tasks import cancel_and_wait
 from service.realtime.metrics import REALTIME_LISTENING, REALTIME_RECONNECTS
 
 log = logging.getLogger("inkwell.realtime")
@@ -45,11 +46,8 @@ class PostgresListener:
         self._task = asyncio.create_task(self._listen_forever(), name="realtime-listen")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, _payload: str) -> None:
         self.wake()

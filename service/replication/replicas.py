@@ -1,7 +1,6 @@
 """Read replicas: health and lag monitoring, cool-down, and the choice of a replica for a read."""
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -21,6 +20,7 @@ from service.kit.db.engines import (
 )
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
+from service.kit.tasks import cancel_and_wait
 
 log = logging.getLogger("inkwell.routing")
 
@@ -116,11 +116,8 @@ class ReplicaSet:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="replicas")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def dispose(self) -> None:
         """Stop the monitor and close every replica's pool (the primary's is not ours)."""

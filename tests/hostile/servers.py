@@ -6,10 +6,10 @@ from pathlib import Path
 
 from tests.ops.servers import (
     Service,
-    migrated_database,
     postgres_service_database,
     running_service,
 )
+from tests.support.migrations import migrated_database
 
 
 @asynccontextmanager

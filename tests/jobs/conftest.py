@@ -5,29 +5,20 @@ from pathlib import Path
 
 import pytest
 
-from service.kit.db.engines import create_engine
 from service.kit.db.session import Database
 from service.kit.settings import Settings
 from tests.support import databases
-from tests.support.migrations import run_alembic
+from tests.support.migrations import migrated_database
 from tests.support.settings import make_settings
 
 
 @pytest.fixture
 async def jobs_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     if backend == "sqlite":
-        yield await _migrated(f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}")
+        yield await migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}")
         return
     async with databases.postgres_database("jobs") as url:
-        yield await _migrated(url)
-
-
-async def _migrated(url: str) -> str:
-    engine = create_engine(url, make_settings(url))
-    async with engine.begin() as connection:
-        await run_alembic(connection, "upgrade", "head")
-    await engine.dispose()
-    return url
+        yield await migrated_database(url)
 
 
 @pytest.fixture

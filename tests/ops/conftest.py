@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.main import create_app
-from tests.ops.servers import migrated_database, postgres_service_database
+from tests.ops.servers import postgres_service_database
 from tests.support import databases
-from tests.support.migrations import run_alembic
+from tests.support.migrations import migrated_database
 from tests.support.settings import make_settings
 
 
@@ -20,18 +20,10 @@ async def committed_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """A database of its own, migrated, where commits are real (no outer rollback)."""
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'committed.db'}"
-        yield await _migrated(url)
+        yield await migrated_database(url)
         return
     async with databases.postgres_database("notify") as url:
-        yield await _migrated(url)
-
-
-async def _migrated(url: str) -> str:
-    engine = create_engine(url, make_settings(url))
-    async with engine.begin() as connection:
-        await run_alembic(connection, "upgrade", "head")
-    await engine.dispose()
-    return url
+        yield await migrated_database(url)
 
 
 @pytest.fixture

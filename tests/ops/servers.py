@@ -14,12 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.kit.db.engines import create_engine
 from tests.support import databases
-from tests.support.migrations import run_alembic
+from tests.support.migrations import migrated_database
 from tests.support.network import free_port
 from tests.support.paths import ROOT
-from tests.support.settings import TEST_JWT_SECRET, make_settings
+from tests.support.settings import TEST_JWT_SECRET
 
 STARTUP_TIMEOUT = 30.0
 
@@ -45,13 +44,6 @@ class Service:
         """Send SIGTERM; returns the monotonic time it was sent."""
         self.process.send_signal(signal.SIGTERM)
         return time.monotonic()
-
-
-async def migrated_database(url: str) -> None:
-    engine = create_engine(url, make_settings(url), role="migrate")
-    async with engine.begin() as connection:
-        await run_alembic(connection, "upgrade", "head")
-    await engine.dispose()
 
 
 @asynccontextmanager

@@ -23,3 +23,15 @@ async def run_alembic(connection: AsyncConnection, name: str, *args: Any) -> Non
         getattr(command, name)(alembic_config(sync_connection), *args)
 
     await connection.run_sync(_run)
+
+
+async def migrated_database(url: str) -> str:
+    """Bring the database at `url` to head (an engine of its own, disposed); returns `url`."""
+    from service.kit.db.engines import create_engine
+    from tests.support.settings import make_settings
+
+    engine = create_engine(url, make_settings(url), role="migrate")
+    async with engine.begin() as connection:
+        await run_alembic(connection, "upgrade", "head")
+    await engine.dispose()
+    return url
