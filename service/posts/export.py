@@ -3,8 +3,10 @@
 Memory stays flat whatever the size: rows are read CHUNK at a time and written out before the
 next chunk is read.
 
-- PostgreSQL: ONE statement on a server-side cursor (`AsyncSession.stream` + `yield_per`), so
-  the export is one consistent snapshot and the server sends CHUNK rows per round trip. It runs
+- PostgreSQL: ONE statement on a server-side cursor (`DECLARE ... CURSOR`, then `FETCH CHUNK`:
+  `service/kit/db/streaming.py` says why not the protocol-level cursor of
+  `AsyncSession.stream`), so the export is one consistent snapshot, planned for its first
+  rows, and the server sends CHUNK rows per round trip. It runs
   on the primary, in a transaction of its own that is never committed: a server-side cursor
   needs a transaction (the reader engine is autocommit), and a long query on a hot-standby
   replica is cancelled by replay conflicts.
@@ -25,7 +27,7 @@ from typing import Any, cast
 from sqlalchemy import Row, false
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db import dialects
+from service.kit.db import dialects, streaming
 from service.kit.errors import Unauthorized
 from service.kit.pagination import paginate
 from service.posts import listing, read_model, repository
@@ -92,8 +94,7 @@ async def open_rows(
     statement, params = _statement(session, filters)
     if dialects.dialect_name(session) == "postgresql":
         ordered = statement.order_by(*OLDEST_FIRST.order_by())
-        result = await session.stream(ordered.execution_options(yield_per=CHUNK), params)
-        return result.partitions(CHUNK)
+        return await streaming.cursor_chunks(session, ordered, params, CHUNK, name="export")
     first = await _chunk(session, statement, params, None)
     return _keyset_chunks(session, statement, params, first)
 

@@ -68,11 +68,12 @@ def _rss(pid: int) -> int:
 
 
 async def _cursor_still_open(engine: AsyncEngine) -> bool:
-    """Is a service connection inside its export transaction (the cursor not yet exhausted)?"""
+    """Is a service connection inside its export transaction, reading the cursor (not this
+    query's own connection, whose text would match any pattern written here)?"""
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-        " AND application_name LIKE 'inkwell-%' AND xact_start IS NOT NULL"
-        " AND query LIKE '%FROM posts%'"
+        " AND pid <> pg_backend_pid() AND application_name LIKE 'inkwell-%'"
+        " AND xact_start IS NOT NULL AND query LIKE 'FETCH % FROM export'"
     )
     async with engine.connect() as connection:
         return bool((await connection.execute(query)).scalar_one())

@@ -1,9 +1,15 @@
-"""`StreamingSessionDep`: a session that lives as long as a streamed response body."""
+"""Streamed reads: a session that lives as long as a response body, and a PostgreSQL cursor
+that hands out the rows of one SELECT a chunk at a time."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy import Row, Select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.guard import slot_of
@@ -26,3 +32,54 @@ async def get_streaming_session(
 
 
 StreamingSessionDep = Annotated[AsyncSession, Depends(get_streaming_session, scope="request")]
+
+
+class DeclareCursor(Executable, ClauseElement):
+    """`DECLARE <name> NO SCROLL CURSOR FOR <select>` (PostgreSQL), parameters bound as usual."""
+
+    inherit_cache = False
+
+    def __init__(self, name: str, select: Select[Any]) -> None:
+        self.name = name
+        self.select = select
+
+
+@compiles(DeclareCursor, "postgresql")
+def _declare(element: DeclareCursor, compiler: SQLCompiler, **kw: Any) -> str:
+    select = compiler.process(element.select, **kw)
+    return f"DECLARE {element.name} NO SCROLL CURSOR FOR {select}"
+
+
+async def cursor_chunks(
+    session: AsyncSession,
+    statement: Select[Any],
+    params: Mapping[str, Any],
+    size: int,
+    *,
+    name: str = "inkwell_stream",
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """The rows of `statement` on a SQL cursor in the session's transaction, `size` at a time.
+
+    Why `DECLARE` and not the driver's protocol-level cursor (`AsyncSession.stream`): a
+    protocol portal is planned for the whole result, so an ordered export of a big table gets
+    a sequential scan and a sort, and the first row comes only once every row was read and
+    sorted (measured: 0.4-2 s before the first byte at 200k posts, and it grows with the
+    table). A declared cursor is planned for its first rows (`cursor_tuple_fraction`): it walks
+    the index that gives the order, so the first chunk comes at once and every FETCH costs the
+    same. The first FETCH runs before this returns: a failing query fails the request, not the
+    body halfway through.
+    """
+    connection = await session.connection()
+    await connection.execute(DeclareCursor(name, statement), dict(params))
+    fetch = text(f"FETCH {int(size)} FROM {name}").columns(*statement.selected_columns)
+    first = (await connection.execute(fetch)).all()
+
+    async def chunks() -> AsyncIterator[Sequence[Row[Any]]]:
+        rows: Sequence[Row[Any]] = first
+        while rows:
+            yield rows
+            if len(rows) < size:
+                return
+            rows = (await connection.execute(fetch)).all()
+
+    return chunks()
