@@ -1,15 +1,13 @@
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists
-from sqlalchemy.orm import aliased, joinedload, selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.comments.models import Comment
 from service.kit.db.soft_delete import INCLUDE_DELETED
-from service.kit.pagination import SortKey, paginate
+from service.kit.pagination import SortKey
 
 # A time-ordered UUID is unique and increases with time: it is the whole keyset, oldest first.
 BY_ID = SortKey("id", (col(Comment.id),), descending=False)
@@ -22,39 +20,6 @@ async def get(
     if include_deleted:
         statement = statement.execution_options(**{INCLUDE_DELETED: True})
     return (await session.exec(statement)).first()
-
-
-def _has_replies(comment: Any) -> Any:
-    reply = aliased(Comment)
-    return exists().where(col(reply.parent_id) == col(comment.id))
-
-
-async def page(
-    session: AsyncSession,
-    *,
-    post_id: int,
-    parent_id: uuid.UUID | None,
-    after: Sequence[Any] | None,
-    limit: int,
-) -> Sequence[Comment]:
-    """Children of `parent_id` (top level when None): live ones, and deleted ones with replies.
-
-    The soft-delete filter is lifted for this one statement and the rule written out, because a
-    deleted comment that has replies must still be shown (as deleted) to hold its thread.
-    """
-    parent = (
-        col(Comment.parent_id).is_(None)
-        if parent_id is None
-        else col(Comment.parent_id) == parent_id
-    )
-    statement = (
-        select(Comment)
-        .options(*_with_counts())
-        .where(col(Comment.post_id) == post_id, parent)
-        .where(col(Comment.deleted_at).is_(None) | _has_replies(Comment))
-        .execution_options(**{INCLUDE_DELETED: True})
-    )
-    return (await session.exec(paginate(statement, BY_ID, after, limit))).all()
 
 
 def _with_counts() -> Any:

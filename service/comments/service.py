@@ -2,12 +2,15 @@
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.comments import repository
+from service.comments import read_model, repository
 from service.comments.models import Comment
+from service.comments.repository import BY_ID
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.kit.authz import authorize
 from service.kit.errors import BadRequest, NotFound
@@ -79,39 +82,46 @@ async def _visible_comment(
 
 
 async def _page(
-    session: AsyncSession, *, post_id: int, parent_id: uuid.UUID | None, pager: Pager
+    reader: AsyncConnection,
+    *,
+    post_id: int,
+    parent_id: uuid.UUID | None,
+    pager: Pager,
 ) -> Page[CommentPublic]:
     """One keyset page of a thread, oldest first, each comment with its `reply_count`."""
-    rows = await repository.page(
-        session,
-        post_id=post_id,
-        parent_id=parent_id,
-        after=pager.after(repository.BY_ID),
-        limit=pager.limit,
-    )
-    items, next_cursor = pager.page(rows, repository.BY_ID)
-    return Page(items=[to_public(c) for c in items], next_cursor=next_cursor)
+    after = pager.after(BY_ID)
+    statement = read_model.page(top_level=parent_id is None, cursor=after is not None)
+    params: dict[str, Any] = {"post_id": post_id, "limit": pager.limit + 1}
+    if parent_id is not None:
+        params["parent_id"] = parent_id
+    if after is not None:
+        params["after"] = after[0]
+    rows = await statement.all(reader, **params)
+    items, next_cursor = pager.page(rows, BY_ID)
+    return Page(items=read_model.to_public(items), next_cursor=next_cursor)
 
 
 async def top_level(
-    session: AsyncSession, *, post_id: int, viewer: User | None, pager: Pager
+    reader: AsyncConnection, *, post_id: int, viewer: User | None, pager: Pager
 ) -> Page[CommentPublic]:
-    await posts.get_visible(session, post_id, viewer, bare=True)
-    return await _page(session, post_id=post_id, parent_id=None, pager=pager)
+    """A post's top-level comments: two statements on the read connection (the post's
+    visibility, then the page), no ORM entities."""
+    await posts.check_visible(reader, post_id, viewer)
+    return await _page(reader, post_id=post_id, parent_id=None, pager=pager)
 
 
 async def replies(
-    session: AsyncSession, *, comment_id: uuid.UUID, viewer: User | None, pager: Pager
+    reader: AsyncConnection, *, comment_id: uuid.UUID, viewer: User | None, pager: Pager
 ) -> Page[CommentPublic]:
-    # A deleted comment may still have replies: look it up with the filter lifted.
-    comment = await repository.get(session, comment_id, include_deleted=True)
+    # A deleted comment may still have replies: its post is looked up whatever its state.
+    comment = await read_model.POST_OF.first(reader, comment_id=comment_id)
     if comment is None:
         raise NotFound("No such comment.")
     try:
-        await posts.get_visible(session, comment.post_id, viewer, bare=True)
+        await posts.check_visible(reader, comment["post_id"], viewer)
     except NotFound as error:
         raise NotFound("No such comment.") from error
-    return await _page(session, post_id=comment.post_id, parent_id=comment.id, pager=pager)
+    return await _page(reader, post_id=comment["post_id"], parent_id=comment_id, pager=pager)
 
 
 async def thread(

@@ -107,6 +107,14 @@ BY_ID = CompiledRead(
 )
 """One post with its author and tags, whatever its status (the service checks visibility)."""
 
+_VISIBILITY: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(
+    col(Post.status).label("status"), col(Post.author_id).label("author_id")
+)
+VISIBILITY = CompiledRead(
+    _VISIBILITY.where(col(Post.id) == bindparam("post_id"), col(Post.deleted_at).is_(None))
+)
+"""What decides who may see a live post (for reads of what hangs below it: its comments)."""
+
 
 def _tags(value: Any) -> list[str]:
     if isinstance(value, str):  # SQLite's JSON array

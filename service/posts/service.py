@@ -114,6 +114,15 @@ async def get_visible(
     return post
 
 
+async def check_visible(
+    reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
+) -> None:
+    """`get_visible` for the read path: NotFound unless the viewer may see the post."""
+    fields = await read_model.VISIBILITY.first(reader, post_id=post_id)
+    if fields is None or not _visible_to(fields["status"], fields["author_id"], viewer):
+        raise NotFound("No such post.")
+
+
 async def get_any(session: AsyncSession, post_id: int) -> Post:
     """A live post whatever its status (for moderators, who act on drafts too)."""
     post = await repository.get(session, post_id, bare=True)

@@ -1,0 +1,99 @@
+"""The public representation of comments on the read path: one compiled statement per page
+shape, run on the read connection (`CompiledRead`), rows built into `CommentPublic` by label.
+
+A page lists the children of one parent (a post's top level, or a comment's replies), oldest
+first: live comments, and deleted ones that still hold replies (shown as deleted, body and
+author hidden). `reply_count` is the model's SQL expression (`Comment.reply_count`), computed in
+the same statement. The soft-delete rule is written out here: these statements run below the
+ORM's soft-delete filter.
+"""
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Table, bindparam, exists
+from sqlmodel import col
+from sqlmodel.sql.expression import Select as ColumnSelect
+
+from service.comments.models import Comment
+from service.comments.schemas import CommentPublic
+from service.kit.db.reads import CompiledRead, Row
+from service.users.models import User
+from service.users.schemas import UserPublic
+
+
+def _columns() -> tuple[Any, ...]:
+    return (
+        col(Comment.id).label("id"),
+        col(Comment.post_id).label("post_id"),
+        col(Comment.parent_id).label("parent_id"),
+        col(Comment.body).label("body"),
+        col(Comment.deleted_at).is_not(None).label("deleted"),
+        col(Comment.created_at).label("created_at"),
+        Comment.reply_count.label("reply_count"),  # type: ignore[attr-defined]
+        col(User.id).label("author_id"),
+        col(User.username).label("author_username"),
+        col(User.display_name).label("author_display_name"),
+        col(User.created_at).label("author_created_at"),
+    )
+
+
+def _page(*, top_level: bool, cursor: bool) -> ColumnSelect[*tuple[Any, ...]]:
+    comments: Table = Comment.__table__  # type: ignore[attr-defined]
+    child = comments.alias("child")
+    holds_replies = exists().where(child.c.parent_id == comments.c.id)
+    parent = (
+        col(Comment.parent_id).is_(None)
+        if top_level
+        else col(Comment.parent_id) == bindparam("parent_id")
+    )
+    columns: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(*_columns())
+    statement = (
+        columns.join(User, col(User.id) == col(Comment.author_id))
+        .where(col(Comment.post_id) == bindparam("post_id"), parent)
+        .where(col(Comment.deleted_at).is_(None) | holds_replies)
+    )
+    if cursor:
+        statement = statement.where(col(Comment.id) > bindparam("after"))
+    return statement.order_by(col(Comment.id)).limit(bindparam("limit"))
+
+
+@cache
+def page(*, top_level: bool, cursor: bool) -> CompiledRead:
+    """A page's statement, built on first use (the model's SQL expressions need the mappers
+    configured, which happens once every model is imported). Parameters: post_id, parent_id
+    (replies), after (the last id of the previous page), limit (page size + look-ahead)."""
+    return CompiledRead(_page(top_level=top_level, cursor=cursor))
+
+
+_POST_ID: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(col(Comment.post_id).label("post_id"))
+POST_OF = CompiledRead(_POST_ID.where(col(Comment.id) == bindparam("comment_id")))
+"""The post a comment belongs to, deleted or not (a deleted comment may still hold replies)."""
+
+
+def build(row: Row) -> CommentPublic:
+    """THE way from a row to a CommentPublic (typed columns: no validation again)."""
+    deleted = bool(row["deleted"])
+    author = None
+    if not deleted:
+        author = UserPublic.model_construct(
+            id=row["author_id"],
+            username=row["author_username"],
+            display_name=row["author_display_name"],
+            created_at=row["author_created_at"],
+        )
+    return CommentPublic.model_construct(
+        id=row["id"],
+        post_id=row["post_id"],
+        parent_id=row["parent_id"],
+        body=None if deleted else row["body"],
+        author=author,
+        deleted=deleted,
+        reply_count=row["reply_count"],
+        created_at=row["created_at"],
+    )
+
+
+def to_public(rows: Sequence[Row]) -> list[CommentPublic]:
+    return [build(row) for row in rows]
