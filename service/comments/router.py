@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.idempotency.route import IdempotentRoute
-from service.kit.db.reads import ReadConnectionDep
+from service.kit.db.reads import ReadsDep
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
@@ -34,19 +34,21 @@ async def create_comment(
 
 @router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
 async def list_comments(
-    post_id: IdPath, reader: ReadConnectionDep, pager: PagerDep, viewer: OptionalUser
+    post_id: IdPath, reads: ReadsDep, pager: PagerDep, viewer: OptionalUser
 ) -> ModelResponse:
     """Top-level comments, oldest first, each with its `reply_count`."""
-    page = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
+    async with reads.connect() as reader:
+        page = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
     return ModelResponse(page)
 
 
 @router.get("/comments/{comment_id}/replies", response_model=Page[CommentPublic])
 async def list_replies(
-    comment_id: uuid.UUID, reader: ReadConnectionDep, pager: PagerDep, viewer: OptionalUser
+    comment_id: uuid.UUID, reads: ReadsDep, pager: PagerDep, viewer: OptionalUser
 ) -> ModelResponse:
     """A comment's replies, oldest first, each with its `reply_count`."""
-    page = await service.replies(reader, comment_id=comment_id, viewer=viewer, pager=pager)
+    async with reads.connect() as reader:
+        page = await service.replies(reader, comment_id=comment_id, viewer=viewer, pager=pager)
     return ModelResponse(page)
 
 

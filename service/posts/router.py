@@ -1,10 +1,10 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from service.idempotency.route import IdempotentRoute
-from service.kit.db.reads import ReadConnectionDep
+from service.kit.db.reads import ReadsDep
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.db.streaming import StreamingSessionDep
 from service.kit.http.responses import ModelResponse
@@ -25,11 +25,11 @@ from service.posts.schemas import (
     PostUpdate,
 )
 from service.users.dependencies import (
+    SEARCHES,
     CurrentUser,
     ExportLimit,
     Idempotent,
     OptionalUser,
-    SearchInListRateLimit,
     SearchRateLimit,
     SignedInUser,
     WriteRateLimit,
@@ -74,17 +74,23 @@ async def bulk_create_posts(
     return await bulk.bulk_create(session, publisher, author=user, items=data.items)
 
 
-@router.get("", response_model=Page[PostPublic], dependencies=[SearchInListRateLimit])
+@router.get("", response_model=Page[PostPublic])
 async def list_posts(
-    reader: ReadConnectionDep,
+    request: Request,
+    reads: ReadsDep,
     pager: PagerDep,
     viewer: OptionalUser,
     filters: PostFilterDep,
     sort: PostSort = PostSort.newest,
 ) -> ModelResponse:
-    """Drafts (`status=draft`) are only ever the signed-in viewer's own."""
-    page = await service.list_posts(reader, filters=filters, sort=sort, pager=pager, viewer=viewer)
-    return ModelResponse(page)
+    """Drafts (`status=draft`) are only ever the signed-in viewer's own. With `q` it is a
+    full-text search, charged to the caller's search budget (SEARCH_RATE_LIMIT)."""
+    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
+    async with reads.connect() as reader:
+        page = await service.list_posts(
+            reader, filters=filters, sort=sort, pager=pager, viewer=viewer
+        )
+    return ModelResponse(page, headers=headers)
 
 
 @router.get("/search", response_model=list[PostPublic], dependencies=[SearchRateLimit])
@@ -147,10 +153,9 @@ async def export_posts(
 
 
 @router.get("/{post_id}", response_model=PostPublic)
-async def read_post(
-    post_id: IdPath, reader: ReadConnectionDep, viewer: OptionalUser
-) -> ModelResponse:
-    post = await service.read_post(reader, post_id, viewer)
+async def read_post(post_id: IdPath, reads: ReadsDep, viewer: OptionalUser) -> ModelResponse:
+    async with reads.connect() as reader:
+        post = await service.read_post(reader, post_id, viewer)
     return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 

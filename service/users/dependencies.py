@@ -11,7 +11,7 @@ from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
-from service.kit.http.ratelimit import per_caller
+from service.kit.http.ratelimit import Budget, per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
 from service.users import repository
@@ -121,26 +121,18 @@ async def token_holder(request: Request, token: TokenDep) -> TokenHolder | None:
     return None if claims is None else TokenHolder(claims.user_id)
 
 
-WriteRateLimit = per_caller("write", setting="write_rate_limit", what="writes", caller=token_holder)
+WRITES = Budget("write", setting="write_rate_limit", what="writes")
+SEARCHES = Budget("search", setting="search_rate_limit", what="searches")
+"""Full-text searches: `GET /posts/search`, and `GET /posts?q=` (charged by the route)."""
+EXPORTS = Budget("export", setting="export_rate_limit", what="exports")
+
+WriteRateLimit = per_caller(WRITES, caller=token_holder)
 """Add to every write route: `dependencies=[WriteRateLimit]` (before `Idempotent`)."""
 
-SearchRateLimit = per_caller(
-    "search", setting="search_rate_limit", what="searches", caller=token_holder
-)
+SearchRateLimit = per_caller(SEARCHES, caller=token_holder)
 """Add to full-text search routes."""
 
-SearchInListRateLimit = per_caller(
-    "search",
-    setting="search_rate_limit",
-    what="searches",
-    caller=token_holder,
-    when=lambda request: "q" in request.query_params,
-)
-"""For a listing whose `q` parameter makes it a search (one budget with `SearchRateLimit`)."""
-
-ExportRateLimit = per_caller(
-    "export", setting="export_rate_limit", what="exports", caller=token_holder
-)
+ExportRateLimit = per_caller(EXPORTS, caller=token_holder)
 """Add to export routes: `dependencies=[ExportRateLimit]`."""
 
 ExportLimit = ExportRateLimit

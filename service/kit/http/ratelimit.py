@@ -107,31 +107,41 @@ def refused(verdict: Verdict, what: str, setting: str, value: str) -> TooManyReq
     return TooManyRequests(detail, retry_after=verdict.reset_after, headers=verdict.headers())
 
 
+@dataclass(frozen=True)
+class Budget:
+    """A per-caller budget: `setting` (a `limits` string such as "60/minute", read from the
+    settings; empty or "off" disables it) counts per user, per client address when anonymous.
+    `name` is the counter: two budgets with one name share it."""
+
+    name: str
+    setting: str
+    what: str
+
+    async def charge(self, request: Request, who: object | None) -> dict[str, str]:
+        """Count one request of `who` (anything with an `id`, or None when anonymous); 429
+        when over budget, else the `RateLimit-*` headers to send."""
+        value = str(getattr(SETTINGS.of(request), self.setting)).strip()
+        if value in DISABLED:
+            return {}
+        user_id = getattr(who, "id", None)
+        key = f"user:{user_id}" if user_id is not None else f"address:{client_address(request)}"
+        verdict = await RATE_LIMITER.of(request).hit(limit_item(value), self.name, key)
+        if not verdict.allowed:
+            raise refused(verdict, self.what, self.setting.upper(), value)
+        return verdict.headers()
+
+
 def per_caller(
-    budget: str,
-    *,
-    setting: str,
-    what: str,
-    caller: Callable[..., Awaitable[Principal | None]],
-    when: Callable[[Request], bool] | None = None,
+    budget: Budget, *, caller: Callable[..., Awaitable[Principal | None]]
 ) -> params.Depends:
-    """A route dependency: `setting` (a `limits` string such as "60/minute", read from the
-    settings; empty or "off" disables it) hits per user, per client address when anonymous.
-    `caller` is the application's way of knowing the user (the users package passes its
-    dependency; one that needs no database keeps a refused request off the pool). `when`
-    limits only the requests it accepts (e.g. a listing with a full-text `q`)."""
+    """The budget as a route dependency. `caller` is the application's way of knowing the user
+    (the users package passes its dependency; one that needs no database keeps a refused
+    request off the pool). A route that charges only some requests (a listing whose `q` makes
+    it a search) calls `Budget.charge` itself instead, so the others pay nothing."""
 
     async def rate_limit(
         request: Request, response: Response, who: Annotated[Any, Depends(caller)]
     ) -> None:
-        value = str(getattr(SETTINGS.of(request), setting)).strip()
-        if value in DISABLED or (when is not None and not when(request)):
-            return
-        user_id = getattr(who, "id", None)
-        key = f"user:{user_id}" if user_id is not None else f"address:{client_address(request)}"
-        verdict = await RATE_LIMITER.of(request).hit(limit_item(value), budget, key)
-        if not verdict.allowed:
-            raise refused(verdict, what, setting.upper(), value)
-        response.headers.update(verdict.headers())
+        response.headers.update(await budget.charge(request, who))
 
     return params.Depends(rate_limit)
