@@ -25,7 +25,7 @@ from service.kit.db.engines import (
     make_read_sessionmaker,
     make_sessionmaker,
 )
-from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
+from service.kit.db.session import REQUEST_SESSIONS, RequestSessions
 from service.kit.settings import Settings
 from service.main import create_app
 from service.users.models import User
@@ -148,11 +148,10 @@ async def client(
     sessionmaker: async_sessionmaker[AsyncSession],
     read_sessionmaker: async_sessionmaker[AsyncReadSession],
 ) -> AsyncIterator[AsyncClient]:
-    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
-    app.dependency_overrides[get_read_sessionmaker] = lambda: read_sessionmaker
+    REQUEST_SESSIONS.put(app, RequestSessions(sessionmaker, read_sessionmaker))
     async with AsyncClient(transport=ASGITransport(app), base_url="http://test") as client:
         yield client
-    app.dependency_overrides.clear()
+    REQUEST_SESSIONS.clear(app)
 
 
 @pytest.fixture(scope="session")

@@ -1,17 +1,23 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.idempotency.route import IdempotentRoute
-from service.kit.db.reads import ReadsDep
+from service.kit.db.reads import read_connection
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
-from service.users.dependencies import CurrentUser, Idempotent, OptionalUser, WriteRateLimit
+from service.users.dependencies import (
+    CurrentUser,
+    Idempotent,
+    OptionalUser,
+    WriteRateLimit,
+    viewer_of,
+)
 
 router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
 
@@ -33,21 +39,19 @@ async def create_comment(
 
 
 @router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
-async def list_comments(
-    post_id: IdPath, reads: ReadsDep, pager: PagerDep, viewer: OptionalUser
-) -> ModelResponse:
+async def list_comments(post_id: IdPath, request: Request, pager: PagerDep) -> ModelResponse:
     """Top-level comments, oldest first, each with its `reply_count`."""
-    async with reads.connect() as reader:
+    viewer = await viewer_of(request)
+    async with read_connection(request) as reader:
         page = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
     return ModelResponse(page)
 
 
 @router.get("/comments/{comment_id}/replies", response_model=Page[CommentPublic])
-async def list_replies(
-    comment_id: uuid.UUID, reads: ReadsDep, pager: PagerDep, viewer: OptionalUser
-) -> ModelResponse:
+async def list_replies(comment_id: uuid.UUID, request: Request, pager: PagerDep) -> ModelResponse:
     """A comment's replies, oldest first, each with its `reply_count`."""
-    async with reads.connect() as reader:
+    viewer = await viewer_of(request)
+    async with read_connection(request) as reader:
         page = await service.replies(reader, comment_id=comment_id, viewer=viewer, pager=pager)
     return ModelResponse(page)
 

@@ -22,6 +22,8 @@ from service.idempotency.models import IdempotencyKey
 class IdempotentRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if "POST" not in (self.methods or ()):  # only creates take an Idempotency-Key
+            return handler
 
         async def record_in_transaction(request: Request) -> Response:
             response = await handler(request)

@@ -33,3 +33,8 @@ class StateSlot(Generic[T]):
         app = owner.app if isinstance(owner, HTTPConnection) else owner
         found: T | None = getattr(app.state, self.name, None)
         return found
+
+    def clear(self, app: Starlette) -> None:
+        """Forget the value (a test that put one for its own duration)."""
+        if hasattr(app.state, self.name):
+            delattr(app.state, self.name)

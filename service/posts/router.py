@@ -4,7 +4,7 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from service.idempotency.route import IdempotentRoute
-from service.kit.db.reads import ReadsDep
+from service.kit.db.reads import read_connection
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.db.streaming import StreamingSessionDep
 from service.kit.http.responses import ModelResponse
@@ -29,10 +29,10 @@ from service.users.dependencies import (
     CurrentUser,
     ExportLimit,
     Idempotent,
-    OptionalUser,
     SearchRateLimit,
     SignedInUser,
     WriteRateLimit,
+    viewer_of,
 )
 
 router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
@@ -40,6 +40,79 @@ router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
 IfMatch = Annotated[
     str | None, Header(max_length=256, description="ETag of the version being changed")
 ]
+
+
+# Declaration order is match order: the reads first (the hottest, GET /{post_id}, after the
+# fixed GET paths it would claim), then the writes; /bulk before /{post_id} among the writes.
+@router.get("", response_model=Page[PostPublic])
+async def list_posts(
+    request: Request,
+    pager: PagerDep,
+    filters: PostFilterDep,
+    sort: PostSort = PostSort.newest,
+) -> ModelResponse:
+    """Drafts (`status=draft`) are only ever the signed-in viewer's own. With `q` it is a
+    full-text search, charged to the caller's search budget (SEARCH_RATE_LIMIT)."""
+    viewer = await viewer_of(request)
+    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
+    async with read_connection(request) as reader:
+        page = await service.list_posts(
+            reader, filters=filters, sort=sort, pager=pager, viewer=viewer
+        )
+    return ModelResponse(page, headers=headers)
+
+
+@router.get("/search", response_model=list[PostPublic], dependencies=[SearchRateLimit])
+async def search_posts(
+    session: ReadSessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[PostPublic]:
+    """Best `limit` matches, ranked (ts_rank on PostgreSQL, bm25 on SQLite); no cursor."""
+    return await service.search_posts(session, q=q, limit=limit)
+
+
+@router.get("/top", response_model=Page[PostPublic])
+async def top_posts(
+    session: ReadSessionDep,
+    pager: PagerDep,
+    per_author: Annotated[int, Query(ge=1, le=20)] = 3,
+) -> Page[PostPublic]:
+    """Each author's `per_author` most liked posts, most liked first (keyset pages)."""
+    return await service.top_posts(session, per_author=per_author, pager=pager)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    dependencies=[ExportLimit],
+    responses={200: {"content": {media: {} for media in export.MEDIA_TYPES.values()}}},
+)
+async def export_posts(
+    user: SignedInUser,
+    session: StreamingSessionDep,
+    filters: PostFilterDep,
+    response: Response,
+    export_format: Annotated[export.ExportFormat, Query(alias="format")] = (
+        export.ExportFormat.ndjson
+    ),
+) -> StreamingResponse:
+    """Every post the `GET /posts` filters match, oldest first: NDJSON (default) or CSV,
+    streamed from a server-side cursor (memory stays flat whatever the size)."""
+    body = await export.export(session, filters=filters, viewer=user, export_format=export_format)
+    # A returned Response replaces the one the dependencies set headers on (RateLimit-*).
+    headers = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit-")}
+    return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
+
+
+@router.get("/{post_id}", response_model=PostPublic)
+async def read_post(post_id: IdPath, request: Request) -> ModelResponse:
+    """A published post, or your own draft (signed in). No dependencies on this hottest route:
+    the viewer and the connection are taken in the handler (docs/performance.md)."""
+    viewer = await viewer_of(request)
+    async with read_connection(request) as reader:
+        post = await service.read_post(reader, post_id, viewer)
+    return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 
 @router.post(
@@ -74,46 +147,6 @@ async def bulk_create_posts(
     return await bulk.bulk_create(session, publisher, author=user, items=data.items)
 
 
-@router.get("", response_model=Page[PostPublic])
-async def list_posts(
-    request: Request,
-    reads: ReadsDep,
-    pager: PagerDep,
-    viewer: OptionalUser,
-    filters: PostFilterDep,
-    sort: PostSort = PostSort.newest,
-) -> ModelResponse:
-    """Drafts (`status=draft`) are only ever the signed-in viewer's own. With `q` it is a
-    full-text search, charged to the caller's search budget (SEARCH_RATE_LIMIT)."""
-    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
-    async with reads.connect() as reader:
-        page = await service.list_posts(
-            reader, filters=filters, sort=sort, pager=pager, viewer=viewer
-        )
-    return ModelResponse(page, headers=headers)
-
-
-@router.get("/search", response_model=list[PostPublic], dependencies=[SearchRateLimit])
-async def search_posts(
-    session: ReadSessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> list[PostPublic]:
-    """Best `limit` matches, ranked (ts_rank on PostgreSQL, bm25 on SQLite); no cursor."""
-    return await service.search_posts(session, q=q, limit=limit)
-
-
-@router.get("/top", response_model=Page[PostPublic])
-async def top_posts(
-    session: ReadSessionDep,
-    pager: PagerDep,
-    per_author: Annotated[int, Query(ge=1, le=20)] = 3,
-) -> Page[PostPublic]:
-    """Each author's `per_author` most liked posts, most liked first (keyset pages)."""
-    return await service.top_posts(session, per_author=per_author, pager=pager)
-
-
-# Fixed paths (/export, /bulk) are declared before /{post_id}, which would claim them.
 @router.patch("/bulk", response_model=BulkChangeResult)
 async def bulk_set_status(
     data: BulkChange, user: CurrentUser, session: SessionDep, publisher: PublisherDep
@@ -127,36 +160,6 @@ async def bulk_set_status(
 async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) -> BulkChangeResult:
     """Soft-delete up to 1000 of your posts: `{items: [{id, version?}]}` (per-item report)."""
     return await bulk_changes.bulk_delete(session, author=user, items=data.items)
-
-
-@router.get(
-    "/export",
-    response_class=StreamingResponse,
-    dependencies=[ExportLimit],
-    responses={200: {"content": {media: {} for media in export.MEDIA_TYPES.values()}}},
-)
-async def export_posts(
-    user: SignedInUser,
-    session: StreamingSessionDep,
-    filters: PostFilterDep,
-    response: Response,
-    export_format: Annotated[export.ExportFormat, Query(alias="format")] = (
-        export.ExportFormat.ndjson
-    ),
-) -> StreamingResponse:
-    """Every post the `GET /posts` filters match, oldest first: NDJSON (default) or CSV,
-    streamed from a server-side cursor (memory stays flat whatever the size)."""
-    body = await export.export(session, filters=filters, viewer=user, export_format=export_format)
-    # A returned Response replaces the one the dependencies set headers on (RateLimit-*).
-    headers = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit-")}
-    return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
-
-
-@router.get("/{post_id}", response_model=PostPublic)
-async def read_post(post_id: IdPath, reads: ReadsDep, viewer: OptionalUser) -> ModelResponse:
-    async with reads.connect() as reader:
-        post = await service.read_post(reader, post_id, viewer)
-    return ModelResponse(post, headers={"ETag": service.etag(post)})
 
 
 @router.patch("/{post_id}", response_model=PostPublic, dependencies=[WriteRateLimit])

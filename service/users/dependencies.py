@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
-from service.kit.db.session import SessionDep, SessionMakerDep
+from service.kit.db.session import SessionDep, sessionmaker_of
 from service.kit.errors import Unauthorized
 from service.kit.http.ratelimit import Budget, per_caller
 from service.kit.observability.context import bind_user
@@ -36,18 +36,30 @@ async def _authenticate(request: Request, session: AsyncSession, token: str) -> 
     return user
 
 
-async def get_optional_user(
-    request: Request, sessionmaker: SessionMakerDep, token: TokenDep
-) -> User | None:
-    """For reads open to anyone: no token, no session at all (the anonymous hot path).
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, else None."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def viewer_of(request: Request) -> User | None:
+    """The signed-in user of a read open to anyone, or None: no token, no session at all (the
+    anonymous hot path; a plain function, so hot routes call it without a dependency).
 
     With a token the user is checked on the primary, in a short session of its own: a revoked
     token (token_version bumped) must fail at once, which a lagging replica cannot promise.
     """
+    token = bearer_token(request)
     if token is None:
         return None
-    async with side_session(request, sessionmaker) as session:
+    async with side_session(request, sessionmaker_of(request)) as session:
         return await _authenticate(request, session, token)
+
+
+async def get_optional_user(request: Request) -> User | None:
+    """`viewer_of` as a dependency. It declares no security scheme: public reads show no
+    padlock in the OpenAPI document (a token is optional and only changes what is visible)."""
+    return await viewer_of(request)
 
 
 async def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
@@ -57,15 +69,13 @@ async def get_current_user(request: Request, session: SessionDep, token: TokenDe
     return await _authenticate(request, session, token)
 
 
-async def get_signed_in_user(
-    request: Request, sessionmaker: SessionMakerDep, token: TokenDep
-) -> User:
+async def get_signed_in_user(request: Request, token: TokenDep) -> User:
     """For reads that need a user but no transaction (an export): the same check as
-    `get_optional_user`, in a short session of its own, and a token is required."""
-    user = await get_optional_user(request, sessionmaker, token)
-    if user is None:
+    `viewer_of`, in a short session of its own, and a token is required."""
+    if token is None:
         raise Unauthorized("Authentication required.")
-    return user
+    async with side_session(request, sessionmaker_of(request)) as session:
+        return await _authenticate(request, session, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

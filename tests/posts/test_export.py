@@ -11,7 +11,6 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
 from service.kit.model_base import utcnow
 from service.kit.settings import Settings
 from service.main import create_app
@@ -20,6 +19,7 @@ from service.posts.models import Post
 from tests.support.accounts import AccountFactory
 from tests.support.api import POSTS, create_post
 from tests.support.problems import assert_problem
+from tests.support.sessions import bind_sessions
 from tests.support.settings import make_settings
 
 EXPORT = f"{POSTS}/export"
@@ -135,8 +135,7 @@ async def test_export_is_rate_limited(
     make_account: AccountFactory,
 ) -> None:
     app: FastAPI = create_app(make_settings(settings.database_url, export_rate_limit="2/minute"))
-    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
-    app.dependency_overrides[get_read_sessionmaker] = lambda: sessionmaker
+    bind_sessions(app, sessionmaker)
     user = await make_account()
     async with (
         app.router.lifespan_context(app),

@@ -10,11 +10,11 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
 from service.kit.settings import Settings
 from service.main import create_app
 from tests.support.accounts import PASSWORD, AccountFactory
 from tests.support.problems import assert_problem
+from tests.support.sessions import bind_sessions
 from tests.support.settings import make_settings
 
 TOKEN = "/api/v1/auth/token"
@@ -26,8 +26,7 @@ pytestmark = pytest.mark.sqlite_only
 
 def _throttled_app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> FastAPI:
     app = create_app(make_settings(settings.database_url, login_rate_limit="3/minute"))
-    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
-    app.dependency_overrides[get_read_sessionmaker] = lambda: sessionmaker
+    bind_sessions(app, sessionmaker)
     return app
 
 

@@ -13,12 +13,12 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
 from service.kit.http.ratelimit import RATE_LIMITER
 from service.kit.settings import Settings
 from service.main import create_app
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
+from tests.support.sessions import bind_sessions
 from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"
@@ -34,8 +34,7 @@ def _app(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], **limits: str
 ) -> FastAPI:
     app = create_app(make_settings(settings.database_url, **limits))
-    app.dependency_overrides[get_sessionmaker] = lambda: sessionmaker
-    app.dependency_overrides[get_read_sessionmaker] = lambda: sessionmaker
+    bind_sessions(app, sessionmaker)
     return app
 
 

@@ -15,18 +15,17 @@ are (ints, strings, aware datetimes): no bind processors run on PostgreSQL.
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import DRIVER_READS, AsyncReadSession
+from service.kit.db.engines import DRIVER_READS
 from service.kit.db.guard import slot_of
-from service.kit.db.session import ReadSessionMakerDep, router_of
+from service.kit.db.session import read_sessionmaker_of, router_of
 
 Row = Mapping[str, Any]
 
@@ -86,42 +85,26 @@ class CompiledRead:
         return rows[0] if rows else None
 
 
-@dataclass(frozen=True, slots=True)
-class Reads:
-    """A hot read's way to its connection: `async with reads.connect() as connection`.
+@asynccontextmanager
+async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A hot read's connection: `async with read_connection(request) as connection`.
 
-    A plain (non-yield) dependency: the handler holds the connection only around its
-    statements and gives it back before the response is serialized and sent. A yield
-    dependency would hold it until after the response, and cost an exit stack and a shielded
-    cancel scope per request (measured: ~7% of a GET by id's CPU under load).
+    The reader a `ReadSessionDep` would use (replica or primary, same guard slot and
+    fail-over), without a Session around it (the Session and its transaction bookkeeping cost
+    more than the statement itself). Taken in the handler, not by a dependency: the handler
+    holds it only around its statements and gives it back before the response is serialized
+    and sent, and no dependency is solved for it (a yield dependency costs an exit stack and a
+    shielded cancel scope per request: measured ~7% of a GET by id's CPU under load).
     """
-
-    request: Request
-    sessionmaker: async_sessionmaker[AsyncReadSession]
-
-    @asynccontextmanager
-    async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """The reader a `ReadSessionDep` would use (replica or primary, same guard slot and
-        fail-over), without a Session around it (the Session and its transaction bookkeeping
-        cost more than the statement itself)."""
-        bind = self.sessionmaker.kw.get("bind")
-        if isinstance(bind, AsyncConnection):  # the tests bind their rolled-back connection
-            async with slot_of(self.request):
-                yield bind
-            return
-        assert isinstance(bind, AsyncEngine)
-        request = self.request
-        async with (
-            slot_of(request),
-            router_of(request).reading(request, None),
-            bind.connect() as connection,
-        ):
-            yield connection
-
-
-async def get_reads(request: Request, sessionmaker: ReadSessionMakerDep) -> Reads:
-    return Reads(request, sessionmaker)
-
-
-ReadsDep = Annotated[Reads, Depends(get_reads)]
-"""For hot reads run with `CompiledRead`; everything else takes `ReadSessionDep`."""
+    bind = read_sessionmaker_of(request).kw.get("bind")
+    if isinstance(bind, AsyncConnection):  # the tests bind their rolled-back connection
+        async with slot_of(request):
+            yield bind
+        return
+    assert isinstance(bind, AsyncEngine)
+    async with (
+        slot_of(request),
+        router_of(request).reading(request, None),
+        bind.connect() as connection,
+    ):
+        yield connection

@@ -141,18 +141,45 @@ def router_of(request: Request) -> SessionRouter:
     return SESSION_ROUTER.find(request) or _PRIMARY_ONLY
 
 
+@dataclass(frozen=True)
+class RequestSessions:
+    """Where requests take their sessions from instead of the `Database` (the tests bind their
+    rolled-back connection here: `REQUEST_SESSIONS.put(app, ...)`). Background work (the job
+    worker, the realtime feed) always uses the `Database`."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncReadSession]
+
+
+REQUEST_SESSIONS: StateSlot[RequestSessions] = StateSlot("request_sessions")
+
+
+def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The write side of a request: the primary."""
+    bound = REQUEST_SESSIONS.find(request)
+    return bound.sessionmaker if bound is not None else DATABASE.of(request).sessionmaker
+
+
+def read_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncReadSession]:
+    """The read side of a request: the router's replica, else the primary's reader."""
+    bound = REQUEST_SESSIONS.find(request)
+    if bound is not None:
+        return bound.read_sessionmaker
+    return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
+
+
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The write-side override point (tests bind it inside a rolled-back transaction).
+    """`sessionmaker_of` as a dependency.
 
     `async def` on purpose, like every per-request dependency: FastAPI runs a plain `def`
     dependency in the thread pool, a thread hop (and GIL contention) per request.
     """
-    return DATABASE.of(request).sessionmaker
+    return sessionmaker_of(request)
 
 
 async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncReadSession]:
-    """The read-side override point: the router's replica, else the primary's reader."""
-    return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
+    """`read_sessionmaker_of` as a dependency."""
+    return read_sessionmaker_of(request)
 
 
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
