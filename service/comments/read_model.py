@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import Select as ColumnSelect
 from service.comments.models import Comment
 from service.comments.schemas import CommentPublic
 from service.kit.db.reads import CompiledRead, Row
+from service.kit.schemas import construct
 from service.users.models import User
 from service.users.schemas import UserPublic
 
@@ -77,21 +78,27 @@ def build(row: Row) -> CommentPublic:
     deleted = bool(row["deleted"])
     author = None
     if not deleted:
-        author = UserPublic.model_construct(
-            id=row["author_id"],
-            username=row["author_username"],
-            display_name=row["author_display_name"],
-            created_at=row["author_created_at"],
+        author = construct(
+            UserPublic,
+            {
+                "id": row["author_id"],
+                "username": row["author_username"],
+                "display_name": row["author_display_name"],
+                "created_at": row["author_created_at"],
+            },
         )
-    return CommentPublic.model_construct(
-        id=row["id"],
-        post_id=row["post_id"],
-        parent_id=row["parent_id"],
-        body=None if deleted else row["body"],
-        author=author,
-        deleted=deleted,
-        reply_count=row["reply_count"],
-        created_at=row["created_at"],
+    return construct(
+        CommentPublic,
+        {
+            "id": row["id"],
+            "post_id": row["post_id"],
+            "parent_id": row["parent_id"],
+            "body": None if deleted else row["body"],
+            "author": author,
+            "deleted": deleted,
+            "reply_count": row["reply_count"],
+            "created_at": row["created_at"],
+        },
     )
 
 

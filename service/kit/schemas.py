@@ -9,7 +9,7 @@ the range of a timestamp. Each is a 422 naming the field, never a 500 from the d
 import math
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Le
 from fastapi import Path, Query
@@ -79,6 +79,26 @@ class RequestModel(SQLModel):
 
 class ResponseModel(SQLModel):
     model_config = ConfigDict(from_attributes=True)  # type: ignore[assignment]
+
+
+ResponseT = TypeVar("ResponseT", bound=ResponseModel)
+
+
+def construct(cls: type[ResponseT], fields: dict[str, Any]) -> ResponseT:
+    """A response model from trusted values (typed database columns), with no validation.
+
+    What `model_construct` does for the models it is used on, at a fraction of its cost (it
+    walks every field's aliases and defaults: ~40% of building a page of posts). The rules that
+    make it equivalent, checked by tests/kit/test_construct.py: `fields` names every field of
+    `cls` by its field name, in declaration order (the JSON follows it), and `cls` has no
+    private attributes and no `model_post_init`.
+    """
+    model: ResponseT = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", fields)
+    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
 
 
 MAX_BIGINT = 2**63 - 1

@@ -20,6 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from service.kit.db import dialects
 from service.kit.db.reads import CompiledRead
+from service.kit.schemas import construct
 from service.posts.models import Post, PostStatus
 from service.posts.schemas import PostPublic
 from service.tags.models import PostTag, Tag
@@ -124,28 +125,34 @@ def _tags(value: Any) -> list[str]:
 
 def build(fields: PublicRow) -> PostPublic:
     """THE way to a PostPublic, from database rows and from entities alike."""
-    # model_construct: the values come from the database through typed columns, so validating
-    # them again would only cost time. The status is made the enum the schema declares (the
+    # construct: the values come from the database through typed columns, so validating them
+    # again would only cost time. The status is made the enum the schema declares (the
     # driver path reads it as text).
-    author = UserPublic.model_construct(
-        id=fields["author_id"],
-        username=fields["author_username"],
-        display_name=fields["author_display_name"],
-        created_at=fields["author_created_at"],
+    author = construct(
+        UserPublic,
+        {
+            "id": fields["author_id"],
+            "username": fields["author_username"],
+            "display_name": fields["author_display_name"],
+            "created_at": fields["author_created_at"],
+        },
     )
-    return PostPublic.model_construct(
-        id=fields["id"],
-        slug=fields["slug"],
-        title=fields["title"],
-        body=fields["body"],
-        status=PostStatus(fields["status"]),
-        meta=fields["meta"],
-        like_count=fields["like_count"],
-        version=fields["version"],
-        created_at=fields["created_at"],
-        updated_at=fields["updated_at"],
-        author=author,
-        tags=_tags(fields["tags"]),
+    return construct(
+        PostPublic,
+        {
+            "id": fields["id"],
+            "slug": fields["slug"],
+            "title": fields["title"],
+            "body": fields["body"],
+            "status": PostStatus(fields["status"]),
+            "meta": fields["meta"],
+            "like_count": fields["like_count"],
+            "version": fields["version"],
+            "created_at": fields["created_at"],
+            "updated_at": fields["updated_at"],
+            "author": author,
+            "tags": _tags(fields["tags"]),
+        },
     )
 
 
