@@ -2,6 +2,7 @@
 
 import logging
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +31,21 @@ def route_template(scope: Scope) -> str:
     if concrete and path.endswith(concrete):
         return path[: len(path) - len(concrete)] + template
     return template
+
+
+_DURATIONS: dict[tuple[str, str, int], Any] = {}
+
+
+def _duration(method: str, route: str, status: int) -> Any:
+    """The duration histogram's child for these labels, bound once (`labels()` takes a lock and
+    formats the label values on every call). Routes are templates, so the keys are bounded."""
+    key = (method, route, status)
+    child = _DURATIONS.get(key)
+    if child is None:
+        child = _DURATIONS[key] = HTTP_DURATION.labels(
+            method=method, route=route, status=str(status)
+        )
+    return child
 
 
 class ObservabilityMiddleware:
@@ -67,9 +83,7 @@ class ObservabilityMiddleware:
             method = scope.get("method", "WS")
             if is_http:
                 HTTP_IN_FLIGHT.dec()
-                HTTP_DURATION.labels(method=method, route=route, status=str(status)).observe(
-                    elapsed
-                )
+                _duration(method, route, status).observe(elapsed)
             _ACCESS.log(
                 logging.ERROR if is_http and status >= 500 else logging.INFO,
                 "request",
