@@ -10,14 +10,13 @@ import json
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from service.kit.settings import Settings
-from tests.ops.servers import Service, postgres_service_database, running_service
-from tests.support.migrations import migrated_database
+from tests.ops.servers import Service, running_service
+from tests.support.migrations import backend_database
 from tests.support.paths import ROOT
 
 SECTION = "## First requests"
@@ -109,15 +108,6 @@ STEPS: list[Callable[[str, dict[str, Any]], None]] = [
 """One check per README block, in order: a block added without its check fails the test."""
 
 
-@asynccontextmanager
-async def served_database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    if backend == "sqlite":
-        yield await migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'inkwell.db'}")
-        return
-    async with postgres_service_database("readme") as url:
-        yield url
-
-
 def reader_checkout(tmp_path: Path) -> Path:
     """A working directory whose `.venv/bin/python` is this interpreter (the README calls it)."""
     checkout = tmp_path / "checkout"
@@ -161,7 +151,7 @@ async def test_first_requests_run_as_written(backend: str, tmp_path: Path) -> No
         "SEARCH_RATE_LIMIT": str(defaults["search_rate_limit"].default),
     }
     async with (
-        served_database(backend, tmp_path) as url,
+        backend_database(backend, tmp_path, "readme") as url,
         running_service(url, tmp_path / "service.log", env=env) as service,
     ):
         outputs, failure = await run_blocks(blocks, service, reader_checkout(tmp_path))
