@@ -112,7 +112,7 @@ class Settings(BaseSettings):
         default="otlp", description="otlp: to OTEL_EXPORTER_OTLP_* (HTTP); none: in-process"
     )
     tracing_operation_spans: bool = Field(
-        default=True, description="also a span per dependency, endpoint and serialization"
+        default=True, description="also spans for dependency resolution, endpoint, serialization"
     )
     db_slow_query_ms: float = Field(
         default=200.0, ge=0, description="log statements slower than this (0 logs all)"

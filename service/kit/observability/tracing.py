@@ -7,7 +7,7 @@ and nothing is added to the middleware list. On, a request gets:
   the whole middleware stack), continuing the caller's trace from `traceparent` (the global
   propagator: W3C trace context and baggage unless OTEL_PROPAGATORS says otherwise), named
   `GET /api/v1/posts/{post_id}` once the route is known; with TRACING_OPERATION_SPANS, child
-  spans per dependency, endpoint and serialization;
+  spans for dependency resolution, the endpoint and serialization;
 - a CLIENT span per SQL statement (opentelemetry-instrumentation-sqlalchemy on the process'
   engines), the statement text without parameters;
 - the request id (`inkwell.request_id`, the `X-Request-ID` of the access log) on the server
