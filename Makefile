@@ -18,9 +18,13 @@ BENCH_STAMP := $(VENV)/.installed-bench
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# The service's own dependencies only (what the image installs too).
+# The service's own dependencies only, as the image installs them: pyproject's `dependencies`,
+# not the project itself (`make run` serves from the checkout; no isolated build of an
+# editable wheel: ~6 s less before the first request).
+RUNTIME_REQUIREMENTS := $(VENV)/runtime-requirements.txt
 $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) -e .
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' >$(RUNTIME_REQUIREMENTS)
+	$(PIP) -r $(RUNTIME_REQUIREMENTS)
 	@touch $@
 
 # `dev`: test, lint and type-check tools (and, through it, `bench` and `tracing`).

@@ -5,6 +5,7 @@ import ast
 import re
 import subprocess
 import sys
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import lru_cache
@@ -94,22 +95,41 @@ def test_the_service_imports_only_runtime_dependencies() -> None:
     assert missing == {}, "imported by the service, not a runtime dependency"
 
 
-@pytest.mark.parametrize(
-    ("target", "group"),
-    [("run", "."), ("migrate", "."), ("test", ".[dev]"), ("bench", ".[bench]")],
-)
-def test_each_make_target_installs_its_group(target: str, group: str, tmp_path: Path) -> None:
-    """`make -n` on a virtualenv that does not exist yet: the install it would run."""
-    plan = subprocess.run(
-        ["make", "-n", "--no-print-directory", target, f"VENV={tmp_path / 'venv'}"],
+def _plan(target: str, venv: Path) -> list[str]:
+    """What `make -n target` would run for a virtualenv that does not exist yet."""
+    return subprocess.run(
+        ["make", "-n", "--no-print-directory", target, f"VENV={venv}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
-    ).stdout
-    installs = re.findall(r"-m pip install .* -e (\S+)", plan)
-    assert [i.strip("'") for i in installs] == [group], plan
+    ).stdout.splitlines()
+
+
+@pytest.mark.parametrize(("target", "group"), [("test", ".[dev]"), ("bench", ".[bench]")])
+def test_tool_targets_install_their_group(target: str, group: str, tmp_path: Path) -> None:
+    installs = [re.findall(r"-m pip install .* -e (\S+)", line) for line in _plan(target, tmp_path)]
+    assert [i.strip("'") for found in installs for i in found] == [group]
+
+
+@pytest.mark.parametrize("target", ["run", "migrate", "worker"])
+def test_service_targets_install_the_runtime_dependencies_only(target: str, tmp_path: Path) -> None:
+    """The requirements file the plan writes is pyproject's `dependencies`, and the one pip
+    install installs it (the project itself is not built: it runs from the checkout)."""
+    venv = tmp_path / "venv"
+    plan = _plan(target, venv)
+    assert [line for line in plan if "pip install" in line] == [
+        f"{venv}/bin/python -m pip install --quiet --disable-pip-version-check --no-compile"
+        f" -r {venv}/runtime-requirements.txt"
+    ]
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    write = next(line for line in plan if "runtime-requirements.txt" in line and "tomllib" in line)
+    subprocess.run(["bash", "-c", write], cwd=ROOT, check=True, timeout=60)
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    written = (venv / "runtime-requirements.txt").read_text().splitlines()
+    assert written == pyproject["project"]["dependencies"]
 
 
 def test_the_image_installs_the_runtime_dependencies_only() -> None:
