@@ -7,9 +7,13 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY pyproject.toml ./
 COPY service ./service
-# Install the dependencies; the application itself runs from /app, not site-packages.
-# pip and setuptools are not needed at runtime: dropping them saves ~23 MB in the image.
-RUN pip install --no-cache-dir . && pip uninstall --yes inkwell setuptools pip
+# Install the runtime dependencies only (no extras unless INKWELL_EXTRAS names some, e.g.
+# --build-arg INKWELL_EXTRAS='[tracing]'); the application itself runs from /app, not
+# site-packages. pip and setuptools are not needed at runtime: dropping them saves ~23 MB.
+ARG INKWELL_EXTRAS=""
+# The pins are pyproject.toml's (hadolint cannot see through the build argument).
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir ".${INKWELL_EXTRAS}" && pip uninstall --yes inkwell setuptools pip
 
 # Runtime stage: slim base, no build tools, non-root user.
 FROM python:3.11-slim-bookworm AS runtime

@@ -1,4 +1,6 @@
-# Inkwell: every target bootstraps .venv from the pinned dependencies in pyproject.toml.
+# Inkwell: every target bootstraps .venv from the pinned dependencies in pyproject.toml, with
+# only the group it needs: runtime for run/worker/migrate, `dev` for lint/typecheck/test,
+# `bench` for the benchmarks (pyproject.toml [project.optional-dependencies]).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,30 +8,48 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 GRACEFUL_TIMEOUT ?= 20
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: run test lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-down bench-micro worker
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The service's own dependencies only, as the image installs them: pyproject's `dependencies`,
+# not the project itself (`make run` serves from the checkout; no isolated build of an
+# editable wheel: ~6 s less before the first request).
+RUNTIME_REQUIREMENTS := $(VENV)/runtime-requirements.txt
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"], sep="\n")' >$(RUNTIME_REQUIREMENTS)
+	$(PIP) -r $(RUNTIME_REQUIREMENTS)
 	@touch $@
 
-run: $(STAMP) migrate
+# `dev`: test, lint and type-check tools (and, through it, `bench` and `tracing`).
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(RUNTIME_STAMP) $(BENCH_STAMP)
+
+$(BENCH_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[bench]'
+	@touch $@ $(RUNTIME_STAMP)
+
+run: $(RUNTIME_STAMP) migrate
 	$(BIN)/python -m service.serve --host $(HOST) --port $(PORT) \
 		--timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)
 
 # The job worker as its own process (outbox jobs, retries, periodic purges); run the service
 # with JOBS_EMBEDDED=false when these do the work. See docs/operations.md.
-worker: $(STAMP) migrate
+worker: $(RUNTIME_STAMP) migrate
 	$(BIN)/python -m service.worker
 
-migrate: $(STAMP)
+migrate: $(RUNTIME_STAMP)
 	$(BIN)/alembic upgrade head
 
 # The first admin (SPEC: Moderation): an existing user of DATABASE_URL gets the admin role.
-admin: $(STAMP)
+admin: $(RUNTIME_STAMP)
 	@test -n "$(username)" || { echo 'usage: make admin username=NAME'; exit 2; }
 	$(BIN)/python -m service.moderation.cli make-admin "$(username)"
 
@@ -55,23 +75,23 @@ test: lint typecheck
 	$(BIN)/coverage report
 
 # Benchmark data set into DATABASE_URL (PostgreSQL); skipped when already loaded identically.
-seed: $(STAMP)
+seed: $(RUNTIME_STAMP)
 	$(BIN)/python -m loadtests.seed $(SEED_ARGS)
 
 # Self-contained: a private PostgreSQL per checkout (/tmp/inkwell-bench-<uid>-<hash>) unless
 # BENCH_DATABASE_URL is set, migrate, seed, service + reference + idiomatic apps, wrk probes
 # (server CPU per request), Locust scenarios, gates, bench-results/<run>/index.html.
 # Stops the cluster it started unless BENCH_KEEP=1. Knobs: docs/performance.md.
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m loadtests.bench
 
 # Stop this checkout's private benchmark cluster (left running by BENCH_KEEP=1).
-bench-down: $(STAMP)
+bench-down: $(BENCH_STAMP)
 	$(BIN)/python -m loadtests.bench down
 
 # pytest-benchmark micro-benchmarks (not part of `make test`) against the same seeded database;
 # stops the private cluster afterwards when it started it (unless BENCH_KEEP=1).
-bench-micro: $(STAMP)
+bench-micro: $(BENCH_STAMP)
 	@was="$$($(BIN)/python -m loadtests.bench status)"; \
 	url="$$($(BIN)/python -m loadtests.bench prepare)" || exit $$?; \
 	BENCH_DATABASE_URL="$$url" $(BIN)/pytest benchmarks -p no:locust \
@@ -83,8 +103,9 @@ bench-micro: $(STAMP)
 db-up:
 	scripts/db-up.sh
 
+# `make db-down purge=1` also deletes the cluster's data directory (CLUSTER_DIR, .cluster).
 db-down:
-	scripts/db-down.sh
+	scripts/db-down.sh $(if $(filter 1 yes true,$(purge)),--purge)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -34,6 +34,12 @@ from service.kit.lifecycle import LIFECYCLE, Lifecycle
 from service.kit.observability.access import ObservabilityMiddleware
 from service.kit.observability.logging import configure_logging
 from service.kit.observability.metrics import mark_process_dead, metrics_router
+from service.kit.observability.tracing import (
+    TRACING,
+    Tracing,
+    telemetry_config,
+    tracing_middleware,
+)
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
 from service.moderation.router import router as moderation_router
@@ -51,10 +57,11 @@ from service.users.security import HASHING, Hashing
 from service.work import worker as job_worker
 
 
-def middleware(settings: Settings) -> list[Middleware]:
+def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middleware]:
     """THE middleware list, outermost first. Every layer is pure ASGI.
 
-    - access log, request id and metrics see every response, errors included;
+    - access log, request id and metrics see every response, errors included; with tracing on
+      (only then) the next layer puts that request id on the server span;
     - security headers go on every response, the 500 of the error boundary included;
     - the error boundary answers what nothing inside handled (problem+json, no internals);
     - CORS, then the body limit (413 before anything reads a big body) and the query guard;
@@ -65,6 +72,7 @@ def middleware(settings: Settings) -> list[Middleware]:
     """
     return [
         Middleware(ObservabilityMiddleware),
+        *tracing_middleware(tracing),
         Middleware(SecurityHeadersMiddleware, production=settings.environment == "production"),
         Middleware(ErrorBoundary),
         *cors(settings),
@@ -83,6 +91,7 @@ def middleware(settings: Settings) -> list[Middleware]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    tracing = Tracing.from_settings(settings)  # None unless TRACING_ENABLED
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         SESSION_GUARD.put(app, SessionGuard.from_settings(settings))
         replicas = REPLICAS.put(app, ReplicaSet.from_settings(settings, primary=db.reader))
         SESSION_ROUTER.put(app, ReplicaRouter(db, replicas))
+        if tracing is not None:
+            tracing.instrument([db.reader, *(replica.engine for replica in replicas.replicas)])
         replicas.start()
         # Durable work: events are written to the outbox in the request's transaction; after
         # a commit the feed and the embedded worker are woken (service/work.py: the handlers).
@@ -114,19 +125,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.dispose()
             await RATE_LIMITER.of(app).close()
             mark_process_dead()
+            if tracing is not None:
+                tracing.shutdown()
 
     app = LinkedAPI(
         title="Inkwell",
         version="0.1.0",
         lifespan=lifespan,
-        middleware=middleware(settings),
+        middleware=middleware(settings, tracing),
         docs_url=None,  # served offline by mount_docs below, not from a CDN
         redoc_url=None,
-        # FastAPI's built-in OpenTelemetry hooks look the global providers up on every request
-        # (~4% of a hot read's CPU); Inkwell's own metrics and logs do not use them.
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # FastAPI's built-in OpenTelemetry: off (free) unless TRACING_ENABLED, then tracing only
+        telemetry=telemetry_config(tracing),
     )
     SETTINGS.put(app, settings)
+    TRACING.put(app, tracing)
     LIFECYCLE.put(app, Lifecycle())
     CURSOR_CODEC.put(app, CursorCodec(settings.jwt_secret))
     RATE_LIMITER.put(app, RateLimiter.from_settings(settings))

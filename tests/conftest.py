@@ -8,6 +8,7 @@ commit path still runs (as SAVEPOINT / RELEASE) and the outer rollback erases it
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -50,23 +51,78 @@ PGBOUNCER_SUITES = ("test_router.py",)
 """The API test modules (and all of tests/posts/) also run through PgBouncer."""
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which backends this run uses, and where they are (printed under "rootdir:")."""
+    postgres = make_url(databases.server_url()).render_as_string(hide_password=True)
+    lines = [
+        f"backends: {', '.join(BACKENDS)} (test ids end in [{']/['.join(BACKENDS)}])",
+        f"  sqlite: a temporary file per run; postgresql: throw-away databases on {postgres}"
+        " (TEST_DATABASE_URL)"
+        + (
+            "; unreachable: fails under CI=true"
+            if databases.in_ci()
+            else "; skipped if unreachable"
+        ),
+    ]
+    if "pgbouncer" in BACKENDS:
+        pgbouncer = os.environ.get("TEST_PGBOUNCER_URL") or "unset: fails (CI=true)"
+        lines.append(f"  pgbouncer: the API modules through {pgbouncer} (TEST_PGBOUNCER_URL)")
+    else:
+        lines.append("  pgbouncer: not run (TEST_PGBOUNCER_URL unset; scripts/db-up.sh prints it)")
+    return lines
+
+
+DESELECTED = pytest.StashKey[Counter[str]]()
+"""Why `pytest_collection_modifyitems` deselected tests: reason -> count."""
+
+
+def _wrong_backend(item: pytest.Item) -> str | None:
+    """Why this item has no run on its backend, or None when it runs."""
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("backend") if callspec is not None else None
+    if backend == "sqlite" and item.get_closest_marker("postgres_only"):
+        return "postgres_only: no [sqlite] run"
+    if backend in {"postgresql", "pgbouncer"} and item.get_closest_marker("sqlite_only"):
+        return f"sqlite_only: no [{backend}] run"
+    if backend == "pgbouncer" and not _runs_through_pgbouncer(item):
+        return "[pgbouncer] runs only the API modules (test_router.py, tests/posts/)"
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`postgres_only` / `sqlite_only` tests have no run on the other backend (deselected,
-    not skipped: under CI=true nothing may skip)."""
+    not skipped: under CI=true nothing may skip); the reasons are counted for the summary."""
+    reasons: Counter[str] = config.stash.setdefault(DESELECTED, Counter())
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("backend") if callspec is not None else None
-        wrong = (
-            (backend == "sqlite" and item.get_closest_marker("postgres_only"))
-            or (backend in {"postgresql", "pgbouncer"} and item.get_closest_marker("sqlite_only"))
-            or (backend == "pgbouncer" and not _runs_through_pgbouncer(item))
-        )
-        (drop if wrong else keep).append(item)
+        reason = _wrong_backend(item)
+        if reason is None:
+            keep.append(item)
+        else:
+            reasons[reason] += 1
+            drop.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say why the "N deselected" of the last line were deselected."""
+    total = len(terminalreporter.stats.get("deselected", []))
+    if not total:
+        return
+    reasons = terminalreporter.config.stash.get(DESELECTED, Counter())
+    parts = [f"{count} {reason}" for reason, count in sorted(reasons.items())]
+    by_expression = total - sum(reasons.values())
+    if by_expression:
+        markexpr = terminalreporter.config.getoption("markexpr") or ""
+        keywords = terminalreporter.config.getoption("keyword") or ""
+        expression = " ".join(f"{o} {v!r}" for o, v in (("-m", markexpr), ("-k", keywords)) if v)
+        parts.append(f"{by_expression} by {expression or 'an expression'}")
+    terminalreporter.write_sep("-", f"{total} deselected")
+    for part in parts:
+        terminalreporter.write_line(f"  {part}")
 
 
 def _runs_through_pgbouncer(item: pytest.Item) -> bool:

@@ -10,20 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.kit.db.engines import create_engine
 from service.main import create_app
 from tests.ops.servers import postgres_service_database
-from tests.support import databases
-from tests.support.migrations import migrated_database
+from tests.support.migrations import backend_database, migrated_database
 from tests.support.settings import make_settings
 
 
 @pytest.fixture
 async def committed_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """A database of its own, migrated, where commits are real (no outer rollback)."""
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'committed.db'}"
-        yield await migrated_database(url)
-        return
-    async with databases.postgres_database("notify") as url:
-        yield await migrated_database(url)
+    async with backend_database(backend, tmp_path, "committed") as url:
+        yield url
 
 
 @pytest.fixture

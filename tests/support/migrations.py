@@ -1,5 +1,8 @@
 """Run Alembic commands on a connection the test already holds (inside its event loop)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -35,3 +38,16 @@ async def migrated_database(url: str) -> str:
         await run_alembic(connection, "upgrade", "head")
     await engine.dispose()
     return url
+
+
+@asynccontextmanager
+async def backend_database(backend: str, directory: Path, purpose: str) -> AsyncIterator[str]:
+    """A migrated database of its own where commits are real: a SQLite file in `directory`,
+    else a throw-away PostgreSQL database (dropped at exit)."""
+    from tests.support import databases
+
+    if backend == "sqlite":
+        yield await migrated_database(f"sqlite+aiosqlite:///{directory / f'{purpose}.db'}")
+        return
+    async with databases.postgres_database(purpose) as url:
+        yield await migrated_database(url)
