@@ -76,6 +76,7 @@ def middleware(settings: Settings) -> list[Middleware]:
             max_age=settings.read_cache_seconds,
             personal_headers=("Authorization", CONSISTENCY_HEADER),
             personal_cookie=CONSISTENCY_COOKIE,
+            never_cache=("/health/", "/metrics"),
         ),
         Middleware(ErrorBoundary),
         *cors(settings),

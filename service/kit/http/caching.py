@@ -8,7 +8,8 @@
   (weak comparison, `*`, lists) turns it into a 304 with no body that keeps the ETag,
   Cache-Control and Vary. A streamed body (the export) is passed through untouched.
 - Cache-Control: a successful anonymous read is `public, max-age=<READ_CACHE_SECONDS>` (unless
-  the route set its own, e.g. health and metrics: `no-store`); a read whose request carries
+  the route set its own); operational paths (health probes, metrics: `never_cache`) are
+  `no-store` and get no validator; a read whose request carries
   credentials or a consistency token is `private, no-cache` (a browser may keep it, revalidates
   it every time, a shared cache never stores it); every other response (writes, errors) is
   `no-store`. Reads carry `Vary` naming the request headers that make an answer personal.
@@ -43,7 +44,8 @@ class HttpCaching:
 
     `personal_headers`: request headers whose presence makes a read personal (`private`), e.g.
     `Authorization` and the consistency-token header; `personal_cookie`: a cookie that does the
-    same. Both are named in `Vary` (the cookie as `Cookie`).
+    same. Both are named in `Vary` (the cookie as `Cookie`). `never_cache`: path prefixes whose
+    answers are live state (probes, metrics), never stored.
     """
 
     def __init__(
@@ -53,8 +55,10 @@ class HttpCaching:
         max_age: int,
         personal_headers: Iterable[str],
         personal_cookie: str | None = None,
+        never_cache: tuple[str, ...] = (),
     ) -> None:
         self.app = app
+        self.never_cache = never_cache
         self.public = f"public, max-age={max_age}".encode()
         names = list(personal_headers)
         self.personal_headers = frozenset(name.lower().encode() for name in names)
@@ -129,6 +133,7 @@ class _Read:
                 break
         self.held: Message | None = None
         self.bodyless = head
+        self.live = scope["path"].startswith(caching.never_cache)
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -136,6 +141,7 @@ class _Read:
             cache_control = _get(headers, b"cache-control")
             if (
                 message["status"] == 200
+                and not self.live
                 and _get(headers, b"etag") is None
                 and (cache_control is None or NO_STORE not in cache_control)
             ):
@@ -173,7 +179,9 @@ class _Read:
             headers = [pair for pair in headers if pair[0].lower() not in _NOT_ON_304]
             self.bodyless = True
         cache_control = _get(headers, b"cache-control")
-        if status >= 300 and status != 304:
+        if self.live:
+            policy = NO_STORE
+        elif status >= 300 and status != 304:
             policy = cache_control or NO_STORE  # errors: never stored (404 is cacheable!)
         elif caching.personal(self.scope):
             policy = NO_STORE if cache_control and NO_STORE in cache_control else PRIVATE
