@@ -35,10 +35,8 @@ class Cursors:
     @staticmethod
     def listing(path: str, query: Iterable[tuple[str, str]]) -> str:
         """The digest a cursor is bound to (service/kit/pagination.py `listing_digest`)."""
-        items = sorted((k, v) for k, v in query if k not in ("cursor", "limit"))
-        identity = json.dumps([path, items], separators=(",", ":")).encode()
-        digest = hashlib.sha256(identity).digest()[:8]
-        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        items = sorted([(k, v) for k, v in query if k not in ("cursor", "limit")])
+        return hashlib.sha256(repr((path, items)).encode()).hexdigest()[:16]
 
     def encode(self, sort: str, values: Sequence[Any], listing: str) -> str:
         encoded = [v.isoformat() if isinstance(v, datetime) else _plain(v) for v in values]
