@@ -168,7 +168,19 @@ class _Read:
 
     async def _start(self, status: int, headers: Headers) -> None:
         caching = self.caching
-        etag = _get(headers, b"etag")
+        # One pass: the validator and the two headers this layer rewrites.
+        etag = cache_control = vary = None
+        kept: Headers = []
+        for pair in headers:
+            name = pair[0].lower()
+            if name == b"cache-control":
+                cache_control = pair[1]
+            elif name == b"vary":
+                vary = pair[1]
+            else:
+                if name == b"etag":
+                    etag = pair[1]
+                kept.append(pair)
         if (
             status == 200
             and etag is not None
@@ -176,9 +188,8 @@ class _Read:
             and none_match(self.condition, etag.decode("latin-1"))
         ):
             status = 304
-            headers = [pair for pair in headers if pair[0].lower() not in _NOT_ON_304]
+            kept = [pair for pair in kept if pair[0].lower() not in _NOT_ON_304]
             self.bodyless = True
-        cache_control = _get(headers, b"cache-control")
         if self.live:
             policy = NO_STORE
         elif status >= 300 and status != 304:
@@ -187,14 +198,8 @@ class _Read:
             policy = NO_STORE if cache_control and NO_STORE in cache_control else PRIVATE
         else:
             policy = cache_control or caching.public
-        headers = [pair for pair in headers if pair[0].lower() != b"cache-control"]
-        headers.append((b"cache-control", policy))
-        vary = _get(headers, b"vary")
-        if vary is None:
-            headers.append((b"vary", caching.vary))
-        else:
-            headers = [pair for pair in headers if pair[0].lower() != b"vary"]
-            headers.append((b"vary", vary + b", " + caching.vary))
+        kept.append((b"cache-control", policy))
+        kept.append((b"vary", caching.vary if vary is None else vary + b", " + caching.vary))
         if self.head:
             self.scope["method"] = "HEAD"
-        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send({"type": "http.response.start", "status": status, "headers": kept})
