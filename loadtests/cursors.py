@@ -3,13 +3,16 @@
 The reference and idiomatic apps answer with the same `next_cursor` as the service for the same
 row, and the harness mints cursors for the wrk probes with it: one cursor list works on all
 three targets. The harness checks the equality on live JSON before it measures anything.
+A cursor is bound to its listing (`listing(path, query)`: the path and the query parameters
+other than `cursor` and `limit`), as the service binds it; tests/kit/test_pagination.py checks
+that the two agree.
 """
 
 import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -29,20 +32,28 @@ class Cursors:
         digest = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def encode(self, sort: str, values: Sequence[Any]) -> str:
+    @staticmethod
+    def listing(path: str, query: Iterable[tuple[str, str]]) -> str:
+        """The digest a cursor is bound to (service/kit/pagination.py `listing_digest`)."""
+        items = sorted([(k, v) for k, v in query if k not in ("cursor", "limit")])
+        return hashlib.sha256(repr((path, items)).encode()).hexdigest()[:16]
+
+    def encode(self, sort: str, values: Sequence[Any], listing: str) -> str:
         encoded = [v.isoformat() if isinstance(v, datetime) else _plain(v) for v in values]
-        payload = json.dumps([sort, encoded], separators=(",", ":")).encode()
+        payload = json.dumps([sort, encoded, listing], separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{self._sign(payload)}"
 
-    def decode(self, cursor: str, sort: str) -> list[Any]:
+    def decode(self, cursor: str, sort: str, listing: str) -> list[Any]:
         body, _, signature = cursor.partition(".")
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         if not hmac.compare_digest(signature, self._sign(payload)):
             raise ValueError("The cursor is not valid.")
-        name, values = json.loads(payload)
+        name, values, bound_to = json.loads(payload)
         if name != sort:
             raise ValueError("The cursor belongs to another sort order.")
+        if bound_to != listing:
+            raise ValueError("The cursor belongs to another listing.")
         if sort == COMMENTS:
             return [UUID(str(values[0]))]
         created_at, row_id = values

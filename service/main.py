@@ -21,6 +21,7 @@ from service.jobs.worker import JOBS
 from service.kit.db.guard import SESSION_GUARD, SessionGuard
 from service.kit.db.session import DATABASE, SESSION_ROUTER, Database
 from service.kit.errors import PROBLEM_RESPONSES, ErrorBoundary, install_error_handlers
+from service.kit.http.caching import HttpCaching
 from service.kit.http.docs import mount_docs
 from service.kit.http.middleware import (
     BodyLimitMiddleware,
@@ -50,6 +51,8 @@ from service.realtime.runtime import REALTIME, Realtime
 from service.replication.middleware import ConsistencyMiddleware
 from service.replication.replicas import REPLICAS, ReplicaSet
 from service.replication.routing import ReplicaRouter
+from service.replication.tokens import COOKIE as CONSISTENCY_COOKIE
+from service.replication.tokens import HEADER as CONSISTENCY_HEADER
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import router as users_router
@@ -63,6 +66,8 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
     - access log, request id and metrics see every response, errors included; with tracing on
       (only then) the next layer puts that request id on the server span;
     - security headers go on every response, the 500 of the error boundary included;
+    - HTTP caching (HEAD, ETag, 304, Cache-Control, Vary) sees every response too: a HEAD
+      runs as a GET through everything below it;
     - the error boundary answers what nothing inside handled (problem+json, no internals);
     - CORS, then the body limit (413 before anything reads a big body) and the query guard;
     - the idempotency recorder sits outside the consistency middleware, so a replayed
@@ -74,6 +79,13 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
         Middleware(ObservabilityMiddleware),
         *tracing_middleware(tracing),
         Middleware(SecurityHeadersMiddleware, production=settings.environment == "production"),
+        Middleware(
+            HttpCaching,
+            max_age=settings.read_cache_seconds,
+            personal_headers=("Authorization", CONSISTENCY_HEADER),
+            personal_cookie=CONSISTENCY_COOKIE,
+            never_cache=("/health/", "/metrics"),
+        ),
         Middleware(ErrorBoundary),
         *cors(settings),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),

@@ -27,6 +27,13 @@ from loadtests.seed import SeedParams, seed
 
 PORT_RANGE = (59500, 59900)
 
+# Cursors are bound to their listing: the query parameters (besides `cursor` and `limit`) of
+# the probes in thresholds.toml that use {newest_cursor} / {oldest_cursor}.
+PROBE_LISTINGS = {
+    NEWEST: Cursors.listing("/api/v1/posts", []),
+    OLDEST: Cursors.listing("/api/v1/posts", [("sort", "created_at"), ("status", "published")]),
+}
+
 
 def _dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
@@ -187,8 +194,8 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
         "users": len(users),
         "tokens": tokens,
         "cursors": {
-            sort: [cursors.encode(sort, [r["created_at"], r["id"]]) for r in sample]
-            for sort in (NEWEST, OLDEST)
+            sort: [cursors.encode(sort, [r["created_at"], r["id"]], listing) for r in sample]
+            for sort, listing in PROBE_LISTINGS.items()
         },
     }
     await asyncio.to_thread(path.write_text, json.dumps(data), encoding="utf-8")

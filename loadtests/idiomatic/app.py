@@ -193,11 +193,15 @@ def _visible() -> Any:
     return (col(Post.status) == "published", col(Post.deleted_at).is_(None))
 
 
-def _decode(cursors: Cursors, cursor: str | None, sort: str) -> list[Any] | None:
+def _listing(request: Request) -> str:
+    return Cursors.listing(request.url.path, request.query_params.multi_items())
+
+
+def _decode(cursors: Cursors, cursor: str | None, sort: str, listing: str) -> list[Any] | None:
     if cursor is None:
         return None
     try:
-        return cursors.decode(cursor, sort)
+        return cursors.decode(cursor, sort, listing)
     except ValueError as error:
         raise HTTPException(status_code=400, detail=str(error)) from error
 
@@ -228,6 +232,7 @@ async def get_post(post_id: int, session: SessionDep, response: Response) -> Pos
 
 @app.get("/api/v1/posts", response_model=Page[PostPublic])
 async def list_posts(
+    request: Request,
     session: SessionDep,
     cursors: CursorsDep,
     limit: Limit = 20,
@@ -244,7 +249,7 @@ async def list_posts(
     )
     if author_id is not None:
         statement = statement.where(col(Post.author_id) == author_id)
-    after = _decode(cursors, cursor, sort)
+    after = _decode(cursors, cursor, sort, _listing(request))
     if after is not None:
         key = tuple_(col(Post.created_at), col(Post.id))
         statement = statement.where(key < tuple(after) if descending else key > tuple(after))
@@ -256,12 +261,13 @@ async def list_posts(
     next_cursor = None
     if len(posts) > limit:
         last = posts[limit - 1]
-        next_cursor = cursors.encode(sort, [last.created_at, last.id])
+        next_cursor = cursors.encode(sort, [last.created_at, last.id], _listing(request))
     return {"items": posts[:limit], "next_cursor": next_cursor}
 
 
 @app.get("/api/v1/posts/{post_id}/comments", response_model=Page[CommentPublic])
 async def list_comments(
+    request: Request,
     post_id: int,
     session: SessionDep,
     cursors: CursorsDep,
@@ -281,7 +287,7 @@ async def list_comments(
         .order_by(col(Comment.id))
         .limit(limit + 1)
     )
-    after = _decode(cursors, cursor, COMMENTS)
+    after = _decode(cursors, cursor, COMMENTS, _listing(request))
     if after is not None:
         statement = statement.where(col(Comment.id) > after[0])
     comments = (await session.exec(statement)).all()
@@ -300,7 +306,11 @@ async def list_comments(
         )
         for c in page
     ]
-    next_cursor = cursors.encode(COMMENTS, [page[-1].id]) if len(comments) > limit else None
+    next_cursor = (
+        cursors.encode(COMMENTS, [page[-1].id], _listing(request))
+        if len(comments) > limit
+        else None
+    )
     return Page[CommentPublic](items=items, next_cursor=next_cursor)
 
 

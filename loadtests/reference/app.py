@@ -183,8 +183,9 @@ async def list_posts(request: Request) -> Response:
         if "author_id" in query:
             args.append(int(query["author_id"]))
         cursor = query.get("cursor")
+        listing = Cursors.listing(request.url.path, query.multi_items())
         if cursor:
-            args.extend(_cursors(request).decode(cursor, sort))
+            args.extend(_cursors(request).decode(cursor, sort, listing))
     except ValueError as error:
         return _problem(400, str(error))
     statement = LISTINGS[(sort, "author_id" in query, bool(cursor))]
@@ -193,7 +194,7 @@ async def list_posts(request: Request) -> Response:
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = _cursors(request).encode(sort, [last["created_at"], last["id"]])
+        next_cursor = _cursors(request).encode(sort, [last["created_at"], last["id"]], listing)
     return JSONResponse({"items": [_post(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
@@ -202,7 +203,8 @@ async def list_comments(request: Request) -> Response:
         post_id = int(request.path_params["post_id"])
         limit = _limit(request)
         cursor = request.query_params.get("cursor")
-        after = _cursors(request).decode(cursor, COMMENTS)[0] if cursor else None
+        listing = Cursors.listing(request.url.path, request.query_params.multi_items())
+        after = _cursors(request).decode(cursor, COMMENTS, listing)[0] if cursor else None
     except ValueError as error:
         return _problem(400, str(error))
     async with _pool(request).acquire() as conn:
@@ -212,7 +214,7 @@ async def list_comments(request: Request) -> Response:
         rows = await conn.fetch(COMMENTS_PAGE[after is not None], *args)
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = _cursors(request).encode(COMMENTS, [rows[limit - 1]["id"]])
+        next_cursor = _cursors(request).encode(COMMENTS, [rows[limit - 1]["id"]], listing)
     return JSONResponse({"items": [_comment(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 

@@ -27,6 +27,18 @@ def _with_counts() -> Any:
     return (joinedload(Comment.author, innerjoin=True), undefer(Comment.reply_count))  # type: ignore[arg-type]
 
 
+async def get_with_counts(session: AsyncSession, comment_id: uuid.UUID) -> Comment | None:
+    """A comment, deleted or not (the caller applies the visibility rule), with its author and
+    `reply_count`: one statement."""
+    statement = (
+        select(Comment)
+        .where(col(Comment.id) == comment_id)
+        .options(*_with_counts())
+        .execution_options(**{INCLUDE_DELETED: True})
+    )
+    return (await session.exec(statement)).first()
+
+
 async def with_reply_count(session: AsyncSession, comment: Comment) -> Comment:
     """Load `reply_count` (and the author) of a comment the session already holds."""
     statement = (

@@ -33,8 +33,9 @@ MAX_THREAD_DEPTH = 5
 async def create_comment(
     post_id: IdPath, data: CommentCreate, user: CurrentUser, session: SessionDep, response: Response
 ) -> CommentPublic:
+    """`Location` is the new comment's own URL (`GET /comments/{id}`)."""
     comment = await service.create(session, post_id=post_id, author=user, data=data)
-    response.headers["Location"] = f"/api/v1/comments/{comment.id}/replies"
+    response.headers["Location"] = f"/api/v1/comments/{comment.id}"
     return comment
 
 
@@ -45,6 +46,16 @@ async def list_comments(post_id: IdPath, request: Request, pager: PagerDep) -> M
     async with read_connection(request) as reader:
         page = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
     return ModelResponse(page)
+
+
+@router.get("/comments/{comment_id}", response_model=CommentPublic)
+async def read_comment(
+    comment_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser
+) -> CommentPublic:
+    """One comment, with its `reply_count`. A deleted comment that still holds replies shows as
+    deleted (body and author hidden), as in its thread; a deleted comment without replies, or
+    one on a post the caller may not see (a draft, a deleted post), is a 404."""
+    return await service.read(session, comment_id=comment_id, viewer=viewer)
 
 
 @router.get("/comments/{comment_id}/replies", response_model=Page[CommentPublic])

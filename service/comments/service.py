@@ -81,6 +81,21 @@ async def _visible_comment(
     return comment, post
 
 
+async def read(
+    session: AsyncSession, *, comment_id: uuid.UUID, viewer: User | None
+) -> CommentPublic:
+    """A live comment, or a deleted one that still holds replies (shown as deleted, as a page
+    shows it), on a post the viewer may see; anything else does not exist for them."""
+    comment = await repository.get_with_counts(session, comment_id)
+    if comment is None or (comment.deleted and comment.reply_count == 0):
+        raise NotFound("No such comment.")
+    try:
+        await posts.get_visible(session, comment.post_id, viewer, bare=True)
+    except NotFound as error:
+        raise NotFound("No such comment.") from error
+    return to_public(comment)
+
+
 async def _page(
     reader: AsyncConnection,
     *,

@@ -4,6 +4,10 @@ A cursor carries the sort key values of the last row of a page plus its unique i
 next page is `WHERE (key, id) < (last_key, last_id)` (or `>` when ascending). The order is
 total, which is why pages never skip or repeat a row, even with equal sort keys or rows
 inserted between requests.
+
+A cursor is bound to the listing it came from: the signed payload holds a digest of the
+request's path and query parameters other than `cursor` and `limit` (filters, sort, ids in
+the path). Used with other filters or another sort it is a 400, not a silently wrong page.
 """
 
 import base64
@@ -12,9 +16,10 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -81,13 +86,14 @@ class CursorCodec:
         digest = hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def encode(self, sort: SortKey, values: Sequence[Any]) -> str:
+    def encode(self, sort: SortKey, values: Sequence[Any], listing: str) -> str:
+        """`listing`: the `listing_digest` of the request whose next page this is."""
         encoded = [_encode(v) for v in values]
-        payload = json.dumps([sort.name, encoded], separators=(",", ":")).encode()
+        payload = json.dumps([sort.name, encoded, listing], separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{body}.{self._sign(payload)}"
 
-    def decode(self, cursor: str, sort: SortKey) -> list[Any]:
+    def decode(self, cursor: str, sort: SortKey, listing: str) -> list[Any]:
         try:
             body, signature = cursor.split(".", 1)
             payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
@@ -96,9 +102,14 @@ class CursorCodec:
         if not hmac.compare_digest(signature, self._sign(payload)):
             raise BadRequest("The cursor is not valid.")
         try:
-            name, values = json.loads(payload)
+            name, values, bound_to = json.loads(payload)
             if name != sort.name:
                 raise BadRequest("The cursor belongs to another sort order.")
+            if bound_to != listing:
+                raise BadRequest(
+                    "The cursor belongs to another listing: use it with the path, filters and"
+                    " sort of the page that returned it (only `limit` may change)."
+                )
             types = [c.type.python_type for c in sort.columns]
             return [_coerce(v, t) for v, t in zip(values, types, strict=True)]
         except (ValueError, TypeError, OverflowError, RecursionError) as error:
@@ -154,23 +165,46 @@ def paginate(
     return statement.order_by(*sort.order_by()).limit(limit + 1)
 
 
+PAGING_PARAMETERS = frozenset({"cursor", "limit"})
+"""The query parameters that choose a page, not a listing: a cursor is not bound to them."""
+
+
+def listing_digest(path: str, query: Iterable[tuple[str, str]]) -> str:
+    """What a cursor is bound to: `path` and the query parameters except `cursor` and `limit`,
+    in any order (sorted), as sent; 64 bits of SHA-256 (16 hex digits) of their `repr` (an
+    unambiguous encoding of strings, and the cheapest: this runs on the hot list path)."""
+    items = sorted([(k, v) for k, v in query if k not in PAGING_PARAMETERS])
+    return hashlib.sha256(repr((path, items)).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class Pager:
-    """The page a request asked for: `limit` rows after `cursor`."""
+    """The page a request asked for: `limit` rows after `cursor`, of the listing at `path`
+    with `query` (its parameters)."""
 
     codec: CursorCodec
     limit: int
     cursor: str | None
+    path: str = ""
+    query: tuple[tuple[str, str], ...] = ()
+
+    @cached_property
+    def listing(self) -> str:
+        """`listing_digest` of this request, computed once (and only when a cursor is read or
+        made)."""
+        return listing_digest(self.path, self.query)
 
     def after(self, sort: SortKey) -> list[Any] | None:
-        return None if self.cursor is None else self.codec.decode(self.cursor, sort)
+        if self.cursor is None:
+            return None
+        return self.codec.decode(self.cursor, sort, self.listing)
 
     def page(self, rows: Sequence[Row], sort: SortKey) -> tuple[list[Row], str | None]:
         """Trim the look-ahead row and make the cursor for the next page, if any."""
         items = list(rows[: self.limit])
         if len(rows) <= self.limit:
             return items, None
-        return items, self.codec.encode(sort, _sort_values(items[-1], sort))
+        return items, self.codec.encode(sort, _sort_values(items[-1], sort), self.listing)
 
 
 def _sort_values(row: Any, sort: SortKey) -> list[Any]:
@@ -189,12 +223,18 @@ async def get_pager(
     limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
     cursor: Annotated[
         str | None,
-        Query(min_length=1, max_length=1024, description="`next_cursor` of the previous page"),
+        Query(
+            min_length=1,
+            max_length=1024,
+            description="`next_cursor` of the previous page, with the same filters and sort"
+            " (another listing's cursor is a 400); `limit` may change",
+        ),
     ] = None,
 ) -> Pager:
     # async def: a plain def dependency would cost a thread-pool hop per request.
     codec = CURSOR_CODEC.of(request)
-    return Pager(codec, limit, cursor)
+    query = tuple(request.query_params.multi_items())  # parsed once per request by Starlette
+    return Pager(codec, limit, cursor, request.scope["path"], query)
 
 
 PagerDep = Annotated[Pager, Depends(get_pager)]

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 from annotated_types import Ge, Le
 from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, field_validator
+from pydantic import Field as PydanticField
 from sqlmodel import SQLModel
 
 MAX_JSON_DEPTH = 32
@@ -75,6 +76,37 @@ class RequestModel(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
     _storable_text = field_validator("*")(storable_text)
+
+
+T = TypeVar("T")
+
+
+def _refuse_null(value: T | None) -> T:
+    if value is None:
+        raise ValueError("may be omitted, but not null: this field cannot be cleared")
+    return value
+
+
+def _not_nullable_schema(schema: dict[str, Any]) -> None:
+    """The JSON schema of the value alone: no `null` branch, no `default: null`."""
+    schema.pop("default", None)
+    branches = [branch for branch in schema.pop("anyOf", []) if branch.get("type") != "null"]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+Omittable = Annotated[
+    T | None,
+    AfterValidator(_refuse_null),
+    PydanticField(json_schema_extra=_not_nullable_schema),
+]
+"""A field of a partial update (PATCH) that may be left out but never sent as `null`:
+`title: Omittable[str] = Field(default=None, ...)`. Left out, it is None and unset
+(`model_dump(exclude_unset=True)` skips it); an explicit `null` is a 422 naming the field,
+never a silent no-op. The OpenAPI schema shows the type without `null`. A field that may be
+cleared keeps a plain `X | None` type (null means "clear")."""
 
 
 class ResponseModel(SQLModel):

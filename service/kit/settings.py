@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
     )
     retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")
+    read_cache_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=24 * 3600,
+        description="max-age of anonymous reads (Cache-Control: public); 0: revalidate each time",
+    )
     idempotency_lease_seconds: float = Field(
         default=30.0, gt=0, description="a key without a recorded answer is re-run after this"
     )

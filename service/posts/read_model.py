@@ -118,9 +118,11 @@ VISIBILITY = CompiledRead(
 
 
 def _tags(value: Any) -> list[str]:
+    """Sorted here, by code point, on every backend: the representation (and so its ETag) must
+    not depend on the database's collation, nor differ from `of_entity`'s (a handful of names)."""
     if isinstance(value, str):  # SQLite's JSON array
         return sorted(json.loads(value))
-    return list(value)
+    return sorted(value)
 
 
 def build(fields: PublicRow) -> PostPublic:

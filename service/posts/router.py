@@ -38,7 +38,12 @@ from service.users.dependencies import (
 router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
 
 IfMatch = Annotated[
-    str | None, Header(max_length=256, description="ETag of the version being changed")
+    str | None,
+    Header(
+        max_length=256,
+        description="The ETag a GET returned: 412 unless it names the current representation"
+        " (strong comparison: a weak `W/` tag never matches; `*` matches any)",
+    ),
 ]
 
 
@@ -52,7 +57,8 @@ async def list_posts(
     sort: PostSort = PostSort.newest,
 ) -> ModelResponse:
     """Drafts (`status=draft`) are only ever the signed-in viewer's own. With `q` it is a
-    full-text search, charged to the caller's search budget (SEARCH_RATE_LIMIT)."""
+    full-text search, charged to the caller's search budget (SEARCH_RATE_LIMIT). A `cursor`
+    continues the listing it came from: with other filters or another sort it is a 400."""
     viewer = await viewer_of(request)
     headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
     async with read_connection(request) as reader:
@@ -107,12 +113,14 @@ async def export_posts(
 
 @router.get("/{post_id}", response_model=PostPublic)
 async def read_post(post_id: IdPath, request: Request) -> ModelResponse:
-    """A published post, or your own draft (signed in). No dependencies on this hottest route:
-    the viewer and the connection are taken in the handler (docs/performance.md)."""
+    """A published post, or your own draft (signed in), with a strong `ETag` (the hash of this
+    body: a like changes it too); `If-None-Match` naming it gives 304, `HEAD` the same headers
+    without the body. No dependencies on this hottest route: the viewer and the connection are
+    taken in the handler (docs/performance.md)."""
     viewer = await viewer_of(request)
     async with read_connection(request) as reader:
         post = await service.read_post(reader, post_id, viewer)
-    return ModelResponse(post, headers={"ETag": service.etag(post)})
+    return ModelResponse(post)
 
 
 @router.post(
@@ -172,6 +180,9 @@ async def update_post(
     response: Response,
     if_match: IfMatch = None,
 ) -> PostPublic:
+    """Owner only. Omitted fields stay as they are; `null` is refused (422 naming the field):
+    no field of a post can be cleared. `tags` replaces all tags. One PATCH bumps `version`
+    once; the response carries the new `ETag` (the one the next GET sends)."""
     post = await service.update(
         session, publisher, post_id=post_id, user=user, data=data, if_match=if_match
     )
@@ -183,6 +194,7 @@ async def update_post(
 async def delete_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
 ) -> None:
+    """Soft delete (owner or moderator); `If-Match` as for PATCH."""
     await service.soft_delete(session, post_id=post_id, user=user, if_match=if_match)
 
 

@@ -7,7 +7,13 @@ from typing import Any
 from pydantic import field_validator
 from sqlmodel import Field
 
-from service.kit.schemas import RequestModel, ResponseModel, json_depth, storable_text
+from service.kit.schemas import (
+    Omittable,
+    RequestModel,
+    ResponseModel,
+    json_depth,
+    storable_text,
+)
 from service.posts.models import PostStatus
 from service.posts.slugs import SLUG_PATTERN
 from service.tags.schemas import MAX_TAGS_PER_POST, TagInput, normalise_tags
@@ -45,11 +51,13 @@ class PostCreate(PostBase):
 
 
 class PostUpdate(RequestModel):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    body: str | None = Field(default=None, min_length=1, max_length=100_000)
-    status: PostStatus | None = None
-    meta: dict[str, Any] | None = Field(default=None, validation_alias="metadata")
-    tags: list[TagInput] | None = Field(
+    """A partial update: omitted fields stay as they are; `null` is a 422 (nothing clears)."""
+
+    title: Omittable[str] = Field(default=None, min_length=1, max_length=200)
+    body: Omittable[str] = Field(default=None, min_length=1, max_length=100_000)
+    status: Omittable[PostStatus] = None
+    meta: Omittable[dict[str, Any]] = Field(default=None, validation_alias="metadata")
+    tags: Omittable[list[TagInput]] = Field(
         default=None, max_length=MAX_TAGS_PER_POST, description="replaces all tags"
     )
 

@@ -12,6 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.authz import ensure_owner
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
+from service.kit.http import etags
+from service.kit.http.responses import representation_etag
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager, SortKey
 from service.moderation.models import Action
@@ -31,8 +33,10 @@ from service.tags import service as tags
 from service.users.models import User
 
 
-def etag(post: Post | PostPublic) -> str:
-    return f'"{post.id}-{post.version}"'
+def etag(post: PostPublic) -> str:
+    """The strong ETag of a post: the one `GET /posts/{id}` sends with this representation (the
+    hash of its JSON), so it changes whenever the representation does (an edit, a like)."""
+    return representation_etag(post)
 
 
 def _visible_to(status: PostStatus, author_id: int, viewer: User | None) -> bool:
@@ -46,10 +50,18 @@ async def create(
     post = await _insert(session, author.id, data)
     assert post.id is not None
     await _set_tags(session, post, data.tags, new=True)
-    set_committed_value(post, "author", author)
     if post.status == PostStatus.published:
         await publisher.published(session, [PostPublished(post.id, author.id)])
-    return read_model.of_entity(post)
+    return await _representation(session, post.id)
+
+
+async def _representation(session: AsyncSession, post_id: int) -> PostPublic:
+    """The post as `GET /posts/{id}` will show it once this transaction commits, read by the
+    same statement: the body and the ETag of a write's response are exactly those of the next
+    GET (a document's key order, for one, is the database's: JSONB sorts keys)."""
+    fields = await read_model.BY_ID.first(session, post_id=post_id)
+    assert fields is not None
+    return read_model.build(fields)
 
 
 async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> Post:
@@ -197,12 +209,14 @@ def _post_visible_to(post: Post, viewer: User) -> bool:
 
 
 def check_precondition(post: Post, if_match: str | None) -> None:
-    """412 unless `If-Match` is absent, `*`, or names the post's current version."""
+    """412 unless `If-Match` is absent, `*`, or names the ETag of the post's current
+    representation by the strong comparison (a weak `W/` tag never matches). `post` is the
+    entity with its author and tags, as loaded for the write: its representation is built the
+    way a GET builds it, and hashed the same way."""
     if if_match is None or if_match.strip() == "*":
         return
-    tags_ = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if etag(post) not in tags_:
-        raise PreconditionFailed("The post has changed since you read it.")
+    if not etags.match(if_match, etag(read_model.of_entity(post))):
+        raise PreconditionFailed("The post has changed since you read it (If-Match).")
 
 
 async def update(
@@ -216,24 +230,25 @@ async def update(
 ) -> PostPublic:
     post = await _get_owned(session, post_id, user)
     check_precondition(post, if_match)
+    assert post.id is not None
     was_published = post.status == PostStatus.published
+    # Explicit nulls never get here (PostUpdate refuses them): what is set is a change.
     changes = data.model_dump(exclude_unset=True)
     new_tags = changes.pop("tags", None)
-    for field, value in changes.items():
-        if value is None:
-            continue
-        setattr(post, field, value)
-    if changes.get("body") is not None:
-        post.excerpt = excerpt_of(post.body)
     if new_tags is not None:
+        # The link rows first, while the post is still clean: their statements autoflush, and
+        # a post made dirty before them would be UPDATEd twice (two versions for one PATCH).
         await _set_tags(session, post, new_tags, new=False)
         # Link rows are not columns of `posts`: touch the row so the version still moves.
         post.updated_at = utcnow()
+    for field, value in changes.items():
+        setattr(post, field, value)
+    if "body" in changes:
+        post.excerpt = excerpt_of(post.body)
     await _flush_versioned(session)
     if not was_published and post.status == PostStatus.published:
-        assert post.id is not None
         await publisher.published(session, [PostPublished(post.id, post.author_id)])
-    return read_model.of_entity(post)
+    return await _representation(session, post.id)
 
 
 async def soft_delete(
@@ -249,10 +264,11 @@ async def soft_delete(
 
 async def restore(session: AsyncSession, *, post_id: int, user: User) -> PostPublic:
     post = await moderation.get_moderatable(session, post_id, user, include_deleted=True)
+    assert post.id is not None
     post.deleted_at = None
     moderation.record_if_moderated(session, post, user, Action.post_restore)
     await _flush_versioned(session)
-    return read_model.of_entity(post)
+    return await _representation(session, post.id)
 
 
 async def _flush_versioned(session: AsyncSession) -> None:

@@ -6,7 +6,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import StringConstraints
 from sqlmodel import Field
 
-from service.kit.schemas import FormText, RequestModel, ResponseModel
+from service.kit.schemas import FormText, Omittable, RequestModel, ResponseModel
 from service.users.models import Role
 
 USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
@@ -24,9 +24,14 @@ class UserCreate(RequestModel):
 
 
 class UserUpdate(RequestModel):
-    email: str | None = Field(default=None, max_length=320, schema_extra={"pattern": EMAIL_PATTERN})
+    """Omitted fields stay as they are. `display_name: null` clears the display name (it is
+    optional); `email` and `password` cannot be cleared: `null` is a 422."""
+
+    email: Omittable[str] = Field(
+        default=None, max_length=320, schema_extra={"pattern": EMAIL_PATTERN}
+    )
     display_name: str | None = Field(default=None, min_length=1, max_length=64)
-    password: str | None = Field(default=None, min_length=8, max_length=128)
+    password: Omittable[str] = Field(default=None, min_length=8, max_length=128)
 
 
 class UserPublic(ResponseModel):

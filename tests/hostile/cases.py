@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jwt
 
-from service.kit.pagination import CursorCodec, SortKey
+from service.kit.pagination import CursorCodec, SortKey, listing_digest
 from tests.support.settings import TEST_JWT_SECRET
 
 
@@ -132,9 +133,12 @@ FORGED_CURSOR_VALUES: dict[str, list[Any]] = {
 CURSOR_SORTS = ("-created_at", "created_at", "-like_count", "id", "followers", "following")
 
 
-def forged_cursor(sort: str, values: list[Any]) -> str:
-    """Signed with the test secret: the server's own signature on hostile contents."""
-    return CursorCodec(TEST_JWT_SECRET).encode(SortKey(sort, (), False), values)
+def forged_cursor(sort: str, values: list[Any], url: str) -> str:
+    """Signed with the test secret and bound to the listing at `url` (under /api/v1): the
+    server's own signature on hostile contents, which the value checks must still refuse."""
+    path, _, query = url.partition("?")
+    listing = listing_digest("/api/v1" + path, parse_qsl(query))
+    return CursorCodec(TEST_JWT_SECRET).encode(SortKey(sort, (), False), values, listing)
 
 
 def forged_token(**claims: Any) -> str:
@@ -292,8 +296,8 @@ def forged_cases(t: Target) -> Iterator[Case]:
     comment_pages = (f"/posts/{t.post}/comments?limit=5", f"/comments/{t.comment}/replies?limit=5")
     for sort in CURSOR_SORTS:
         for label, values in FORGED_CURSOR_VALUES.items():
-            cursor = forged_cursor(sort, values)
             for url in (lists[sort], "/posts/top?per_author=2", *comment_pages):
+                cursor = forged_cursor(sort, values, url)
                 yield Case(f"GET {url} cursor[{sort}]={label}", "GET", f"{url}&cursor={cursor}")
     for label, claims in FORGED_CLAIMS.items():
         token = {"Authorization": f"Bearer {forged_token(**claims)}"}

@@ -34,7 +34,7 @@ POST_ROW: dict[str, Any] = {
     "version": 2,
     "created_at": WHEN,
     "updated_at": WHEN,
-    "tags": ["b", "a"],
+    "tags": ["a", "b"],  # as read_model._tags leaves them: sorted by code point
     **AUTHOR_ROW,
 }
 COMMENT_ROW: dict[str, Any] = {

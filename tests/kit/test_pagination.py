@@ -11,8 +11,9 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from loadtests.cursors import OLDEST, Cursors
 from service.kit.model_base import utcnow
-from service.kit.pagination import CursorCodec
+from service.kit.pagination import CursorCodec, listing_digest
 from service.posts.models import Post, PostStatus
 from service.posts.repository import SORTS
 from service.posts.schemas import PostSort
@@ -109,11 +110,61 @@ async def test_tampered_malformed_or_foreign_cursors_are_400(
     assert_problem(await client.get(POSTS, params=other_sort), 400)
 
 
+async def test_a_cursor_is_bound_to_its_listing(
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    author = await make_account()
+    await _insert_posts(sessionmaker, author, [utcnow()] * 3)
+    unfiltered = (await client.get(POSTS, params={"limit": 1})).json()["next_cursor"]
+    filtered = {"author_id": author.id, "limit": 1}
+    by_author = (await client.get(POSTS, params=filtered)).json()["next_cursor"]
+    for params in (
+        {"cursor": unfiltered, "author_id": author.id},  # a filter added
+        {"cursor": by_author},  # a filter dropped
+        {"cursor": by_author, "author_id": author.id + 1},  # another value
+        {"cursor": unfiltered, "sort": "-created_at"},  # the default, but written out
+    ):
+        problem = assert_problem(await client.get(POSTS, params=params), 400)
+        assert "another listing" in problem["detail"]
+    # The same listing continues whatever the page size, parameters in any order.
+    again = await client.get(
+        POSTS, params={"limit": 2, "cursor": by_author, "author_id": author.id}
+    )
+    assert again.status_code == 200, again.text
+
+
 def test_codec_round_trip_and_key_separation() -> None:
     sort = SORTS[PostSort.newest]
     now = utcnow()
+    listing = listing_digest("/api/v1/posts", [])
     codec = CursorCodec("secret-one-0123456789-0123456789-01")
-    assert codec.decode(codec.encode(sort, [now, 42]), sort) == [now, 42]
+    assert codec.decode(codec.encode(sort, [now, 42], listing), sort, listing) == [now, 42]
     other = CursorCodec("secret-two-0123456789-0123456789-01")
     with pytest.raises(Exception, match="not valid"):
-        other.decode(codec.encode(sort, [now, 42]), sort)
+        other.decode(codec.encode(sort, [now, 42], listing), sort, listing)
+
+
+def test_listing_digest_ignores_paging_and_order_only() -> None:
+    base = listing_digest("/api/v1/posts", [("author_id", "5"), ("sort", "created_at")])
+    same = [("limit", "3"), ("sort", "created_at"), ("cursor", "x"), ("author_id", "5")]
+    assert listing_digest("/api/v1/posts", same) == base
+    assert listing_digest("/api/v1/posts", [("author_id", "6"), ("sort", "created_at")]) != base
+    assert listing_digest("/api/v1/posts", [("sort", "created_at")]) != base
+    assert listing_digest("/api/v1/users", [("author_id", "5"), ("sort", "created_at")]) != base
+
+
+def test_the_load_test_cursors_are_the_service_cursors() -> None:
+    """loadtests/cursors.py mirrors the codec (the reference apps answer the same
+    `next_cursor`, the bench mints probe cursors with it): the two must not drift."""
+    secret = "secret-one-0123456789-0123456789-01"
+    query = [("sort", "created_at"), ("status", "published"), ("limit", "20")]
+    listing = listing_digest("/api/v1/posts", query)
+    mirror = Cursors(secret)
+    assert mirror.listing("/api/v1/posts", query) == listing
+    sort = SORTS[PostSort.oldest]
+    values = [utcnow(), 42]
+    cursor = CursorCodec(secret).encode(sort, values, listing)
+    assert mirror.encode(OLDEST, values, listing) == cursor
+    assert mirror.decode(cursor, OLDEST, listing) == values

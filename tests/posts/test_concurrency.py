@@ -133,8 +133,8 @@ async def test_concurrent_patches_with_the_same_if_match_one_wins(live: Live) ->
     (author,) = await live.users(1)
     for _ in range(3):
         post = await create_post_as(live.client, author)
-        headers = {**author, "If-Match": f'"{post["id"]}-{post["version"]}"'}
         url = f"{POSTS}/{post['id']}"
+        headers = {**author, "If-Match": (await live.client.get(url)).headers["etag"]}
         first, second = await asyncio.gather(
             live.client.patch(url, json={"title": "A"}, headers=headers),
             live.client.patch(url, json={"title": "B"}, headers=headers),

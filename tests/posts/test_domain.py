@@ -22,15 +22,16 @@ async def test_like_is_idempotent_and_does_not_bump_version(
     assert first.json() == {"post_id": post["id"], "liked": True, "like_count": 1}
     assert (await client.put(url, headers=bob.headers)).json()["like_count"] == 1
     assert (await client.put(url, headers=carol.headers)).json()["like_count"] == 2
-    read = (await client.get(f"{POSTS}/{post['id']}")).json()
-    assert read["like_count"] == 2
-    assert read["version"] == post["version"]
-    # The author's stale If-Match still works: likes never move the version.
-    patched = await client.patch(
-        f"{POSTS}/{post['id']}",
-        json={"title": "New"},
-        headers={**alice.headers, "If-Match": f'"{post["id"]}-{post["version"]}"'},
+    read = await client.get(f"{POSTS}/{post['id']}")
+    assert read.json()["like_count"] == 2
+    assert read.json()["version"] == post["version"]  # likes never move the version...
+    # ... but they change the representation, so its ETag: a tag read before them is stale.
+    before_likes = {**alice.headers, "If-Match": f'"{post["id"]}-{post["version"]}"'}
+    problem(
+        await client.patch(f"{POSTS}/{post['id']}", json={"title": "X"}, headers=before_likes), 412
     )
+    current = {**alice.headers, "If-Match": read.headers["etag"]}
+    patched = await client.patch(f"{POSTS}/{post['id']}", json={"title": "New"}, headers=current)
     assert patched.status_code == 200, patched.text
     assert patched.json()["like_count"] == 2
     unliked = await client.delete(url, headers=bob.headers)

@@ -6,6 +6,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.kit.http.etags import strong_etag
 from service.kit.model_base import utcnow
 from tests.support.accounts import AccountFactory
 from tests.support.api import create_post
@@ -27,7 +28,7 @@ async def test_create_returns_location_etag_and_embedded_author(
     assert response.status_code == 201, response.text
     post = response.json()
     assert response.headers["location"] == f"{POSTS}/{post['id']}"
-    assert response.headers["etag"] == f'"{post["id"]}-1"'
+    assert response.headers["etag"] == strong_etag(response.content)  # the hash of the body
     assert post["author"] == {
         "id": author.id,
         "username": author.user.username,
@@ -42,6 +43,7 @@ async def test_create_returns_location_etag_and_embedded_author(
     assert fetched.status_code == 200
     assert fetched.headers["etag"] == response.headers["etag"]
     assert fetched.json() == post
+    assert fetched.content == response.content  # the same representation, byte for byte
 
 
 async def test_create_needs_auth_and_rejects_server_owned_fields(
@@ -141,17 +143,18 @@ async def test_owner_updates_with_optimistic_locking(
     assert_problem(await client.patch(url, json={"title": "x"}), 401)
     assert_problem(await client.patch(url, json={"version": 7}, headers=author.headers), 422)
 
+    tag = (await client.get(url)).headers["etag"]
     first = await client.patch(
-        url, json={"title": "New"}, headers=author.headers | {"If-Match": f'"{post["id"]}-1"'}
+        url, json={"title": "New"}, headers=author.headers | {"If-Match": tag}
     )
     assert first.status_code == 200, first.text
     assert first.json()["title"] == "New"
     assert first.json()["version"] == 2
-    assert first.headers["etag"] == f'"{post["id"]}-2"'
+    assert first.headers["etag"] == (await client.get(url)).headers["etag"] != tag
     assert first.json()["updated_at"] > post["updated_at"]
 
     stale = await client.patch(
-        url, json={"title": "Lost"}, headers=author.headers | {"If-Match": f'"{post["id"]}-1"'}
+        url, json={"title": "Lost"}, headers=author.headers | {"If-Match": tag}
     )
     assert_problem(stale, 412)
     assert (await client.get(url)).json()["title"] == "New"

@@ -126,6 +126,7 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("draft", draft_post, 201, json={"body": "sneaky"})
     ],
     ("GET", f"{API}/posts/{{post_id}}/comments"): [Case("draft", draft_post, 200)],
+    ("GET", f"{API}/comments/{{comment_id}}"): [Case("on-draft", comment_on_draft, 200)],
     ("GET", f"{API}/comments/{{comment_id}}/replies"): [Case("on-draft", comment_on_draft, 200)],
     ("GET", f"{API}/comments/{{comment_id}}/thread"): [Case("on-draft", comment_on_draft, 200)],
     ("DELETE", f"{API}/comments/{{comment_id}}"): [

@@ -55,16 +55,17 @@ async def test_docs_get_a_policy_that_lets_them_load(client: AsyncClient) -> Non
         assert "frame-ancestors 'none'" in DOCS_CSP
 
 
-async def test_authenticated_responses_are_not_cacheable(
+async def test_no_shared_cache_keeps_an_authenticated_answer(
     client: AsyncClient, make_account: AccountFactory
 ) -> None:
+    """The full policy is tested in tests/kit/test_http_caching.py."""
     account = await make_account()
     me = await client.get("/api/v1/users/me", headers=account.headers)
-    assert me.headers["cache-control"] == "no-store"
+    assert me.headers["cache-control"] == "private, no-cache"
     refused = await client.get("/api/v1/users/me", headers={"Authorization": "Bearer x"})
     assert refused.headers["cache-control"] == "no-store"
     public = await client.get("/api/v1/users")
-    assert "cache-control" not in public.headers
+    assert public.headers["cache-control"].startswith("public, max-age=")
 
 
 def _app(backend_url: str, **overrides: Any) -> FastAPI:

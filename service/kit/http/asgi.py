@@ -30,7 +30,3 @@ def header(scope: Scope, name: bytes) -> bytes | None:
             value_: bytes = value
             return value_
     return None
-
-
-def has_header(scope: Scope, *names: bytes) -> bool:
-    return any(key in names for key, _ in scope["headers"])

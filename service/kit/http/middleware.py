@@ -10,7 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import problem
-from service.kit.http.asgi import TrackedSend, has_header, header
+from service.kit.http.asgi import TrackedSend, header
 from service.kit.settings import Settings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -118,7 +118,6 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        authenticated = has_header(scope, b"authorization", b"cookie")
         path: str = scope.get("path", "")
         defaults = self._docs if path.startswith(DOCS_PATHS) else self._api
 
@@ -127,10 +126,6 @@ class SecurityHeadersMiddleware:
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers += [pair for pair in defaults if pair[0] not in present]
-                if authenticated:
-                    # A shared cache must never keep one user's answer for another.
-                    headers = [pair for pair in headers if pair[0].lower() != b"cache-control"]
-                    headers.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -146,8 +141,21 @@ def cors(settings: Settings) -> list[Middleware]:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "Location", "Retry-After", "Idempotent-Replayed"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "X-Consistency-Token",
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "Idempotent-Replayed",
+                "X-Consistency-Token",
+            ],
             max_age=600,
         )
     ]
