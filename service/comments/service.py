@@ -87,13 +87,7 @@ async def read(
     """A live comment, or a deleted one that still holds replies (shown as deleted, as a page
     shows it), on a post the viewer may see; anything else does not exist for them."""
     comment = await repository.get_with_counts(session, comment_id)
-    if comment is None or (comment.deleted and comment.reply_count == 0):
-        raise NotFound("No such comment.")
-    try:
-        await posts.get_visible(session, comment.post_id, viewer, bare=True)
-    except NotFound as error:
-        raise NotFound("No such comment.") from error
-    return to_public(comment)
+    return to_public(await _shown(session, comment, viewer))
 
 
 async def _page(
@@ -144,13 +138,19 @@ async def thread(
 ) -> CommentThread:
     """A comment (live, or deleted but holding replies) and `depth` levels of its replies."""
     comment = await repository.thread(session, comment_id, depth)
+    return to_thread(await _shown(session, comment, viewer), depth)
+
+
+async def _shown(session: AsyncSession, comment: Comment | None, viewer: User | None) -> Comment:
+    """The comment if a page would show it (live, or deleted but holding replies) on a post the
+    viewer may see; anything else does not exist for them."""
     if comment is None or (comment.deleted and comment.reply_count == 0):
         raise NotFound("No such comment.")
     try:
         await posts.get_visible(session, comment.post_id, viewer, bare=True)
     except NotFound as error:
         raise NotFound("No such comment.") from error
-    return to_thread(comment, depth)
+    return comment
 
 
 async def delete(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -> None:
