@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, tuple_
 
 from service.kit.errors import BadRequest
+from service.kit.http.answers import answers
 from service.kit.state import StateSlot
 
 T = TypeVar("T")
@@ -184,12 +185,23 @@ def _sort_values(row: Any, sort: SortKey) -> list[Any]:
 CURSOR_CODEC: StateSlot[CursorCodec] = StateSlot("cursor_codec")
 
 
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+"""What `CursorCodec.encode` makes (two base64url parts); documented, checked by the codec (400)."""
+
+
+@answers(BadRequest("The cursor is not valid."))
 async def get_pager(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
     cursor: Annotated[
         str | None,
-        Query(min_length=1, max_length=1024, description="`next_cursor` of the previous page"),
+        Query(
+            min_length=1,
+            max_length=1024,
+            description="`next_cursor` of the previous page, verbatim (signed: a cursor that "
+            "was not issued by the server is a 400)",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
+        ),
     ] = None,
 ) -> Pager:
     # async def: a plain def dependency would cost a thread-pool hop per request.

@@ -11,6 +11,7 @@ from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
+from service.kit.http.answers import answers
 from service.kit.http.ratelimit import per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
@@ -24,18 +25,25 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
+BAD_TOKEN = "The access token is invalid or expired."
+REVOKED_TOKEN = "The access token is no longer valid."
+NO_TOKEN = "Authentication required."
+_REFUSED_TOKENS = (Unauthorized(BAD_TOKEN), Unauthorized(REVOKED_TOKEN))
+
+
 async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
     """The token's user; 401 for a bad or expired token, a deleted user or a revoked token."""
     claims = decode_access_token(SETTINGS.of(request), token)
     if claims is None:
-        raise Unauthorized("The access token is invalid or expired.")
+        raise Unauthorized(BAD_TOKEN)
     user = await repository.get_by_id(session, claims.user_id)
     if user is None or user.token_version != claims.token_version:
-        raise Unauthorized("The access token is no longer valid.")
+        raise Unauthorized(REVOKED_TOKEN)
     bind_user(user.id)
     return user
 
 
+@answers(*_REFUSED_TOKENS, security="optional")
 async def get_optional_user(
     request: Request, sessionmaker: SessionMakerDep, token: TokenDep
 ) -> User | None:
@@ -50,13 +58,15 @@ async def get_optional_user(
         return await _authenticate(request, session, token)
 
 
+@answers(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
 async def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
     """For writes: the user is loaded in the request's own transaction (the handler's session)."""
     if token is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized(NO_TOKEN)
     return await _authenticate(request, session, token)
 
 
+@answers(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
 async def get_signed_in_user(
     request: Request, sessionmaker: SessionMakerDep, token: TokenDep
 ) -> User:
@@ -64,7 +74,7 @@ async def get_signed_in_user(
     `get_optional_user`, in a short session of its own, and a token is required."""
     user = await get_optional_user(request, sessionmaker, token)
     if user is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized(NO_TOKEN)
     return user
 
 
@@ -100,7 +110,7 @@ async def _account_change(
     if data.password is None:
         return AccountChange(data, None)
     if token is None or decode_access_token(SETTINGS.of(request), token) is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized(NO_TOKEN)
     return AccountChange(data, await hashing.hash(data.password))
 
 

@@ -61,7 +61,8 @@ class LoginForm(OAuth2PasswordRequestForm):
             FormText,
             Form(min_length=1, max_length=128, json_schema_extra={"format": "password"}),
         ],
-        grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+        # An empty field is a field not sent (HTML forms), so the schema allows "" too.
+        grant_type: Annotated[str | None, Form(pattern="^(password)?$", max_length=8)] = None,
         scope: Annotated[str, FormText, Form(max_length=1024)] = "",
         # Never stored nor queried (the OAuth2 form's unused fields): bounded, not guarded.
         client_id: Annotated[str | None, Form(max_length=255)] = None,

@@ -40,8 +40,15 @@ from service.kit.db.engines import (
     pool_status,
     reads_autocommit,
 )
-from service.kit.db.guard import slot_of
+from service.kit.db.guard import BUSY, slot_of
 from service.kit.db.soft_delete import WROTE
+from service.kit.errors import (
+    DATA_CONFLICT,
+    DATABASE_UNAVAILABLE,
+    Conflict,
+    ServiceUnavailable,
+)
+from service.kit.http.answers import answers
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
 
@@ -141,6 +148,11 @@ def router_of(request: Request) -> SessionRouter:
     return SESSION_ROUTER.find(request) or _PRIMARY_ONLY
 
 
+DATABASE_ERRORS = (ServiceUnavailable(DATABASE_UNAVAILABLE), ServiceUnavailable(BUSY))
+"""What any route that reaches the database may answer (service/kit/errors.py, guard.py)."""
+
+
+@answers(*DATABASE_ERRORS)
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """The write-side override point (tests bind it inside a rolled-back transaction).
 
@@ -150,6 +162,7 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     return DATABASE.of(request).sessionmaker
 
 
+@answers(*DATABASE_ERRORS)
 async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncReadSession]:
     """The read-side override point: the router's replica, else the primary's reader."""
     return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
@@ -163,6 +176,7 @@ ReadSessionMakerDep = Annotated[
 ]
 
 
+@answers(writes=[Conflict(DATA_CONFLICT)])
 async def get_session(
     request: Request, sessionmaker: SessionMakerDep
 ) -> AsyncIterator[AsyncSession]:

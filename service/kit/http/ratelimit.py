@@ -22,6 +22,7 @@ from limits.storage import storage_from_string
 
 from service.kit.authz import Principal
 from service.kit.errors import TooManyRequests
+from service.kit.http.answers import RATE_LIMIT, answers
 from service.kit.settings import SETTINGS, Settings
 from service.kit.state import StateSlot
 
@@ -107,6 +108,14 @@ def refused(verdict: Verdict, what: str, setting: str, value: str) -> TooManyReq
     return TooManyRequests(detail, retry_after=verdict.reset_after, headers=verdict.headers())
 
 
+def refusal_example(what: str, setting: str) -> TooManyRequests:
+    """The 429 a limit set by `setting` (at its default) answers, for the OpenAPI document."""
+    default = Settings.model_fields[setting].default
+    return refused(
+        Verdict(False, limit_item(default).amount, 0, 42), what, setting.upper(), default
+    )
+
+
 def per_caller(
     budget: str,
     *,
@@ -121,6 +130,7 @@ def per_caller(
     dependency; one that needs no database keeps a refused request off the pool). `when`
     limits only the requests it accepts (e.g. a listing with a full-text `q`)."""
 
+    @answers(refusal_example(what, setting), headers=RATE_LIMIT)
     async def rate_limit(
         request: Request, response: Response, who: Annotated[Any, Depends(caller)]
     ) -> None:
