@@ -37,7 +37,7 @@ ALICE = {
     status_code=status.HTTP_201_CREATED,
     response_model=UserPrivate,
     dependencies=[WriteRateLimit],
-    summary="Register",
+    summary="Register an account",
     description="Create an account, then log in with `POST /auth/token`. Usernames are 3-32 "
     "of `a-z 0-9 _`; passwords 8-128 characters. 409 when the username or email is taken.",
     responses=problems(Conflict("That username or email is already taken.")) | sends(201, LOCATION),

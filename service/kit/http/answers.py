@@ -11,13 +11,14 @@ Success headers are declared the same way: `headers=` on a dependency (RateLimit
 limit), `responses=sends(201, LOCATION, ETAG)` on a route.
 """
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from fastapi.dependencies.models import Dependant
 
-from service.kit.errors import PROBLEM_JSON, AppError
+from service.kit.errors import PROBLEM_JSON, AppError, render
 
 F = TypeVar("F", bound=Callable[..., Any])
 Security = Literal["required", "optional"]
@@ -131,13 +132,9 @@ def _calls(dependant: Dependant, seen: set[int]) -> Iterator[Callable[..., Any]]
 
 
 def example_of(error: AppError) -> dict[str, Any]:
-    """The problem+json body `error` is rendered as (service/kit/errors.py `problem`)."""
-    return {
-        "type": f"/problems/{error.slug}",
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-    }
+    """The problem+json body `error` is rendered as (service/kit/errors.py `render`)."""
+    body: dict[str, Any] = json.loads(bytes(render(error).body))
+    return body
 
 
 def example_key(error: AppError) -> str:
