@@ -161,5 +161,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_docs(app)
     install_method_routing(app)
     # A committed write's token comes from the replication package (ConsistencyMiddleware).
-    app.declare(get_session, Answers(headers=(TOKEN_HEADER,)))
+    app.declare(get_session, Answers(headers=(TOKEN_HEADER,), writes_only=True))
     return app

@@ -176,7 +176,7 @@ ReadSessionMakerDep = Annotated[
 ]
 
 
-@answers(writes=[Conflict(DATA_CONFLICT)])
+@answers(Conflict(DATA_CONFLICT), writes_only=True)
 async def get_session(
     request: Request, sessionmaker: SessionMakerDep
 ) -> AsyncIterator[AsyncSession]:

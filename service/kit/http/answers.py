@@ -73,11 +73,8 @@ class Answers:
     errors: tuple[AppError, ...] = ()
     headers: tuple[ResponseHeader, ...] = ()
     security: Security | None = None
-    writes: tuple[AppError, ...] = ()
-    """Errors only a request that may write can meet (not GET or HEAD)."""
-
-    def for_method(self, method: str) -> tuple[AppError, ...]:
-        return self.errors if method in SAFE_METHODS else self.errors + self.writes
+    writes_only: bool = False
+    """Only a request that may write meets these (not GET, HEAD or OPTIONS)."""
 
     def __or__(self, other: "Answers") -> "Answers":
         both = (self.security, other.security)
@@ -88,7 +85,6 @@ class Answers:
             self.errors + other.errors,
             self.headers + tuple(h for h in other.headers if h not in self.headers),
             security,
-            self.writes + other.writes,
         )
 
 
@@ -96,29 +92,31 @@ def answers(
     *errors: AppError,
     headers: Iterable[ResponseHeader] = (),
     security: Security | None = None,
-    writes: Iterable[AppError] = (),
+    writes_only: bool = False,
 ) -> Callable[[F], F]:
     """Declare on a dependency what it may answer; every route that depends on it, however
     deep, documents it. `security`: "required" (no token, no access) or "optional" (a token
-    changes what is shown). `writes`: errors of a route that may write (not GET, HEAD)."""
-    declared = Answers(tuple(errors), tuple(headers), security, tuple(writes))
+    changes what is shown). `writes_only`: only for methods that may write (not GET, HEAD)."""
+    declared = Answers(tuple(errors), tuple(headers), security, writes_only)
 
     def mark(function: F) -> F:
-        setattr(function, _ATTRIBUTE, getattr(function, _ATTRIBUTE, Answers()) | declared)
+        setattr(function, _ATTRIBUTE, declared)
         return function
 
     return mark
 
 
 def declared(
-    dependant: Dependant, extra: Mapping[Callable[..., Any], Answers] | None = None
+    dependant: Dependant,
+    method: str,
+    extra: Mapping[Callable[..., Any], Answers] | None = None,
 ) -> Answers:
-    """Everything the dependencies of `dependant` (recursively, each once) declared, with
-    what `extra` adds to some of them (see `LinkedAPI.declare`)."""
+    """Everything the dependencies of `dependant` (recursively, each once) declared for
+    `method`, with what `extra` adds to some of them (see `LinkedAPI.declare`)."""
     result = Answers()
     for call in _calls(dependant, set()):
         for mark in (getattr(call, _ATTRIBUTE, None), (extra or {}).get(call)):
-            if isinstance(mark, Answers):
+            if isinstance(mark, Answers) and not (mark.writes_only and method in SAFE_METHODS):
                 result = result | mark
     return result
 
