@@ -38,6 +38,7 @@ class Problem(BaseModel):
 DATABASE_UNAVAILABLE = "The database is unavailable."
 DATA_CONFLICT = "The request conflicts with existing data."
 UNSTORABLE_VALUE = "A value in the request cannot be stored or compared."
+UNEXPECTED = "An unexpected error occurred."
 
 
 class AppError(Exception):
@@ -191,7 +192,7 @@ async def _unhandled(request: Request, error: Exception) -> JSONResponse:
         retry_after = SETTINGS.of(request).retry_after_seconds
         return render(ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=retry_after))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return render(AppError("An unexpected error occurred."))
+    return render(AppError(UNEXPECTED))
 
 
 class ErrorBoundary:

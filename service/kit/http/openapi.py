@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from service.kit.errors import (
     PROBLEM_JSON,
+    UNEXPECTED,
     UNSTORABLE_VALUE,
     AppError,
     BadRequest,
@@ -43,7 +44,7 @@ from service.kit.settings import SETTINGS, Settings
 
 _METHODS = {"get", "put", "patch", "delete", "post"}
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-_UNEXPECTED = AppError("An unexpected error occurred.")
+_UNEXPECTED = AppError(UNEXPECTED)
 
 
 def add_links(schema: dict[str, Any]) -> dict[str, Any]:
