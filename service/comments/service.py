@@ -103,9 +103,12 @@ async def top_level(
 async def replies(
     session: AsyncSession, *, comment_id: uuid.UUID, viewer: User | None, pager: Pager
 ) -> Page[CommentPublic]:
-    # A deleted comment may still have replies: look it up with the filter lifted.
+    # A deleted comment that still shows replies holds its thread (as in `thread`); one without
+    # is gone, like a deleted post, and so are its replies (found by schemathesis' stateful run).
     comment = await repository.get(session, comment_id, include_deleted=True)
-    if comment is None:
+    if comment is not None and comment.deleted:
+        comment = await repository.with_reply_count(session, comment)
+    if comment is None or (comment.deleted and comment.reply_count == 0):
         raise NotFound("No such comment.")
     try:
         await posts.get_visible(session, comment.post_id, viewer, bare=True)

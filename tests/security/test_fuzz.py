@@ -40,7 +40,8 @@ from tests.support.settings import make_settings
 
 MAX_EXAMPLES = 25
 """Per operation and phase: about 2 minutes a backend on a 2-core machine."""
-STATEFUL_STEPS = 6
+STATEFUL_STEPS = 10
+STATEFUL_SCENARIOS = 60
 TOKEN_SECONDS = 7 * 24 * 3600
 """The fuzzing user's token outlives any run (only a fuzzed password change or account
 deletion revokes it, and then the user is replaced)."""
@@ -126,6 +127,8 @@ class Report:
     phases: dict[PhaseName, Status] = field(default_factory=dict)
     calls: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
+    cases: dict[PhaseName, int] = field(default_factory=dict)
+    """Test cases per phase (a stateful case is one step of a scenario)."""
 
 
 def _config(token_seconds: int) -> SchemathesisConfig:
@@ -142,7 +145,12 @@ def _config(token_seconds: int) -> SchemathesisConfig:
                 # without this, every schema-valid string could be a "rejected positive" case.
                 "allow-x00": False,
             },
-            "phases": {"stateful": {"max-steps": STATEFUL_STEPS}},
+            "phases": {
+                "stateful": {
+                    "max-steps": STATEFUL_STEPS,
+                    "generation": {"max-examples": STATEFUL_SCENARIOS},
+                }
+            },
             "checks": {
                 "enabled": True,
                 # Schema-valid yet rightly refused by the state of the data, like the 404/409
@@ -189,6 +197,8 @@ def run_schemathesis(app: FastAPI, user: FuzzUser) -> Report:
         for event in from_schema(schema).execute():
             if isinstance(event, events.ScenarioFinished):
                 statistic.on_scenario_finished(event.recorder)
+                cases = len(event.recorder.cases)
+                report.cases[event.phase] = report.cases.get(event.phase, 0) + cases
             elif isinstance(event, events.PhaseFinished):
                 report.phases[event.phase.name] = event.status
             elif isinstance(event, events.NonFatalError):
@@ -213,14 +223,15 @@ def test_schemathesis_finds_nothing(fuzz_app: FastAPI) -> None:
     user.renew()
     report = run_schemathesis(fuzz_app, user)
     log.info(
-        "schemathesis: %d calls, statuses %s, phases %s, %d token renewals",
+        "schemathesis: %d calls, statuses %s, cases per phase %s, %d token renewals",
         report.calls,
         sorted(report.statuses.items()),
-        {phase.value: status.value for phase, status in report.phases.items()},
+        {phase.value: report.cases.get(phase, 0) for phase in TESTING_PHASES},
         user.renewals,
     )
     assert not report.failures, "\n\n".join(report.failures)
     for phase in TESTING_PHASES:
         assert report.phases.get(phase) == Status.SUCCESS, (phase, report.phases)
+        assert report.cases.get(phase, 0) >= 20, (phase, report.cases)
     assert report.calls >= 1000
     assert sum(n for status, n in report.statuses.items() if status < 300) >= 100
