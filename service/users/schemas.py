@@ -14,6 +14,8 @@ USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
 # disagree on what `\s` matches (U+0085, U+001C..U+001F), and the schema is a contract.
 _EMAIL_CHAR = r"[^@\x00-\x20\x7f-\xa0]"
 EMAIL_PATTERN = rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
+# Not `\S` either (U+0085 is a space to Python and Rust, not to ECMA-262: found by schemathesis).
+WEBSITE_PATTERN = r"^(https?://[^\x00-\x20\x7f-\xa0]+)?$"
 
 
 class UserCreate(RequestModel):
@@ -83,7 +85,7 @@ class ProfileUpdate(RequestModel):
 
     bio: str = Field(default="", max_length=2000)
     location: str = Field(default="", max_length=100)
-    website: str = Field(default="", max_length=200, schema_extra={"pattern": r"^(https?://\S+)?$"})
+    website: str = Field(default="", max_length=200, schema_extra={"pattern": WEBSITE_PATTERN})
     links: dict[
         Annotated[str, StringConstraints(max_length=64)],
         Annotated[str, StringConstraints(max_length=500)],
