@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
+from service.api_docs import DESCRIPTION, TAGS
 from service.comments.router import router as comments_router
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
@@ -19,10 +20,12 @@ from service.idempotency.recorder import IdempotencyRecorder
 from service.jobs.outbox import OUTBOX, Outbox
 from service.jobs.worker import JOBS
 from service.kit.db.guard import SESSION_GUARD, SessionGuard
-from service.kit.db.session import DATABASE, SESSION_ROUTER, Database
-from service.kit.errors import PROBLEM_RESPONSES, ErrorBoundary, install_error_handlers
+from service.kit.db.session import DATABASE, SESSION_ROUTER, Database, get_session
+from service.kit.errors import ErrorBoundary, install_error_handlers
+from service.kit.http.answers import Answers
 from service.kit.http.caching import HttpCaching
 from service.kit.http.docs import mount_docs
+from service.kit.http.methods import install_method_routing
 from service.kit.http.middleware import (
     BodyLimitMiddleware,
     QueryStringGuard,
@@ -53,8 +56,10 @@ from service.replication.replicas import REPLICAS, ReplicaSet
 from service.replication.routing import ReplicaRouter
 from service.replication.tokens import COOKIE as CONSISTENCY_COOKIE
 from service.replication.tokens import HEADER as CONSISTENCY_HEADER
+from service.replication.tokens import TOKEN_HEADER
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
+from service.users.router import auth_router
 from service.users.router import router as users_router
 from service.users.security import HASHING, Hashing
 from service.work import worker as job_worker
@@ -143,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = LinkedAPI(
         title="Inkwell",
         version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         middleware=middleware(settings, tracing),
         docs_url=None,  # served offline by mount_docs below, not from a CDN
@@ -165,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_router,
         comments_router,
         users_router,
+        auth_router,
         tags_router,
         follows_router,
         stats_router,
@@ -172,8 +180,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime_router,
         moderation_router,
     ):
-        app.include_router(router, prefix="/api/v1", responses=PROBLEM_RESPONSES)
-    app.include_router(health_router, responses=PROBLEM_RESPONSES)
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(health_router)
     app.include_router(metrics_router)
     mount_docs(app)
+    install_method_routing(app)
+    # A committed write's token comes from the replication package (ConsistencyMiddleware).
+    app.declare(get_session, Answers(headers=(TOKEN_HEADER,), writes_only=True))
     return app

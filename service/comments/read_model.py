@@ -68,9 +68,16 @@ def page(*, top_level: bool, cursor: bool) -> CompiledRead:
     return CompiledRead(_page(top_level=top_level, cursor=cursor))
 
 
-_POST_ID: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(col(Comment.post_id).label("post_id"))
-POST_OF = CompiledRead(_POST_ID.where(col(Comment.id) == bindparam("comment_id")))
-"""The post a comment belongs to, deleted or not (a deleted comment may still hold replies)."""
+@cache
+def parent() -> CompiledRead:
+    """A comment as the parent of a replies page: its post, whether it is deleted and how many
+    replies it shows (deleted or not: a deleted comment that holds replies holds its thread)."""
+    columns: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(
+        col(Comment.post_id).label("post_id"),
+        col(Comment.deleted_at).is_not(None).label("deleted"),
+        Comment.reply_count.label("reply_count"),  # type: ignore[attr-defined]
+    )
+    return CompiledRead(columns.where(col(Comment.id) == bindparam("comment_id")))
 
 
 def build(row: Row) -> CommentPublic:

@@ -8,6 +8,8 @@ from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.idempotency.route import IdempotentRoute
 from service.kit.db.reads import read_connection
 from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.errors import BadRequest, Forbidden
+from service.kit.http.answers import LOCATION, answers_of, body_examples, problems, sends
 from service.kit.http.responses import ModelResponse
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
@@ -22,6 +24,7 @@ from service.users.dependencies import (
 router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
 
 MAX_THREAD_DEPTH = 5
+NOT_YOURS = Forbidden("You may not change this comment.")
 
 
 @router.post(
@@ -29,6 +32,17 @@ MAX_THREAD_DEPTH = 5
     status_code=status.HTTP_201_CREATED,
     response_model=CommentPublic,
     dependencies=[WriteRateLimit, Idempotent],
+    summary="Comment on a post",
+    description="A top-level comment, or a reply with `parent_id` (a comment of the same post; "
+    "else 400). Send `Idempotency-Key` to retry safely.",
+    responses=problems(BadRequest("parent_id must be a comment of the same post."))
+    | sends(201, LOCATION),
+    openapi_extra=body_examples(
+        {
+            "A comment": {"body": "Nice post!"},
+            "A reply": {"body": "Agreed.", "parent_id": "0b7e5f3c-8a9d-4f1e-9c2b-3d4e5f6a7b8c"},
+        }
+    ),
 )
 async def create_comment(
     post_id: IdPath, data: CommentCreate, user: CurrentUser, session: SessionDep, response: Response
@@ -39,7 +53,14 @@ async def create_comment(
     return comment
 
 
-@router.get("/posts/{post_id}/comments", response_model=Page[CommentPublic])
+@router.get(
+    "/posts/{post_id}/comments",
+    response_model=Page[CommentPublic],
+    summary="List a post's comments",
+    description="Top-level comments, oldest first, each with its `reply_count`. A deleted "
+    "comment that has replies shows as deleted (no body, no author); its replies stay.",
+)
+@answers_of(viewer_of, read_connection)
 async def list_comments(post_id: IdPath, request: Request, pager: PagerDep) -> ModelResponse:
     """Top-level comments, oldest first, each with its `reply_count`."""
     viewer = await viewer_of(request)
@@ -58,7 +79,14 @@ async def read_comment(
     return await service.read(session, comment_id=comment_id, viewer=viewer)
 
 
-@router.get("/comments/{comment_id}/replies", response_model=Page[CommentPublic])
+@router.get(
+    "/comments/{comment_id}/replies",
+    response_model=Page[CommentPublic],
+    summary="List a comment's replies",
+    description="Direct replies to a comment, oldest first, each with its `reply_count`. A "
+    "deleted comment without replies is gone (404), and so is this listing of it.",
+)
+@answers_of(viewer_of, read_connection)
 async def list_replies(comment_id: uuid.UUID, request: Request, pager: PagerDep) -> ModelResponse:
     """A comment's replies, oldest first, each with its `reply_count`."""
     viewer = await viewer_of(request)
@@ -67,7 +95,12 @@ async def list_replies(comment_id: uuid.UUID, request: Request, pager: PagerDep)
     return ModelResponse(page)
 
 
-@router.get("/comments/{comment_id}/thread", response_model=CommentThread)
+@router.get(
+    "/comments/{comment_id}/thread",
+    response_model=CommentThread,
+    summary="Read a comment thread",
+    description="A comment with its replies nested `depth` levels deep.",
+)
 async def read_thread(
     comment_id: uuid.UUID,
     session: ReadSessionDep,
@@ -79,14 +112,26 @@ async def read_thread(
 
 
 @router.delete(
-    "/comments/{comment_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[WriteRateLimit]
+    "/comments/{comment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[WriteRateLimit],
+    summary="Delete a comment",
+    description="Soft delete, by the comment's author, the post's owner or a moderator. A "
+    "comment with replies keeps its place, shown as deleted.",
+    responses=problems(NOT_YOURS),
 )
 async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Soft delete, by the comment's author or the post's owner."""
     await service.delete(session, comment_id=comment_id, user=user)
 
 
-@router.post("/comments/{comment_id}/restore", response_model=CommentPublic)
+@router.post(
+    "/comments/{comment_id}/restore",
+    response_model=CommentPublic,
+    summary="Restore a deleted comment",
+    description="Undo a soft delete: the comment's author, the post's owner, or a moderator.",
+    responses=problems(NOT_YOURS),
+)
 async def restore_comment(
     comment_id: uuid.UUID, user: CurrentUser, session: SessionDep
 ) -> CommentPublic:

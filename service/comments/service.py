@@ -122,9 +122,10 @@ async def top_level(
 async def replies(
     reader: AsyncConnection, *, comment_id: uuid.UUID, viewer: User | None, pager: Pager
 ) -> Page[CommentPublic]:
-    # A deleted comment may still have replies: its post is looked up whatever its state.
-    comment = await read_model.POST_OF.first(reader, comment_id=comment_id)
-    if comment is None:
+    # A deleted comment that still shows replies holds its thread (as in `thread`); one without
+    # is gone, like a deleted post, and so are its replies (found by schemathesis' stateful run).
+    comment = await read_model.parent().first(reader, comment_id=comment_id)
+    if comment is None or (comment["deleted"] and comment["reply_count"] == 0):
         raise NotFound("No such comment.")
     try:
         await posts.check_visible(reader, comment["post_id"], viewer)

@@ -12,9 +12,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from service.kit.db.session import DATABASE
+from service.kit.http.answers import RETRY_AFTER
 from service.kit.lifecycle import LIFECYCLE
 from service.replication.replicas import REPLICAS
 
@@ -30,12 +32,44 @@ def alembic_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(config).get_heads())
 
 
-@router.get("/live")
+class Liveness(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    """ok | unavailable | shutting_down"""
+    primary: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    replicas: list[dict[str, Any]] | None = None
+
+
+_NOT_READY = {
+    "model": Readiness,
+    "description": "Not ready: shutting down, primary unreachable, or schema behind the code",
+    "headers": {"Retry-After": {**RETRY_AFTER.document(), "required": False}},
+}
+
+
+@router.get(
+    "/live",
+    response_model=Liveness,
+    summary="Liveness probe",
+    description="The process is up and serving (no database involved).",
+)
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "Not ready"}})
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: _NOT_READY},
+    summary="Readiness probe",
+    description="200 when the primary answers and its schema is at the code's Alembic head; "
+    "503 otherwise, and while shutting down. Replicas are reported (state, lag) but never make "
+    "the service unready: reads fall back to the primary.",
+)
 async def ready(request: Request) -> JSONResponse:
     if LIFECYCLE.of(request).shutting_down:
         return JSONResponse({"status": "shutting_down"}, status_code=503)

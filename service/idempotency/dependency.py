@@ -40,6 +40,7 @@ from service.idempotency.models import IdempotencyKey
 from service.kit.authz import Principal
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import AppError, Conflict
+from service.kit.http.answers import ResponseHeader, answers
 from service.kit.model_base import utcnow
 from service.kit.settings import SETTINGS
 
@@ -50,6 +51,9 @@ HEADER = "Idempotency-Key"
 
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+REPLAYED = ResponseHeader(
+    REPLAYED_HEADER, "`true` when this is the recorded answer to an earlier request with the key."
+)
 
 
 # The consistency token lets a client that lost the first response still read its own write.
@@ -62,6 +66,10 @@ _STATE_KEY = "inkwell.idempotency"
 # A loser of the insert race polls this long (each read is a fresh READ COMMITTED snapshot on
 # PostgreSQL) for the winner's recorded response before answering 409 "in progress".
 _WAIT_POLLS, _WAIT_INTERVAL = 20, 0.05
+
+
+IN_PROGRESS = "A request with this Idempotency-Key is still in progress."
+KEY_REUSED = "This Idempotency-Key was used for a different request."
 
 
 class IdempotencyKeyReused(AppError):
@@ -114,6 +122,11 @@ def require_idempotency(current_user: Callable[..., Awaitable[Principal]]) -> pa
     """The route dependency, bound to the application's way of knowing the caller (the users
     package passes its own): `@router.post(..., dependencies=[Idempotent])`."""
 
+    @answers(
+        Conflict(IN_PROGRESS),
+        IdempotencyKeyReused(KEY_REUSED),
+        headers=(REPLAYED,),
+    )
     async def idempotency_key(
         request: Request,
         user: Annotated[Any, Depends(current_user)],
@@ -167,12 +180,9 @@ async def claim(
             request.scope.setdefault("state", {})[_STATE_KEY] = pending
             return
     if record.fingerprint != signature:
-        raise IdempotencyKeyReused("This Idempotency-Key was used for a different request.")
+        raise IdempotencyKeyReused(KEY_REUSED)
     if record.status_code is None or record.response_body is None:
-        raise Conflict(
-            "A request with this Idempotency-Key is still in progress.",
-            headers={"Retry-After": "1"},
-        )
+        raise Conflict(IN_PROGRESS, headers={"Retry-After": "1"})
     raise IdempotentReplay(record.status_code, dict(record.response_headers), record.response_body)
 
 

@@ -35,20 +35,10 @@ class Problem(BaseModel):
     errors: list[ProblemItem] | None = Field(default=None, description="only on 422")
 
 
-def _problem_response(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        "model": Problem,
-        "description": description,
-        "content": {PROBLEM_JSON: {"schema": schema}},
-    }
-
-
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": _problem_response("Client error (problem+json; 422 lists `errors`)"),
-    "5XX": _problem_response("Server error or database unavailable (503 has Retry-After)"),
-}
-"""Declared on every router (see `main.py`) so the OpenAPI schema describes real error bodies."""
+DATABASE_UNAVAILABLE = "The database is unavailable."
+DATA_CONFLICT = "The request conflicts with existing data."
+UNSTORABLE_VALUE = "A value in the request cannot be stored or compared."
+UNEXPECTED = "An unexpected error occurred."
 
 
 class AppError(Exception):
@@ -81,6 +71,24 @@ class Forbidden(AppError):
 
 class NotFound(AppError):
     status, title, slug = 404, "Not Found", "not-found"
+
+
+class ContentTooLarge(AppError):
+    status, title, slug = 413, "Content Too Large", "content-too-large"
+
+    @classmethod
+    def over(cls, limit: int) -> "ContentTooLarge":
+        return cls(f"The request body is larger than {limit} bytes.")
+
+
+class ValidationFailed(AppError):
+    """A request that does not match its schema; `errors` names each field (never its value)."""
+
+    status, title, slug = 422, "Unprocessable Content", "validation"
+
+    def __init__(self, errors: list[dict[str, Any]], detail: str = "The request is not valid."):
+        super().__init__(detail)
+        self.errors = errors
 
 
 class Conflict(AppError):
@@ -122,25 +130,24 @@ def problem(
     )
 
 
-def _render(error: AppError) -> JSONResponse:
-    return problem(error.status, error.title, error.detail, slug=error.slug, headers=error.headers)
+def render(error: AppError) -> JSONResponse:
+    """The problem+json response of `error` (a `ValidationFailed` lists its `errors`)."""
+    extra = {"errors": error.errors} if isinstance(error, ValidationFailed) else {}
+    return problem(
+        error.status, error.title, error.detail, slug=error.slug, headers=error.headers, **extra
+    )
 
 
 async def _app_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, AppError)
-    return _render(error)
+    return render(error)
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     # Only location and message: the submitted value ("input") may be a password.
-    errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]
-    return problem(
-        422,
-        "Unprocessable Content",
-        "The request is not valid.",
-        slug="validation",
-        errors=errors,
+    return render(
+        ValidationFailed([{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()])
     )
 
 
@@ -161,31 +168,31 @@ async def _http_error(_: Request, error: Exception) -> JSONResponse:
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, sa_exc.SQLAlchemyError)
     if isinstance(error, sa_exc.IntegrityError):
-        return _render(Conflict("The request conflicts with existing data."))
+        return render(Conflict(DATA_CONFLICT))
     if is_data_error(error):
         # A value that passed validation but not the database: still the request's fault.
         log.warning("database refused a value: %s", type(error).__name__)
-        return _render(BadRequest("A value in the request cannot be stored or compared."))
+        return render(BadRequest(UNSTORABLE_VALUE))
     if is_unavailable(error):
         log.warning("database unavailable: %s", type(error).__name__)
         retry_after = SETTINGS.of(request).retry_after_seconds
-        return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
+        return render(ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=retry_after))
     return await _unhandled(request, error)
 
 
 async def _os_error(request: Request, error: Exception) -> JSONResponse:
     if is_unavailable(error):
         retry_after = SETTINGS.of(request).retry_after_seconds
-        return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
+        return render(ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=retry_after))
     return await _unhandled(request, error)
 
 
 async def _unhandled(request: Request, error: Exception) -> JSONResponse:
     if is_unavailable(error):  # e.g. a driver error SQLAlchemy did not wrap
         retry_after = SETTINGS.of(request).retry_after_seconds
-        return _render(ServiceUnavailable("The database is unavailable.", retry_after=retry_after))
+        return render(ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=retry_after))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return _render(AppError("An unexpected error occurred."))
+    return render(AppError(UNEXPECTED))
 
 
 class ErrorBoundary:

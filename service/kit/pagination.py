@@ -27,6 +27,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, tuple_
 
 from service.kit.errors import BadRequest
+from service.kit.http.answers import answers
 from service.kit.state import StateSlot
 
 T = TypeVar("T")
@@ -218,6 +219,11 @@ def _sort_values(row: Any, sort: SortKey) -> list[Any]:
 CURSOR_CODEC: StateSlot[CursorCodec] = StateSlot("cursor_codec")
 
 
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+"""What `CursorCodec.encode` makes (two base64url parts); documented, checked by the codec (400)."""
+
+
+@answers(BadRequest("The cursor is not valid."))
 async def get_pager(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
@@ -226,8 +232,10 @@ async def get_pager(
         Query(
             min_length=1,
             max_length=1024,
-            description="`next_cursor` of the previous page, with the same filters and sort"
-            " (another listing's cursor is a 400); `limit` may change",
+            description="`next_cursor` of the previous page, verbatim, with the same filters"
+            " and sort (signed: a cursor the server did not issue, or another listing's, is a"
+            " 400); `limit` may change",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
         ),
     ] = None,
 ) -> Pager:

@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 from annotated_types import Ge, Le
 from fastapi import Path, Query
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, field_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, WithJsonSchema, field_validator
 from pydantic import Field as PydanticField
 from sqlmodel import SQLModel
 
@@ -167,7 +167,32 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_8601(value: Any) -> Any:
+    """Only ISO 8601 text: pydantic would also read `0.5` or `1700000000` as Unix times."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _ISO_DATE.match(value) is None:
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-05-01T12:00:00Z")
+    return value
+
+
+UtcDateTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_8601),
+    AfterValidator(as_utc),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+            ],
+            "description": "ISO 8601; a date, or a date-time without offset, is read as UTC",
+        }
+    ),
+]
 """A query datetime: a date or a datetime without offset is read as UTC; out of range is 422."""
 
 

@@ -1,6 +1,8 @@
 from fastapi import APIRouter
 
 from service.kit.db.session import ReadSessionDep, SessionDep
+from service.kit.errors import Forbidden
+from service.kit.http.answers import body_examples, problems
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.moderation import service
@@ -11,7 +13,17 @@ from service.users.schemas import UserPrivate
 router = APIRouter(tags=["moderation"])
 
 
-@router.put("/users/{user_id}/role", response_model=UserPrivate)
+@router.put(
+    "/users/{user_id}/role",
+    response_model=UserPrivate,
+    summary="Set a user's role",
+    description="Admins only (`member`, `moderator` or `admin`); never your own role. "
+    "Recorded in the moderation log.",
+    responses=problems(
+        Forbidden("Your role does not allow this."), Forbidden("You may not change your own role.")
+    ),
+    openapi_extra=body_examples({"Make a moderator": {"role": "moderator"}}),
+)
 async def set_role(
     user_id: IdPath, data: RoleUpdate, user: CurrentUser, session: SessionDep
 ) -> UserPrivate:
@@ -19,7 +31,14 @@ async def set_role(
     return await service.set_role(session, actor=user, user_id=user_id, role=data.role)
 
 
-@router.get("/moderation/log", response_model=Page[ModerationEntryPublic])
+@router.get(
+    "/moderation/log",
+    response_model=Page[ModerationEntryPublic],
+    summary="Read the moderation log",
+    description="Moderators and admins only: every moderator action (actor, action, target, "
+    "time), newest first.",
+    responses=problems(Forbidden("Your role does not allow this.")),
+)
 async def moderation_log(
     session: ReadSessionDep, pager: PagerDep, user: CurrentUser
 ) -> Page[ModerationEntryPublic]:

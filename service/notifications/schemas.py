@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from service.kit.schemas import MAX_BIGINT, RequestModel, ResponseModel
+from service.kit.schemas import Id, RequestModel, ResponseModel
 
 
 class Actor(ResponseModel):
@@ -34,6 +34,8 @@ def _not_a_bool(value: Any) -> Any:
 
 
 class MarkRead(RequestModel):
-    up_to_id: Annotated[int, Field(ge=1, le=MAX_BIGINT), BeforeValidator(_not_a_bool)] | None = (
-        Field(default=None, description="default: all of them")
+    # `Id` keeps the bounds integers in the schema (Field(le=...) here wrote 9.2e18, a float
+    # above BIGINT that generators then sent as a "valid" id).
+    up_to_id: Annotated[Id, BeforeValidator(_not_a_bool)] | None = Field(
+        default=None, description="default: all of them"
     )

@@ -3,7 +3,15 @@
 import hashlib
 import hmac
 
+from service.kit.http.answers import ResponseHeader
+
 HEADER = "X-Consistency-Token"
+
+TOKEN_HEADER = ResponseHeader(
+    HEADER,
+    "On a write that committed (on PostgreSQL): send it back, as this header or the "
+    "`consistency_token` cookie set with it, and a read waits for a database that has it.",
+)
 
 
 COOKIE = "consistency_token"

@@ -8,7 +8,13 @@ from service.stats.schemas import UserStats
 router = APIRouter(tags=["stats"])
 
 
-@router.get("/users/{user_id}/stats", response_model=UserStats)
+@router.get(
+    "/users/{user_id}/stats",
+    response_model=UserStats,
+    summary="Read a user's stats",
+    description="Published posts, live comments, followers, following and likes received on "
+    "live posts, counted in one statement.",
+)
 async def read_stats(user_id: IdPath, session: ReadSessionDep) -> UserStats:
     """Published posts, live comments, followers, following, likes on live posts: one query."""
     return await service.user_stats(session, user_id)

@@ -9,7 +9,12 @@ from service.tags.schemas import TagPublic
 router = APIRouter(prefix="/tags", tags=["tags"])
 
 
-@router.get("", response_model=list[TagPublic])
+@router.get(
+    "",
+    response_model=list[TagPublic],
+    summary="List tags",
+    description="Tags with their number of published posts, most used first.",
+)
 async def list_tags(
     session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=100, description="how many tags")] = 50,

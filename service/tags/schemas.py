@@ -16,7 +16,8 @@ TagInput = Annotated[
     Field(
         min_length=1,
         max_length=TAG_MAX_LENGTH,
-        json_schema_extra={"pattern": r"^\s*[\w][\w\s.+#-]*$"},
+        # Spaces spelled out: ECMA-262's `\s` has U+FEFF, which Python's (the check) has not.
+        json_schema_extra={"pattern": r"^[ \t\n\r]*\w[\w \t\n\r.+#-]*$"},
         description="trimmed, lowercased, inner spaces collapsed",
     ),
 ]

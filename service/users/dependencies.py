@@ -11,6 +11,7 @@ from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
 from service.kit.db.session import SessionDep, sessionmaker_of
 from service.kit.errors import Unauthorized
+from service.kit.http.answers import answers
 from service.kit.http.ratelimit import Budget, per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
@@ -24,14 +25,20 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
+BAD_TOKEN = "The access token is invalid or expired."
+REVOKED_TOKEN = "The access token is no longer valid."
+NO_TOKEN = "Authentication required."
+_REFUSED_TOKENS = (Unauthorized(BAD_TOKEN), Unauthorized(REVOKED_TOKEN))
+
+
 async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
     """The token's user; 401 for a bad or expired token, a deleted user or a revoked token."""
     claims = decode_access_token(SETTINGS.of(request), token)
     if claims is None:
-        raise Unauthorized("The access token is invalid or expired.")
+        raise Unauthorized(BAD_TOKEN)
     user = await repository.get_by_id(session, claims.user_id)
     if user is None or user.token_version != claims.token_version:
-        raise Unauthorized("The access token is no longer valid.")
+        raise Unauthorized(REVOKED_TOKEN)
     bind_user(user.id)
     return user
 
@@ -42,9 +49,11 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+@answers(*_REFUSED_TOKENS, security="optional")
 async def viewer_of(request: Request) -> User | None:
     """The signed-in user of a read open to anyone, or None: no token, no session at all (the
-    anonymous hot path; a plain function, so hot routes call it without a dependency).
+    anonymous hot path). A plain function of the request: hot routes call it in the handler
+    (declaring `@answers_of(viewer_of)`), other routes take it as `OptionalUser`.
 
     With a token the user is checked on the primary, in a short session of its own: a revoked
     token (token_version bumped) must fail at once, which a lagging replica cannot promise.
@@ -56,31 +65,27 @@ async def viewer_of(request: Request) -> User | None:
         return await _authenticate(request, session, token)
 
 
-async def get_optional_user(request: Request) -> User | None:
-    """`viewer_of` as a dependency. It declares no security scheme: public reads show no
-    padlock in the OpenAPI document (a token is optional and only changes what is visible)."""
-    return await viewer_of(request)
-
-
+@answers(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
 async def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
     """For writes: the user is loaded in the request's own transaction (the handler's session)."""
     if token is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized(NO_TOKEN)
     return await _authenticate(request, session, token)
 
 
+@answers(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
 async def get_signed_in_user(request: Request, token: TokenDep) -> User:
     """For reads that need a user but no transaction (an export): the same check as
     `viewer_of`, in a short session of its own, and a token is required."""
     if token is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized(NO_TOKEN)
     async with side_session(request, sessionmaker_of(request)) as session:
         return await _authenticate(request, session, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 SignedInUser = Annotated[User, Depends(get_signed_in_user)]
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+OptionalUser = Annotated[User | None, Depends(viewer_of)]
 
 Idempotent = require_idempotency(get_current_user)
 """Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
@@ -110,7 +115,7 @@ async def _account_change(
     if data.password is None:
         return AccountChange(data, None)
     if token is None or decode_access_token(SETTINGS.of(request), token) is None:
-        raise Unauthorized("Authentication required.")
+        raise Unauthorized(NO_TOKEN)
     return AccountChange(data, await hashing.hash(data.password))
 
 

@@ -14,6 +14,8 @@ USERNAME_PATTERN = r"^[a-z0-9_]{3,32}$"
 # disagree on what `\s` matches (U+0085, U+001C..U+001F), and the schema is a contract.
 _EMAIL_CHAR = r"[^@\x00-\x20\x7f-\xa0]"
 EMAIL_PATTERN = rf"^{_EMAIL_CHAR}{{1,64}}@{_EMAIL_CHAR}+\.{_EMAIL_CHAR}+$"
+# Not `\S` either (U+0085 is a space to Python and Rust, not to ECMA-262: found by schemathesis).
+WEBSITE_PATTERN = r"^(https?://[^\x00-\x20\x7f-\xa0]+)?$"
 
 
 class UserCreate(RequestModel):
@@ -66,7 +68,8 @@ class LoginForm(OAuth2PasswordRequestForm):
             FormText,
             Form(min_length=1, max_length=128, json_schema_extra={"format": "password"}),
         ],
-        grant_type: Annotated[str | None, Form(pattern="^password$", max_length=8)] = None,
+        # An empty field is a field not sent (HTML forms), so the schema allows "" too.
+        grant_type: Annotated[str | None, Form(pattern="^(password)?$", max_length=8)] = None,
         scope: Annotated[str, FormText, Form(max_length=1024)] = "",
         # Never stored nor queried (the OAuth2 form's unused fields): bounded, not guarded.
         client_id: Annotated[str | None, Form(max_length=255)] = None,
@@ -87,7 +90,7 @@ class ProfileUpdate(RequestModel):
 
     bio: str = Field(default="", max_length=2000)
     location: str = Field(default="", max_length=100)
-    website: str = Field(default="", max_length=200, schema_extra={"pattern": r"^(https?://\S+)?$"})
+    website: str = Field(default="", max_length=200, schema_extra={"pattern": WEBSITE_PATTERN})
     links: dict[
         Annotated[str, StringConstraints(max_length=64)],
         Annotated[str, StringConstraints(max_length=500)],

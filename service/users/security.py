@@ -14,12 +14,15 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from service.kit.errors import ServiceUnavailable
+from service.kit.http.answers import answers
 from service.kit.model_base import utcnow
 from service.kit.schemas import MAX_BIGINT
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
 
 R = TypeVar("R")
+
+QUEUE_FULL = "Too many password checks are waiting; retry shortly (PASSWORD_HASH_QUEUE)."
 
 _hasher = PasswordHash((Argon2Hasher(),))
 # Verified against when the user does not exist, so timing does not reveal existence.
@@ -50,10 +53,7 @@ class Hashing:
 
     async def _run(self, function: Callable[..., R], *args: Any) -> R:
         if self.in_flight >= self.concurrency + self.queue:
-            raise ServiceUnavailable(
-                "Too many password checks are waiting; retry shortly (PASSWORD_HASH_QUEUE).",
-                retry_after=self.retry_after,
-            )
+            raise ServiceUnavailable(QUEUE_FULL, retry_after=self.retry_after)
         if self._limiter is None:  # created on the event loop that uses it
             self._limiter = anyio.CapacityLimiter(self.concurrency)
         self.in_flight += 1
@@ -74,6 +74,7 @@ class Hashing:
 HASHING: StateSlot[Hashing] = StateSlot("hashing")
 
 
+@answers(ServiceUnavailable(QUEUE_FULL))
 async def get_hashing(request: Request) -> Hashing:
     return HASHING.of(request)
 

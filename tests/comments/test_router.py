@@ -83,6 +83,9 @@ async def test_deleted_comment_with_replies_shows_as_deleted(
     replies = (await client.get(f"{API}/comments/{parent['id']}/replies")).json()["items"]
     assert [r["id"] for r in replies] == [reply["id"]]
     assert replies[0]["body"] == "reply"
+    # A deleted comment without replies is gone, its (empty) replies with it.
+    problem(await client.get(f"{API}/comments/{lonely['id']}/replies"), 404)
+    problem(await client.get(f"{API}/comments/{lonely['id']}/thread"), 404)
     problem(await client.delete(f"{API}/comments/{parent['id']}", headers=bob.headers), 404)
     # A new reply to a deleted comment is refused (the thread is closed).
     late = await client.post(

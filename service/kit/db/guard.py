@@ -16,6 +16,9 @@ from service.kit.state import StateSlot
 _HOLDS_SLOT = "inkwell.session_slot"
 
 
+BUSY = "The database is busy; retry shortly."
+
+
 class SessionGuard:
     """FIFO admission in front of the pools: at most `limit` requests of this process use the
     database at once.
@@ -48,9 +51,7 @@ class SessionGuard:
             else:  # a free slot and nobody waiting: take it without arming a timer
                 await self._slots.acquire()
         except TimeoutError:
-            raise ServiceUnavailable(
-                "The database is busy; retry shortly.", retry_after=self.retry_after
-            ) from None
+            raise ServiceUnavailable(BUSY, retry_after=self.retry_after) from None
         if scope is not None:
             scope[_HOLDS_SLOT] = True
         try:

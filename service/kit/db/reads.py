@@ -25,7 +25,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import DRIVER_READS
 from service.kit.db.guard import slot_of
-from service.kit.db.session import read_sessionmaker_of, router_of
+from service.kit.db.session import DATABASE_ERRORS, read_sessionmaker_of, router_of
+from service.kit.http.answers import answers
 
 Row = Mapping[str, Any]
 
@@ -85,6 +86,7 @@ class CompiledRead:
         return rows[0] if rows else None
 
 
+@answers(*DATABASE_ERRORS)
 @asynccontextmanager
 async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """A hot read's connection: `async with read_connection(request) as connection`.

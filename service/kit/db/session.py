@@ -40,8 +40,15 @@ from service.kit.db.engines import (
     pool_status,
     reads_autocommit,
 )
-from service.kit.db.guard import slot_of
+from service.kit.db.guard import BUSY, slot_of
 from service.kit.db.soft_delete import WROTE
+from service.kit.errors import (
+    DATA_CONFLICT,
+    DATABASE_UNAVAILABLE,
+    Conflict,
+    ServiceUnavailable,
+)
+from service.kit.http.answers import answers
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
 
@@ -168,6 +175,11 @@ def read_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncReadSessio
     return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
 
 
+DATABASE_ERRORS = (ServiceUnavailable(DATABASE_UNAVAILABLE), ServiceUnavailable(BUSY))
+"""What any route that reaches the database may answer (service/kit/errors.py, guard.py)."""
+
+
+@answers(*DATABASE_ERRORS)
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """`sessionmaker_of` as a dependency.
 
@@ -177,6 +189,7 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     return sessionmaker_of(request)
 
 
+@answers(*DATABASE_ERRORS)
 async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncReadSession]:
     """`read_sessionmaker_of` as a dependency."""
     return read_sessionmaker_of(request)
@@ -190,6 +203,7 @@ ReadSessionMakerDep = Annotated[
 ]
 
 
+@answers(Conflict(DATA_CONFLICT), writes_only=True)
 async def get_session(
     request: Request, sessionmaker: SessionMakerDep
 ) -> AsyncIterator[AsyncSession]:

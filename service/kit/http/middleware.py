@@ -9,7 +9,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.kit.errors import problem
+from service.kit.errors import BadRequest, ContentTooLarge, render
 from service.kit.http.asgi import TrackedSend, header
 from service.kit.settings import Settings
 
@@ -74,9 +74,10 @@ class BodyLimitMiddleware:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"The request body is larger than {self.max_bytes} bytes."
-        response = problem(413, "Content Too Large", detail, slug="content-too-large")
-        await response(scope, receive, send)
+        await render(ContentTooLarge.over(self.max_bytes))(scope, receive, send)
+
+
+QUERY_HAS_NUL = BadRequest("The query string contains a NUL character.")
 
 
 class QueryStringGuard:
@@ -89,8 +90,7 @@ class QueryStringGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query: bytes = scope.get("query_string", b"") if scope["type"] == "http" else b""
         if b"\x00" in query or b"%00" in query:
-            detail = "The query string contains a NUL character."
-            await problem(400, "Bad Request", detail, slug="bad-request")(scope, receive, send)
+            await render(QUERY_HAS_NUL)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -22,6 +22,7 @@ from limits.storage import storage_from_string
 
 from service.kit.authz import Principal
 from service.kit.errors import TooManyRequests
+from service.kit.http.answers import RATE_LIMIT, Answers, answers
 from service.kit.settings import SETTINGS, Settings
 from service.kit.state import StateSlot
 
@@ -130,6 +131,19 @@ class Budget:
             raise refused(verdict, self.what, self.setting.upper(), value)
         return verdict.headers()
 
+    @property
+    def answers(self) -> Answers:
+        """What charging it may answer, for the OpenAPI document (see `answers_of`)."""
+        return Answers((refusal_example(self.what, self.setting),), RATE_LIMIT)
+
+
+def refusal_example(what: str, setting: str) -> TooManyRequests:
+    """The 429 a limit set by `setting` (at its default) answers, for the OpenAPI document."""
+    default = Settings.model_fields[setting].default
+    return refused(
+        Verdict(False, limit_item(default).amount, 0, 42), what, setting.upper(), default
+    )
+
 
 def per_caller(
     budget: Budget, *, caller: Callable[..., Awaitable[Principal | None]]
@@ -139,6 +153,7 @@ def per_caller(
     request off the pool). A route that charges only some requests (a listing whose `q` makes
     it a search) calls `Budget.charge` itself instead, so the others pay nothing."""
 
+    @answers(*budget.answers.errors, headers=budget.answers.headers)
     async def rate_limit(
         request: Request, response: Response, who: Annotated[Any, Depends(caller)]
     ) -> None:

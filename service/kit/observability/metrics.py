@@ -100,6 +100,15 @@ def mark_process_dead() -> None:
 
 metrics_router = APIRouter(tags=["operations"])
 
+METRICS = """\
+## Metrics: `GET /metrics`
+Prometheus text exposition (`text/plain; version=0.0.4`), not part of the JSON API: request
+durations by route and status (`http_request_duration_seconds`), requests in flight, database
+pool size, use and wait (`db_pool_*`), statement durations, jobs (`jobs_*`), websocket clients
+and messages (`realtime_*`). With several worker processes set `PROMETHEUS_MULTIPROC_DIR`.
+Scrape it from inside your network; it is not meant for the public.
+"""
+
 
 @metrics_router.get("/metrics", include_in_schema=False)
 async def metrics() -> Response:

@@ -1,0 +1,191 @@
+"""What a route can answer, declared where it is decided, read by the OpenAPI generator.
+
+A dependency that can refuse a request says so once, on itself: `@answers(Unauthorized(...))`
+on the authentication dependency, `ServiceUnavailable` on the session makers, `TooManyRequests`
+on a rate limit. A route then documents, without a word of its own, every error its
+dependencies can raise; the error's class fixes the status, title and type, the instance's
+detail becomes the example (`service/kit/http/openapi.py` renders them). What only a service
+knows (an owner check) goes in the route decorator's `responses=problems(Forbidden(...))`.
+
+Success headers are declared the same way: `headers=` on a dependency (RateLimit-* on a rate
+limit), `responses=sends(201, LOCATION, ETAG)` on a route.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from fastapi.dependencies.models import Dependant
+
+from service.kit.errors import PROBLEM_JSON, AppError, render
+
+F = TypeVar("F", bound=Callable[..., Any])
+Security = Literal["required", "optional"]
+
+_ATTRIBUTE = "__inkwell_answers__"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class ResponseHeader:
+    """A response header as OpenAPI documents it (`required`: on every such response)."""
+
+    name: str
+    description: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    required: bool = False
+
+    def document(self) -> dict[str, Any]:
+        return {"description": self.description, "required": self.required, "schema": self.schema}
+
+
+_SECONDS = {"type": "integer", "minimum": 0}
+ETAG = ResponseHeader("ETag", "The version of the representation (for `If-Match`).", required=True)
+LOCATION = ResponseHeader("Location", "The URL of the created resource.", required=True)
+RETRY_AFTER = ResponseHeader(
+    "Retry-After", "Seconds to wait before trying again.", _SECONDS, required=True
+)
+WWW_AUTHENTICATE = ResponseHeader(
+    "WWW-Authenticate", "The scheme to authenticate with: `Bearer`.", required=True
+)
+RATE_LIMIT = (
+    ResponseHeader("RateLimit-Limit", "Requests allowed in the window.", _SECONDS),
+    ResponseHeader("RateLimit-Remaining", "Requests left in the window.", _SECONDS),
+    ResponseHeader("RateLimit-Reset", "Seconds until the window frees a request.", _SECONDS),
+)
+"""On every response of a rate-limited route while the limit is on (it can be switched off)."""
+
+ALWAYS_SENT: Mapping[int, tuple[ResponseHeader, ...]] = {
+    401: (WWW_AUTHENTICATE,),
+    429: (RETRY_AFTER, *RATE_LIMIT),
+    503: (RETRY_AFTER,),
+}
+"""Headers that go with an error status whatever raised it (see `Unauthorized`,
+`TooManyRequests`, `ServiceUnavailable` in service/kit/errors.py)."""
+
+
+@dataclass(frozen=True)
+class Answers:
+    """Errors a route may answer with (their detail is the example), headers its success
+    response may carry, and whether it needs a token."""
+
+    errors: tuple[AppError, ...] = ()
+    headers: tuple[ResponseHeader, ...] = ()
+    security: Security | None = None
+    writes_only: bool = False
+    """Only a request that may write meets these (not GET, HEAD or OPTIONS)."""
+
+    def __or__(self, other: "Answers") -> "Answers":
+        both = (self.security, other.security)
+        security: Security | None = (
+            "required" if "required" in both else (self.security or other.security)
+        )
+        return Answers(
+            self.errors + other.errors,
+            self.headers + tuple(h for h in other.headers if h not in self.headers),
+            security,
+        )
+
+
+def answers(
+    *errors: AppError,
+    headers: Iterable[ResponseHeader] = (),
+    security: Security | None = None,
+    writes_only: bool = False,
+) -> Callable[[F], F]:
+    """Declare on a dependency what it may answer; every route that depends on it, however
+    deep, documents it. `security`: "required" (no token, no access) or "optional" (a token
+    changes what is shown). `writes_only`: only for methods that may write (not GET, HEAD)."""
+    declared = Answers(tuple(errors), tuple(headers), security, writes_only)
+
+    def mark(function: F) -> F:
+        setattr(function, _ATTRIBUTE, declared)
+        return function
+
+    return mark
+
+
+def answers_of(*sources: "Callable[..., Any] | Answers") -> Callable[[F], F]:
+    """On a route's endpoint: what the functions it calls in its handler declared (or `Answers`
+    given as they are), as if it depended on them. For the hot reads that take no dependencies
+    (they call `viewer_of` and `read_connection` themselves: docs/performance.md)."""
+    combined = Answers()
+    for source in sources:
+        mark = source if isinstance(source, Answers) else getattr(source, _ATTRIBUTE, None)
+        if isinstance(mark, Answers):
+            combined = combined | mark
+
+    def mark_endpoint(endpoint: F) -> F:
+        setattr(endpoint, _ATTRIBUTE, combined)
+        return endpoint
+
+    return mark_endpoint
+
+
+def declared(
+    dependant: Dependant,
+    method: str,
+    extra: Mapping[Callable[..., Any], Answers] | None = None,
+) -> Answers:
+    """Everything the endpoint of `dependant` (see `answers_of`) and its dependencies
+    (recursively, each once) declared for `method`, with what `extra` adds to some of them
+    (see `LinkedAPI.declare`)."""
+    result = Answers()
+    calls = _calls(dependant, set())
+    for call in (dependant.call, *calls) if dependant.call is not None else calls:
+        for mark in (getattr(call, _ATTRIBUTE, None), (extra or {}).get(call)):
+            if isinstance(mark, Answers) and not (mark.writes_only and method in SAFE_METHODS):
+                result = result | mark
+    return result
+
+
+def _calls(dependant: Dependant, seen: set[int]) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None and id(sub.call) not in seen:
+            seen.add(id(sub.call))
+            yield sub.call
+        yield from _calls(sub, seen)
+
+
+def example_of(error: AppError) -> dict[str, Any]:
+    """The problem+json body `error` is rendered as (service/kit/errors.py `render`)."""
+    body: dict[str, Any] = json.loads(bytes(render(error).body))
+    return body
+
+
+def example_key(error: AppError) -> str:
+    """A stable name for an example: the words of its detail ("no-such-post")."""
+    words = "".join(c if c.isalnum() else " " for c in error.detail.lower()).split()
+    return "-".join(words[:6]) or error.slug
+
+
+def problems(*errors: AppError) -> dict[int | str, dict[str, Any]]:
+    """For a route decorator's `responses=`: errors its service may raise, one example each.
+    The generator adds the schema, the headers and the examples of its dependencies."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        response = responses.setdefault(error.status, {"description": error.title})
+        examples = response.setdefault("content", {}).setdefault(PROBLEM_JSON, {})
+        examples.setdefault("examples", {})[example_key(error)] = {
+            "summary": error.detail,
+            "value": example_of(error),
+        }
+    return responses
+
+
+def sends(status: int, *headers: ResponseHeader) -> dict[int | str, dict[str, Any]]:
+    """For a route decorator's `responses=`: headers its `status` response carries."""
+    return {status: {"headers": {h.name: h.document() for h in headers}}}
+
+
+def body_examples(
+    examples: Mapping[str, Any], *, media_type: str = "application/json"
+) -> dict[str, Any]:
+    """For a route decorator's `openapi_extra=`: named request body examples
+    (`{"summary": value}`; the first is the one Swagger UI shows)."""
+    named = {
+        "-".join(summary.lower().split()[:4]): {"summary": summary, "value": value}
+        for summary, value in examples.items()
+    }
+    return {"requestBody": {"content": {media_type: {"examples": named}}}}
