@@ -69,7 +69,14 @@ async def list_comments(post_id: IdPath, request: Request, pager: PagerDep) -> M
     return ModelResponse(page)
 
 
-@router.get("/comments/{comment_id}", response_model=CommentPublic)
+@router.get(
+    "/comments/{comment_id}",
+    response_model=CommentPublic,
+    summary="Read a comment",
+    description="One comment, with its `reply_count`. A deleted comment that still holds "
+    "replies shows as deleted (body and author hidden), as in its thread; a deleted comment "
+    "without replies, or one on a post you may not see (a draft, a deleted post), is a 404.",
+)
 async def read_comment(
     comment_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser
 ) -> CommentPublic:
