@@ -48,6 +48,7 @@ from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
 from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
+from service.posts.read_router import router as posts_read_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
 from service.realtime.runtime import REALTIME, Realtime
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Included directly under the prefix (one routing level, not a nested /api/v1 router) and
     # matched in this order: the hottest reads (posts, comments) first.
     for router in (
+        posts_read_router,
         posts_router,
         comments_router,
         users_router,

@@ -1,20 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Response, status
 
 from service.idempotency.route import IdempotentRoute
-from service.kit.db.reads import read_connection
-from service.kit.db.session import ReadSessionDep, SessionDep
-from service.kit.db.streaming import StreamingSessionDep
-from service.kit.errors import Forbidden, PreconditionFailed, Unauthorized
-from service.kit.http.answers import ETAG, LOCATION, answers_of, body_examples, problems, sends
-from service.kit.http.responses import ModelResponse
-from service.kit.pagination import Page, PagerDep
+from service.kit.db.session import SessionDep
+from service.kit.errors import Forbidden, PreconditionFailed
+from service.kit.http.answers import ETAG, LOCATION, body_examples, problems, sends
 from service.kit.schemas import IdPath
-from service.posts import bulk, bulk_changes, examples, export, service
+from service.posts import bulk, bulk_changes, examples, service
 from service.posts.events import PublisherDep
-from service.posts.filters import PostFilterDep
 from service.posts.schemas import (
     BulkChange,
     BulkChangeResult,
@@ -23,18 +17,12 @@ from service.posts.schemas import (
     LikeState,
     PostCreate,
     PostPublic,
-    PostSort,
     PostUpdate,
 )
 from service.users.dependencies import (
-    SEARCHES,
     CurrentUser,
-    ExportLimit,
     Idempotent,
-    SearchRateLimit,
-    SignedInUser,
     WriteRateLimit,
-    viewer_of,
 )
 
 router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
@@ -52,114 +40,8 @@ NOT_YOURS = Forbidden("You may not change this post.")
 STALE = PreconditionFailed("The post has changed since you read it.")
 
 
-# Declaration order is match order: the reads first (the hottest, GET /{post_id}, after the
-# fixed GET paths it would claim), then the writes; /bulk before /{post_id} among the writes.
-@router.get(
-    "",
-    response_model=Page[PostPublic],
-    summary="List posts",
-    description="Published posts, newest first, a keyset page at a time; each embeds its author "
-    "and tags. Filter by author, tag, creation time, `meta=key:value` or full text (`q`, "
-    "rate-limited like search); `status=draft` lists your own drafts (a token is needed). A "
-    "`cursor` continues the listing it came from: with other filters or another sort it is a 400.",
-    responses=problems(Unauthorized("Sign in to list your drafts.")),
-)
-@answers_of(viewer_of, read_connection, SEARCHES.answers)
-async def list_posts(
-    request: Request,
-    pager: PagerDep,
-    filters: PostFilterDep,
-    sort: PostSort = PostSort.newest,
-) -> ModelResponse:
-    """No dependency for the viewer or the connection (docs/performance.md); with `q` the
-    listing is a search, charged to the caller's search budget here."""
-    viewer = await viewer_of(request)
-    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
-    async with read_connection(request) as reader:
-        page = await service.list_posts(
-            reader, filters=filters, sort=sort, pager=pager, viewer=viewer
-        )
-    return ModelResponse(page, headers=headers)
-
-
-@router.get(
-    "/search",
-    response_model=list[PostPublic],
-    dependencies=[SearchRateLimit],
-    summary="Search posts",
-    description="The best `limit` published posts for `q`, ranked (PostgreSQL full text with "
-    "ts_rank; SQLite FTS5 with bm25). One page, no cursor.",
-)
-async def search_posts(
-    session: ReadSessionDep,
-    q: Annotated[str, Query(min_length=1, max_length=200)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> list[PostPublic]:
-    """Best `limit` matches, ranked (ts_rank on PostgreSQL, bm25 on SQLite); no cursor."""
-    return await service.search_posts(session, q=q, limit=limit)
-
-
-@router.get(
-    "/top",
-    response_model=Page[PostPublic],
-    summary="Each author's top posts",
-    description="Each author's `per_author` most liked published posts, most liked first.",
-)
-async def top_posts(
-    session: ReadSessionDep,
-    pager: PagerDep,
-    per_author: Annotated[int, Query(ge=1, le=20)] = 3,
-) -> Page[PostPublic]:
-    """Each author's `per_author` most liked posts, most liked first (keyset pages)."""
-    return await service.top_posts(session, per_author=per_author, pager=pager)
-
-
-@router.get(
-    "/export",
-    response_class=StreamingResponse,
-    dependencies=[ExportLimit],
-    responses={200: {"content": {media: {} for media in export.MEDIA_TYPES.values()}}},
-    summary="Export posts",
-    description="Every post the `GET /posts` filters match, oldest first, streamed: NDJSON "
-    "(one `PostPublic` per line, the default) or CSV with a header row (`format=csv`). Memory "
-    "stays flat whatever the size. Rate-limited (`EXPORT_RATE_LIMIT`).",
-)
-async def export_posts(
-    user: SignedInUser,
-    session: StreamingSessionDep,
-    filters: PostFilterDep,
-    response: Response,
-    export_format: Annotated[export.ExportFormat, Query(alias="format")] = (
-        export.ExportFormat.ndjson
-    ),
-) -> StreamingResponse:
-    """Every post the `GET /posts` filters match, oldest first: NDJSON (default) or CSV,
-    streamed from a server-side cursor (memory stays flat whatever the size)."""
-    body = await export.export(session, filters=filters, viewer=user, export_format=export_format)
-    # A returned Response replaces the one the dependencies set headers on (RateLimit-*).
-    headers = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit-")}
-    return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
-
-
-@router.get(
-    "/{post_id}",
-    response_model=PostPublic,
-    summary="Read a post",
-    description="A published post, or your own draft (anyone else's draft is a 404). The "
-    "`ETag` is the hash of this representation (a like changes it too): send it back in "
-    "`If-Match`, or in `If-None-Match` for a 304. `HEAD` answers the same headers.",
-    responses=sends(200, ETAG),
-)
-@answers_of(viewer_of, read_connection)
-async def read_post(post_id: IdPath, request: Request) -> ModelResponse:
-    """No dependencies on this hottest route: the viewer and the connection are taken in the
-    handler (docs/performance.md)."""
-    viewer = await viewer_of(request)
-    async with read_connection(request) as reader:
-        post = await service.read_post(reader, post_id, viewer)
-    return ModelResponse(post)
-
-
+# Declaration order is match order: /bulk before /{post_id}. The reads are a router of their
+# own, included before this one (service/posts/read_router.py).
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
