@@ -109,5 +109,28 @@ def build(row: Row) -> CommentPublic:
     )
 
 
+def of_entity(comment: Comment) -> CommentPublic:
+    """A loaded comment (its `reply_count` undeferred; its author loaded unless it is deleted)
+    as the same CommentPublic a page builds: one rule for what a deleted comment hides."""
+    fields: dict[str, Any] = {
+        "id": comment.id,
+        "post_id": comment.post_id,
+        "parent_id": comment.parent_id,
+        "body": comment.body,
+        "deleted": comment.deleted,
+        "reply_count": comment.reply_count,
+        "created_at": comment.created_at,
+    }
+    if not comment.deleted:
+        author = comment.author
+        fields |= {
+            "author_id": author.id,
+            "author_username": author.username,
+            "author_display_name": author.display_name,
+            "author_created_at": author.created_at,
+        }
+    return build(fields)
+
+
 def to_public(rows: Sequence[Row]) -> list[CommentPublic]:
     return [build(row) for row in rows]

@@ -22,32 +22,23 @@ async def get(
     return (await session.exec(statement)).first()
 
 
-def _with_counts() -> Any:
+def _author_and_counts() -> Any:
     """The author (one JOIN) and `reply_count` (the column_property, in the same SELECT)."""
     return (joinedload(Comment.author, innerjoin=True), undefer(Comment.reply_count))  # type: ignore[arg-type]
 
 
-async def get_with_counts(session: AsyncSession, comment_id: uuid.UUID) -> Comment | None:
+async def with_counts(
+    session: AsyncSession, comment_id: uuid.UUID, *, refresh: bool = False
+) -> Comment | None:
     """A comment, deleted or not (the caller applies the visibility rule), with its author and
-    `reply_count`: one statement."""
+    `reply_count`: one statement. `refresh`: the session already holds it (reload its state)."""
     statement = (
         select(Comment)
         .where(col(Comment.id) == comment_id)
-        .options(*_with_counts())
-        .execution_options(**{INCLUDE_DELETED: True})
+        .options(*_author_and_counts())
+        .execution_options(**{INCLUDE_DELETED: True}, populate_existing=refresh)
     )
     return (await session.exec(statement)).first()
-
-
-async def with_reply_count(session: AsyncSession, comment: Comment) -> Comment:
-    """Load `reply_count` (and the author) of a comment the session already holds."""
-    statement = (
-        select(Comment)
-        .where(col(Comment.id) == comment.id)
-        .options(*_with_counts())
-        .execution_options(**{INCLUDE_DELETED: True}, populate_existing=True)
-    )
-    return (await session.exec(statement)).one()
 
 
 async def thread(session: AsyncSession, comment_id: uuid.UUID, depth: int) -> Comment | None:
@@ -61,8 +52,8 @@ async def thread(session: AsyncSession, comment_id: uuid.UUID, depth: int) -> Co
         select(Comment)
         .where(col(Comment.id) == comment_id)
         .options(
-            *_with_counts(),
-            selectinload(Comment.replies, recursion_depth=depth - 1).options(*_with_counts()),  # type: ignore[arg-type]
+            *_author_and_counts(),
+            selectinload(Comment.replies, recursion_depth=depth - 1).options(*_author_and_counts()),  # type: ignore[arg-type]
         )
         .execution_options(**{INCLUDE_DELETED: True})
     )

@@ -23,27 +23,13 @@ from service.posts.models import Post
 from service.users.models import User
 
 
-def to_public(comment: Comment) -> CommentPublic:
-    """`deleted` (hybrid) and `reply_count` (column_property) come with the row."""
-    deleted = comment.deleted
-    return CommentPublic(
-        id=comment.id,
-        post_id=comment.post_id,
-        parent_id=comment.parent_id,
-        body=None if deleted else comment.body,
-        author=None if deleted else comment.author,  # type: ignore[arg-type]
-        deleted=deleted,
-        reply_count=comment.reply_count,
-        created_at=comment.created_at,
-    )
-
-
 def to_thread(comment: Comment, depth: int) -> CommentThread:
     """The comment and `depth` loaded levels below it; shown replies only (a page's rule)."""
     below = comment.replies if depth > 0 else []
     shown = [r for r in below if not r.deleted or r.reply_count > 0]
     return CommentThread(
-        **to_public(comment).model_dump(), replies=[to_thread(r, depth - 1) for r in shown]
+        **read_model.of_entity(comment).model_dump(),
+        replies=[to_thread(r, depth - 1) for r in shown],
     )
 
 
@@ -64,7 +50,7 @@ async def create(
     await session.flush()
     set_committed_value(comment, "author", author)
     set_committed_value(comment, "reply_count", 0)
-    return to_public(comment)
+    return read_model.of_entity(comment)
 
 
 async def _visible_comment(
@@ -86,8 +72,8 @@ async def read(
 ) -> CommentPublic:
     """A live comment, or a deleted one that still holds replies (shown as deleted, as a page
     shows it), on a post the viewer may see; anything else does not exist for them."""
-    comment = await repository.get_with_counts(session, comment_id)
-    return to_public(await _shown(session, comment, viewer))
+    comment = await repository.with_counts(session, comment_id)
+    return read_model.of_entity(await _shown(session, comment, viewer))
 
 
 async def _page(
@@ -172,7 +158,9 @@ async def restore(session: AsyncSession, *, comment_id: uuid.UUID, user: User) -
     comment.deleted_at = None
     _record_if_moderated(session, comment, post, user, Action.comment_restore)
     await session.flush()
-    return to_public(await repository.with_reply_count(session, comment))
+    restored = await repository.with_counts(session, comment.id, refresh=True)
+    assert restored is not None  # the session holds it, deleted_at just cleared
+    return read_model.of_entity(restored)
 
 
 def _may_remove(post: Post) -> Callable[[Comment, User], bool]:

@@ -213,9 +213,7 @@ def check_precondition(post: Post, if_match: str | None) -> None:
     representation by the strong comparison (a weak `W/` tag never matches). `post` is the
     entity with its author and tags, as loaded for the write: its representation is built the
     way a GET builds it, and hashed the same way."""
-    if if_match is None or if_match.strip() == "*":
-        return
-    if not etags.match(if_match, etag(read_model.of_entity(post))):
+    if if_match is not None and not etags.match(if_match, etag(read_model.of_entity(post))):
         raise PreconditionFailed("The post has changed since you read it (If-Match).")
 
 

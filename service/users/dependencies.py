@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.idempotency.dependency import require_idempotency
@@ -44,9 +45,11 @@ async def _authenticate(request: Request, session: AsyncSession, token: str) -> 
 
 
 def bearer_token(request: Request) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, else None."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    """The token of an `Authorization: Bearer <token>` header, else None: read exactly as
+    `oauth2_scheme` (TokenDep) reads it, with FastAPI's own parser, so a header means the same
+    to a route that takes it in the handler as to one that depends on `TokenDep`."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+    return token if scheme.lower() == "bearer" else None
 
 
 @answers(*_REFUSED_TOKENS, security="optional")

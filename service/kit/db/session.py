@@ -17,8 +17,12 @@ One request's database work, top to bottom:
 The router is the seam between this generic kit and `service/replication`, which implements it
 (replica choice by the client's token, fail-over, the token after a commit); the application
 lifespan installs it in `SESSION_ROUTER`. Without one (an app that did not install it) every read
-goes to the primary and a commit produces no token. `get_sessionmaker` / `get_read_sessionmaker`
-are the override points of the tests, which bind sessions to a rolled-back connection.
+goes to the primary and a commit produces no token.
+
+A hot read takes neither dependency: it opens `read_connection(request)` (service/kit/db/reads.py)
+in its handler, from the same `read_sessionmaker_of`. Both sides resolve their sessionmakers in
+one place (`sessionmaker_of` / `read_sessionmaker_of`), which `REQUEST_SESSIONS` overrides: the
+tests bind their rolled-back connection there (tests/support/sessions.py).
 """
 
 from collections.abc import AsyncIterator
