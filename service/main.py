@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
+from service.comments.router import hot_router as comments_hot_router
 from service.comments.router import router as comments_router
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
@@ -25,6 +26,7 @@ from service.kit.errors import ErrorBoundary, install_error_handlers
 from service.kit.http.answers import Answers
 from service.kit.http.caching import HttpCaching
 from service.kit.http.docs import mount_docs
+from service.kit.http.lean import check_lean_routes
 from service.kit.http.methods import install_method_routing
 from service.kit.http.middleware import (
     BodyLimitMiddleware,
@@ -48,6 +50,7 @@ from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
 from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
+from service.posts.read_router import hot_router as posts_hot_router
 from service.posts.read_router import router as posts_read_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
@@ -171,6 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # matched in this order: the hottest reads (posts, comments) first.
     for router in (
         posts_read_router,
+        posts_hot_router,
+        comments_hot_router,
         posts_router,
         comments_router,
         users_router,
@@ -187,6 +192,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     mount_docs(app)
     install_method_routing(app)
+    check_lean_routes(app)
     # A committed write's token comes from the replication package (ConsistencyMiddleware).
     app.declare(get_session, Answers(headers=(TOKEN_HEADER,), writes_only=True))
     return app

@@ -10,8 +10,9 @@ from service.kit.db.reads import read_connection
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest, Forbidden
 from service.kit.http.answers import LOCATION, answers_of, body_examples, problems, sends
+from service.kit.http.lean import LeanRoute
 from service.kit.http.responses import ModelResponse
-from service.kit.pagination import Page, PagerDep
+from service.kit.pagination import Page, PageQuery, PageQueryDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import (
     CurrentUser,
@@ -22,6 +23,8 @@ from service.users.dependencies import (
 )
 
 router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
+hot_router = APIRouter(tags=["comments"], route_class=LeanRoute)
+"""The pages of comments: lean routes (service/kit/http/lean.py), like the hot reads of posts."""
 
 MAX_THREAD_DEPTH = 5
 NOT_YOURS = Forbidden("You may not change this comment.")
@@ -53,20 +56,21 @@ async def create_comment(
     return comment
 
 
-@router.get(
+@hot_router.get(
     "/posts/{post_id}/comments",
     response_model=Page[CommentPublic],
     summary="List a post's comments",
     description="Top-level comments, oldest first, each with its `reply_count`. A deleted "
     "comment that has replies shows as deleted (no body, no author); its replies stay.",
 )
-@answers_of(viewer_of, read_connection)
-async def list_comments(post_id: IdPath, request: Request, pager: PagerDep) -> ModelResponse:
+@answers_of(viewer_of, read_connection, PageQuery.pager)
+async def list_comments(post_id: IdPath, request: Request, page: PageQueryDep) -> ModelResponse:
     """Top-level comments, oldest first, each with its `reply_count`."""
     viewer = await viewer_of(request)
+    pager = page.pager(request)
     async with read_connection(request) as reader:
-        page = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
-    return ModelResponse(page)
+        found = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
+    return ModelResponse(found)
 
 
 @router.get(
@@ -86,20 +90,23 @@ async def read_comment(
     return await service.read(session, comment_id=comment_id, viewer=viewer)
 
 
-@router.get(
+@hot_router.get(
     "/comments/{comment_id}/replies",
     response_model=Page[CommentPublic],
     summary="List a comment's replies",
     description="Direct replies to a comment, oldest first, each with its `reply_count`. A "
     "deleted comment without replies is gone (404), and so is this listing of it.",
 )
-@answers_of(viewer_of, read_connection)
-async def list_replies(comment_id: uuid.UUID, request: Request, pager: PagerDep) -> ModelResponse:
+@answers_of(viewer_of, read_connection, PageQuery.pager)
+async def list_replies(
+    comment_id: uuid.UUID, request: Request, page: PageQueryDep
+) -> ModelResponse:
     """A comment's replies, oldest first, each with its `reply_count`."""
     viewer = await viewer_of(request)
+    pager = page.pager(request)
     async with read_connection(request) as reader:
-        page = await service.replies(reader, comment_id=comment_id, viewer=viewer, pager=pager)
-    return ModelResponse(page)
+        found = await service.replies(reader, comment_id=comment_id, viewer=viewer, pager=pager)
+    return ModelResponse(found)
 
 
 @router.get(

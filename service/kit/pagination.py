@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, tuple_
 
 from service.kit.errors import BadRequest
@@ -223,13 +223,14 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 """What `CursorCodec.encode` makes (two base64url parts); documented, checked by the codec (400)."""
 
 
-@answers(BadRequest("The cursor is not valid."))
-async def get_pager(
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=100, description="rows per page")] = 20,
+class PageQuery(BaseModel):
+    """The query parameters that choose a page: a query model (`Annotated[PageQuery, Query()]`,
+    or a model that extends it with a listing's own parameters)."""
+
+    limit: Annotated[int, Field(ge=1, le=100, description="rows per page")] = 20
     cursor: Annotated[
         str | None,
-        Query(
+        Field(
             min_length=1,
             max_length=1024,
             description="`next_cursor` of the previous page, verbatim, with the same filters"
@@ -237,12 +238,23 @@ async def get_pager(
             " 400); `limit` may change",
             json_schema_extra={"pattern": CURSOR_PATTERN},
         ),
-    ] = None,
-) -> Pager:
+    ] = None
+
+    @answers(BadRequest("The cursor is not valid."))
+    def pager(self, request: Request) -> Pager:
+        """This page of the listing `request` asks for (its path and query parameters)."""
+        query = tuple(request.query_params.multi_items())  # parsed once per request by Starlette
+        codec = CURSOR_CODEC.of(request)
+        return Pager(codec, self.limit, self.cursor, request.scope["path"], query)
+
+
+@answers(BadRequest("The cursor is not valid."))
+async def get_pager(request: Request, page: Annotated[PageQuery, Query()]) -> Pager:
     # async def: a plain def dependency would cost a thread-pool hop per request.
-    codec = CURSOR_CODEC.of(request)
-    query = tuple(request.query_params.multi_items())  # parsed once per request by Starlette
-    return Pager(codec, limit, cursor, request.scope["path"], query)
+    return page.pager(request)
 
 
 PagerDep = Annotated[Pager, Depends(get_pager)]
+PageQueryDep = Annotated[PageQuery, Query()]
+"""For a lean route (service/kit/http/lean.py), which takes no dependency: it calls
+`page.pager(request)` itself."""

@@ -1,6 +1,6 @@
 """The reads of posts: listings, search, top, export, one post.
 
-A router of their own, included before the writes (service/main.py): matched first, the
+Routers of their own, included before the writes (service/main.py): matched first, the
 hottest route (`GET /posts/{post_id}`) is found after four fixed paths, not after every write.
 """
 
@@ -14,12 +14,13 @@ from service.kit.db.session import ReadSessionDep
 from service.kit.db.streaming import StreamingSessionDep
 from service.kit.errors import Unauthorized
 from service.kit.http.answers import ETAG, answers_of, problems, sends
+from service.kit.http.lean import LeanRoute
 from service.kit.http.responses import ModelResponse
-from service.kit.pagination import Page, PagerDep
+from service.kit.pagination import Page, PageQuery, PagerDep
 from service.kit.schemas import IdPath
 from service.posts import export, service
-from service.posts.filters import PostFilterDep
-from service.posts.schemas import PostPublic, PostSort
+from service.posts.filters import PostFilterQueryDep, PostListQueryDep
+from service.posts.schemas import PostPublic
 from service.users.dependencies import (
     SEARCHES,
     ExportLimit,
@@ -29,36 +30,11 @@ from service.users.dependencies import (
 )
 
 router = APIRouter(prefix="/posts", tags=["posts"])
+"""The fixed paths: included before `hot_router`, whose `/{post_id}` would claim them."""
 
-
-# Declaration order is match order: the fixed GET paths before /{post_id}, which would claim
-# them. The application includes this router before the writes (service/posts/router.py).
-@router.get(
-    "",
-    response_model=Page[PostPublic],
-    summary="List posts",
-    description="Published posts, newest first, a keyset page at a time; each embeds its author "
-    "and tags. Filter by author, tag, creation time, `meta=key:value` or full text (`q`, "
-    "rate-limited like search); `status=draft` lists your own drafts (a token is needed). A "
-    "`cursor` continues the listing it came from: with other filters or another sort it is a 400.",
-    responses=problems(Unauthorized("Sign in to list your drafts.")),
-)
-@answers_of(viewer_of, read_connection, SEARCHES.answers)
-async def list_posts(
-    request: Request,
-    pager: PagerDep,
-    filters: PostFilterDep,
-    sort: PostSort = PostSort.newest,
-) -> ModelResponse:
-    """No dependency for the viewer or the connection (docs/performance.md); with `q` the
-    listing is a search, charged to the caller's search budget here."""
-    viewer = await viewer_of(request)
-    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
-    async with read_connection(request) as reader:
-        page = await service.list_posts(
-            reader, filters=filters, sort=sort, pager=pager, viewer=viewer
-        )
-    return ModelResponse(page, headers=headers)
+hot_router = APIRouter(prefix="/posts", tags=["posts"], route_class=LeanRoute)
+"""The hottest reads, lean routes (service/kit/http/lean.py): parameters read in one pass, no
+dependency; the viewer and the connection are taken in the handler (docs/performance.md)."""
 
 
 @router.get(
@@ -106,7 +82,7 @@ async def top_posts(
 async def export_posts(
     user: SignedInUser,
     session: StreamingSessionDep,
-    filters: PostFilterDep,
+    query: PostFilterQueryDep,
     response: Response,
     export_format: Annotated[export.ExportFormat, Query(alias="format")] = (
         export.ExportFormat.ndjson
@@ -114,13 +90,38 @@ async def export_posts(
 ) -> StreamingResponse:
     """Every post the `GET /posts` filters match, oldest first: NDJSON (default) or CSV,
     streamed from a server-side cursor (memory stays flat whatever the size)."""
+    filters = query.to_filter()
     body = await export.export(session, filters=filters, viewer=user, export_format=export_format)
     # A returned Response replaces the one the dependencies set headers on (RateLimit-*).
     headers = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit-")}
     return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
 
 
-@router.get(
+@hot_router.get(
+    "",
+    response_model=Page[PostPublic],
+    summary="List posts",
+    description="Published posts, newest first, a keyset page at a time; each embeds its author "
+    "and tags. Filter by author, tag, creation time, `meta=key:value` or full text (`q`, "
+    "rate-limited like search); `status=draft` lists your own drafts (a token is needed). A "
+    "`cursor` continues the listing it came from: with other filters or another sort it is a 400.",
+    responses=problems(Unauthorized("Sign in to list your drafts.")),
+)
+@answers_of(viewer_of, read_connection, SEARCHES.answers, PageQuery.pager)
+async def list_posts(request: Request, query: PostListQueryDep) -> ModelResponse:
+    """No dependency for the viewer or the connection (docs/performance.md); with `q` the
+    listing is a search, charged to the caller's search budget here."""
+    viewer = await viewer_of(request)
+    filters = query.to_filter()
+    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
+    async with read_connection(request) as reader:
+        page = await service.list_posts(
+            reader, filters=filters, sort=query.sort, pager=query.pager(request), viewer=viewer
+        )
+    return ModelResponse(page, headers=headers)
+
+
+@hot_router.get(
     "/{post_id}",
     response_model=PostPublic,
     summary="Read a post",

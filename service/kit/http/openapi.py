@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 
 from service.kit.errors import (
     PROBLEM_JSON,
@@ -100,6 +101,15 @@ def _params(dependant: Dependant, kind: str) -> list[Any]:
     return found
 
 
+def _first_name(param: Any) -> str:
+    """A parameter's name; for a query model (`Annotated[Model, Query()]`), its first field's."""
+    model = param.field_info.annotation
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        name, field = next(iter(model.model_fields.items()))
+        return field.alias or name
+    return str(param.alias)
+
+
 def _first_location(dependant: Dependant, has_body: bool) -> list[str | int]:
     """Where the example 422 points: the body (FastAPI's answer to a missing one), else the
     first parameter."""
@@ -107,7 +117,7 @@ def _first_location(dependant: Dependant, has_body: bool) -> list[str | int]:
         return ["body"]
     for kind, where in (("path_params", "path"), ("query_params", "query")):
         if params := _params(dependant, kind):
-            return [where, params[0].alias]
+            return [where, _first_name(params[0])]
     return ["header", _params(dependant, "header_params")[0].alias]
 
 
