@@ -36,7 +36,7 @@ from service.kit.http.middleware import (
 )
 from service.kit.http.openapi import LinkedAPI
 from service.kit.http.ratelimit import RATE_LIMITER, RateLimiter
-from service.kit.lifecycle import LIFECYCLE, Lifecycle
+from service.kit.lifecycle import LIFECYCLE, Lifecycle, freeze_startup_heap
 from service.kit.observability.access import ObservabilityMiddleware
 from service.kit.observability.logging import configure_logging
 from service.kit.observability.metrics import mark_process_dead, metrics_router
@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
         unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
+        if settings.gc_freeze:
+            freeze_startup_heap()
         try:
             yield
         finally:

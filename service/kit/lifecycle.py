@@ -8,6 +8,7 @@ finish within `--timeout-graceful-shutdown`, then runs the lifespan shutdown.
 """
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -83,3 +84,14 @@ LIFECYCLE: StateSlot[Lifecycle] = StateSlot("lifecycle")
 def _is_uvicorn_handler(handler: object) -> bool:
     owner = getattr(handler, "__self__", None)
     return type(owner).__module__.startswith("uvicorn") if owner is not None else False
+
+
+def freeze_startup_heap() -> None:
+    """Once started, move every object alive (modules, the app and its routes, schemas and
+    SQLAlchemy metadata: ~160k objects) to the interpreter's permanent generation (`gc.freeze`).
+    A full collection no longer walks them: measured under load on a list of posts, full
+    collections went from 190 ms (median, 5 in 10 s) to 11 ms, the largest pauses a request
+    saw (docs/performance.md). What is frozen is never collected, which is right for what the
+    process keeps until it exits."""
+    gc.collect()
+    gc.freeze()

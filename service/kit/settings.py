@@ -192,6 +192,10 @@ class Settings(BaseSettings):
     realtime_poll_seconds: float = Field(
         default=1.0, gt=0, description="the feed re-reads the outbox at least this often"
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="after startup, exempt the startup heap from garbage collection (gc.freeze)",
+    )
     jobs_embedded: bool = Field(
         default=True, description="run the job worker inside the service (false: `make worker`)"
     )
