@@ -93,11 +93,21 @@ def test_domains_import_down_the_chain_only() -> None:
     assert _offenders(_sources("moderation"), above_moderation) == []
 
 
+def _routers(domain: str) -> list[Path]:
+    """Every router module of a domain: `router.py` and any `*_router.py` (`read_router.py`)."""
+    return [p for p in _sources(domain) if p.name.endswith("router.py")]
+
+
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_routers_call_services_never_repositories(domain: str) -> None:
-    routers = [p for p in _sources(domain) if p.name == "router.py"]
+    routers = _routers(domain)
     repositories = [f"service.{d}.repository" for d in DOMAINS]
+    assert routers
     assert _offenders(routers, tuple(repositories)) == []
+
+
+def test_the_router_check_sees_every_router_module() -> None:
+    assert {p.name for p in _routers("posts")} == {"router.py", "read_router.py"}
 
 
 def test_no_file_under_service_is_over_the_limit() -> None:
