@@ -1,6 +1,7 @@
 """The house rules of docs/architecture.md, checked on the source: imports run one way, down."""
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,11 +94,21 @@ def test_domains_import_down_the_chain_only() -> None:
     assert _offenders(_sources("moderation"), above_moderation) == []
 
 
+def _routers(domain: str) -> list[Path]:
+    """Every router module of a domain: `router.py` and any `*_router.py` (`read_router.py`)."""
+    return [p for p in _sources(domain) if p.name.endswith("router.py")]
+
+
 @pytest.mark.parametrize("domain", DOMAINS)
 def test_routers_call_services_never_repositories(domain: str) -> None:
-    routers = [p for p in _sources(domain) if p.name == "router.py"]
+    routers = _routers(domain)
     repositories = [f"service.{d}.repository" for d in DOMAINS]
+    assert routers
     assert _offenders(routers, tuple(repositories)) == []
+
+
+def test_the_router_check_sees_every_router_module() -> None:
+    assert {p.name for p in _routers("posts")} == {"router.py", "read_router.py"}
 
 
 def test_no_file_under_service_is_over_the_limit() -> None:
@@ -111,3 +122,26 @@ def test_no_file_under_service_is_over_the_limit() -> None:
 
 def test_no_core_junk_drawer() -> None:
     assert not (SERVICE / "core").exists()
+
+
+STALE_CORE = re.compile(r"(?<![\w/-])(?:service/)?core[./]\w")
+"""A service path into the old `service/core` (`core/db.py`, `core.db.create_engine`); not the
+word (`a Core statement`, `one CPU core.`)."""
+
+
+def test_no_doc_names_the_old_core_package() -> None:
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    stale = {
+        f"{path.relative_to(ROOT)}:{number}": line.strip()
+        for path in docs
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if STALE_CORE.search(line)
+    }
+    assert stale == {}
+
+
+def test_the_doc_check_tells_a_path_from_the_word() -> None:
+    paths = ["`core.db.create_engine`", "service/core/db.py", "see core/errors.py"]
+    words = ["a Core statement", "about one CPU core.", "score.total", "hardcore/x", "core"]
+    assert [p for p in paths if STALE_CORE.search(p)] == paths
+    assert [w for w in words if STALE_CORE.search(w)] == []

@@ -1,14 +1,20 @@
 """The statement count of every list endpoint: exact, and the same for 1 row as for 8.
 
 Reads run on the read session (no transaction, no SAVEPOINT), so these are the statements a
-request really sends; an anonymous request never touches the write session. docs/domain.md lists
-the same numbers.
+request really sends; an anonymous request never touches the write session. The two routes that
+take a token (`CurrentUser`) read its user in the request's transaction: those counts say so.
+docs/domain.md lists the same numbers.
 """
 
 from httpx import AsyncClient
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.notifications.models import Notification
+from service.users.models import Role
 from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post
+from tests.support.roles import promote
 from tests.support.statements import StatementCounter
 
 EXPECTED = {  # endpoint -> statements of the request itself
@@ -27,11 +33,18 @@ EXPECTED = {  # endpoint -> statements of the request itself
     "GET /users/{id}/followers": 2,  # user check; follows JOIN users
     "GET /users/{id}/following": 2,
     "GET /users/{id}/stats": 1,
+    # A token's user is read in the request's own transaction (CurrentUser): its SAVEPOINT and
+    # RELEASE here (the test's transaction) are BEGIN and COMMIT in production; + the user.
+    "GET /moderation/log": 2 + 2,  # moderator token; the log page
+    "GET /users/me/notifications": 2 + 2,  # token; the page (notifications JOIN the actor)
 }
 
 
 async def test_statement_count_of_every_list_endpoint(
-    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
+    client: AsyncClient,
+    make_account: AccountFactory,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    statements: StatementCounter,
 ) -> None:
     authors = [await make_account() for _ in range(8)]
     posts = [
@@ -61,6 +74,19 @@ async def test_statement_count_of_every_list_endpoint(
         await client.post(
             f"{POSTS}/{posts[1]['id']}/comments", json={"body": "x"}, headers=a.headers
         )
+    moderator = await promote(sessionmaker, await make_account(), Role.moderator)
+    for comment in comments[-2:]:
+        deleted = await client.delete(f"{API}/comments/{comment}", headers=moderator.headers)
+        assert deleted.status_code == 204, deleted.text
+    async with sessionmaker() as session, session.begin():
+        session.add_all(
+            Notification(user_id=star.id, post_id=p["id"], actor_id=a.id)
+            for p, a in zip(posts[1:], authors[1:], strict=True)
+        )
+    tokens = {
+        "GET /moderation/log": moderator.headers,
+        "GET /users/me/notifications": star.headers,
+    }
     urls = {
         "GET /users": f"{API}/users",
         "GET /posts": POSTS,
@@ -77,6 +103,8 @@ async def test_statement_count_of_every_list_endpoint(
         "GET /users/{id}/followers": f"{API}/users/{star.id}/followers",
         "GET /users/{id}/following": f"{API}/users/{star.id}/following",
         "GET /users/{id}/stats": f"{API}/users/{star.id}/stats",
+        "GET /moderation/log": f"{API}/moderation/log",
+        "GET /users/me/notifications": f"{API}/users/me/notifications",
     }
     measured = {}
     for name, url in urls.items():
@@ -84,7 +112,7 @@ async def test_statement_count_of_every_list_endpoint(
         for limit in (1, 7):
             statements.count = 0
             separator = "&" if "?" in url else "?"
-            response = await client.get(f"{url}{separator}limit={limit}")
+            response = await client.get(f"{url}{separator}limit={limit}", headers=tokens.get(name))
             assert response.status_code == 200, (name, response.text)
             items = response.json()
             if isinstance(items, dict) and "items" in items:

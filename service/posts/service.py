@@ -3,6 +3,7 @@ likes; every answer a route gives. Never commits."""
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.authz import ensure_owner
+from service.kit.db.reads import Row
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
 from service.kit.http import etags
 from service.kit.http.responses import representation_etag
@@ -32,6 +34,8 @@ from service.posts.schemas import (
 from service.tags import service as tags
 from service.users.models import User
 
+_Found = TypeVar("_Found", Post, Row)
+
 
 def etag(post: PostPublic) -> str:
     """The strong ETag of a post: the one `GET /posts/{id}` sends with this representation (the
@@ -39,8 +43,21 @@ def etag(post: PostPublic) -> str:
     return representation_etag(post)
 
 
-def _visible_to(status: PostStatus, author_id: int, viewer: User | None) -> bool:
+def _visible_to(post: Post | Row, viewer: User | None) -> bool:
+    """A published post, or the viewer's own draft (an entity, or a row read by label)."""
+    if isinstance(post, Post):
+        status, author_id = post.status, post.author_id
+    else:
+        status, author_id = post["status"], post["author_id"]
     return status == PostStatus.published or (viewer is not None and viewer.id == author_id)
+
+
+def _shown(found: _Found | None, viewer: User | None, *, any_status: bool = False) -> _Found:
+    """`found` if it exists for `viewer` (`_visible_to`; with `any_status`, for moderators, any
+    live post); otherwise NotFound, the same whether the post exists or not."""
+    if found is None or not (any_status or _visible_to(found, viewer)):
+        raise NotFound("No such post.")
+    return found
 
 
 async def create(
@@ -117,39 +134,27 @@ async def get_visible(
     session: AsyncSession, post_id: int, viewer: User | None, *, bare: bool = False
 ) -> Post:
     """A published post, or the viewer's own draft; anything else does not exist for them.
-
-    `bare`: the row only (no author, no tags), for callers that only check visibility.
-    """
-    post = await repository.get(session, post_id, bare=bare)
-    if post is None or not _visible_to(post.status, post.author_id, viewer):
-        raise NotFound("No such post.")
-    return post
+    `bare`: the row only (no author, no tags), for callers that only check visibility."""
+    return _shown(await repository.get(session, post_id, bare=bare), viewer)
 
 
 async def check_visible(
     reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
 ) -> None:
     """`get_visible` for the read path: NotFound unless the viewer may see the post."""
-    fields = await read_model.VISIBILITY.first(reader, post_id=post_id)
-    if fields is None or not _visible_to(fields["status"], fields["author_id"], viewer):
-        raise NotFound("No such post.")
+    _shown(await read_model.VISIBILITY.first(reader, post_id=post_id), viewer)
 
 
 async def get_any(session: AsyncSession, post_id: int) -> Post:
     """A live post whatever its status (for moderators, who act on drafts too)."""
-    post = await repository.get(session, post_id, bare=True)
-    if post is None:
-        raise NotFound("No such post.")
-    return post
+    return _shown(await repository.get(session, post_id, bare=True), None, any_status=True)
 
 
 async def read_post(
     reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
 ) -> PostPublic:
     """`get_visible` for the read path: the public representation, one statement (no entity)."""
-    fields = await read_model.BY_ID.first(reader, post_id=post_id)
-    if fields is None or not _visible_to(fields["status"], fields["author_id"], viewer):
-        raise NotFound("No such post.")
+    fields = _shown(await read_model.BY_ID.first(reader, post_id=post_id), viewer)
     return read_model.build(fields)
 
 
@@ -201,11 +206,7 @@ async def _get_owned(
     session: AsyncSession, post_id: int, user: User, *, include_deleted: bool = False
 ) -> Post:
     post = await repository.get(session, post_id, include_deleted=include_deleted)
-    return ensure_owner(post, user, visible=_post_visible_to, what="post")
-
-
-def _post_visible_to(post: Post, viewer: User) -> bool:
-    return _visible_to(post.status, post.author_id, viewer)
+    return ensure_owner(post, user, visible=_visible_to, what="post")
 
 
 def check_precondition(post: Post, if_match: str | None) -> None:

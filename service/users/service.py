@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.errors import violated_unique
 from service.kit.db.guard import side_session
 from service.kit.errors import Conflict, NotFound, Unauthorized
 from service.kit.pagination import Page, Pager
@@ -33,7 +34,7 @@ async def new_user(hashing: Hashing, data: UserCreate) -> User:
 
 async def register(session: AsyncSession, user: User) -> User:
     session.add(user)
-    await _flush_unique(session, "That username or email is already taken.")
+    await _flush_unique(session, "That username or email is already taken.", "username", "email")
     return user
 
 
@@ -83,7 +84,7 @@ async def update(
     for field, value in changes.items():
         setattr(user, field, value)
     session.add(user)
-    await _flush_unique(session, "That email is already taken.")
+    await _flush_unique(session, "That email is already taken.", "email")
     return user
 
 
@@ -110,8 +111,22 @@ async def put_profile(session: AsyncSession, user: User, data: ProfileUpdate) ->
     return ProfilePublic.model_validate(profile)
 
 
-async def _flush_unique(session: AsyncSession, message: str) -> None:
+_UNIQUE_FIELDS = {
+    "uq_users_username": "username",
+    "users.username": "username",
+    "uq_users_email": "email",
+    "users.email": "email",
+}
+"""The unique constraints of users as `violated_unique` reports them: by name on PostgreSQL, by
+column on SQLite."""
+
+
+async def _flush_unique(session: AsyncSession, message: str, *fields: str) -> None:
+    """Flush; a unique violation of one of `fields` is a 409 with `message`. Any other error
+    (another constraint, a foreign key, ...) goes on to the one error handler (kit/errors.py)."""
     try:
         await session.flush()
     except IntegrityError as error:
-        raise Conflict(message) from error
+        if _UNIQUE_FIELDS.get(violated_unique(error) or "") in fields:
+            raise Conflict(message) from error
+        raise

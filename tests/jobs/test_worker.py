@@ -6,11 +6,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.jobs import metrics
-from service.jobs.outbox import Event, Outbox
+from service.jobs.outbox import EVENTS, Event, Outbox
 from service.jobs.worker import Handler, Registry, Worker, purge_done
 from service.kit.db.session import Database, own_transaction
 from service.kit.model_base import utcnow
@@ -94,6 +94,17 @@ async def test_a_job_that_always_fails_is_dead_lettered_and_counted(
     assert metrics.JOBS_DEAD._value.get() == 1
     await jobs.drain()  # a dead job is never retried automatically
     assert (await state_of(database, event_id))[1] == jobs_settings.jobs_max_attempts
+
+
+async def test_emit_returns_the_ids_in_the_order_of_the_payloads(database: Database) -> None:
+    ids = await emit(database, 5)
+    async with database.reader.connect() as connection:
+        rows = await connection.execute(
+            select(EVENTS.c.id, EVENTS.c.payload).where(EVENTS.c.id.in_(ids))
+        )
+        by_id = {event_id: payload["n"] for event_id, payload in rows}
+    assert ids == sorted(ids)
+    assert [by_id[event_id] for event_id in ids] == [0, 1, 2, 3, 4]
 
 
 async def test_queue_metrics_report_the_oldest_pending_age(

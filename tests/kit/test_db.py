@@ -1,13 +1,12 @@
 """Connection set-up per backend, the commit-before-response guarantee, read sessions."""
 
 import uuid
-from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import AsyncReadSession
@@ -16,7 +15,7 @@ from service.kit.settings import Settings
 from service.main import create_app
 from service.replication.tokens import HEADER
 from service.users.models import User
-from tests.support.accounts import PASSWORD
+from tests.support.accounts import PASSWORD, AccountFactory
 
 
 @pytest.mark.sqlite_only
@@ -76,7 +75,7 @@ async def test_a_2xx_write_is_committed_before_the_response(
 
 
 async def test_a_read_session_is_an_async_session_that_refuses_writes(
-    read_sessionmaker: async_sessionmaker[AsyncReadSession], make_account: Any
+    read_sessionmaker: async_sessionmaker[AsyncReadSession], make_account: AccountFactory
 ) -> None:
     account = await make_account()
     async with read_sessionmaker() as session:
@@ -86,6 +85,6 @@ async def test_a_read_session_is_an_async_session_that_refuses_writes(
         with pytest.raises(RuntimeError, match="a ReadSessionDep session cannot write"):
             await session.flush()
     async with read_sessionmaker() as session:
-        statement = update(User).where(User.id == account.id).values(username="renamed")
+        statement = update(User).where(col(User.id) == account.id).values(username="renamed")
         with pytest.raises(RuntimeError, match="a ReadSessionDep session cannot write"):
             await session.exec(statement)

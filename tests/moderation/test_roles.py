@@ -39,11 +39,16 @@ async def test_only_an_admin_sets_roles_and_never_their_own(
     assert_problem(await client.put(url, json=body), 401)
     assert_problem(await client.put(url, json=body, headers=member.headers), 403)
     assert_problem(await client.put(url, json=body, headers=moderator.headers), 403)
-    own = f"{API}/users/{admin.id}/role"
-    assert_problem(await client.put(own, json={"role": "member"}, headers=admin.headers), 403)
+    # Self: nobody sets their own role, a member or moderator promoting themselves included.
+    for account, role in ((member, "admin"), (moderator, "admin"), (admin, "member")):
+        own = f"{API}/users/{account.id}/role"
+        assert_problem(await client.put(own, json={"role": role}, headers=account.headers), 403)
     assert_problem(await client.put(url, json={"role": "root"}, headers=admin.headers), 422)
     missing = f"{API}/users/999999999/role"
     assert_problem(await client.put(missing, json=body, headers=admin.headers), 404)
+    for account, role in ((target, "member"), (member, "member"), (moderator, "moderator")):
+        me = await client.get(f"{API}/users/me", headers=account.headers)
+        assert me.json()["role"] == role  # the refusals changed nothing
 
     changed = await client.put(url, json=body, headers=admin.headers)
     assert changed.status_code == 200, changed.text
@@ -79,6 +84,8 @@ async def test_the_log_is_for_moderators_and_admins_newest_first(
 
     assert_problem(await client.get(LOG), 401)
     assert_problem(await client.get(LOG, headers=member.headers), 403)
+    # The owner of what the log names is no reader of it either.
+    assert_problem(await client.get(LOG, headers=author.headers), 403)
     for reader in (moderator, admin):
         page = await client.get(LOG, headers=reader.headers, params={"limit": 1})
         assert page.status_code == 200

@@ -3,11 +3,13 @@ report, optimistic lock in the UPDATE itself."""
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.jobs.outbox import EVENTS
 from service.posts.bulk_changes import _apply
 from service.posts.schemas import BulkDeleteItem, BulkError
 from tests.support.accounts import AccountFactory
@@ -58,20 +60,33 @@ async def test_publish_many_drafts_reporting_the_items_that_cannot_be(
     }
 
 
+@pytest.mark.parametrize(("before", "after"), [("published", "draft"), ("draft", "published")])
 async def test_the_statement_count_does_not_grow_with_the_items(
-    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
+    client: AsyncClient,
+    make_account: AccountFactory,
+    statements: StatementCounter,
+    connection: AsyncConnection,
+    before: str,
+    after: str,
 ) -> None:
-    """Unpublishing: publishing also runs each post's subscribers (feed, notifications)."""
+    """Unpublishing, and publishing, whose events (one per post) go to the outbox in one
+    INSERT on both backends (service/jobs/outbox.py)."""
     author = await make_account()
-    counts = []
+    counts, published = [], []
     for size in (2, 20):
-        ids = [(await create_post(client, author))["id"] for _ in range(size)]
+        ids = [(await create_post(client, author, status=before))["id"] for _ in range(size)]
+        published += ids if before == "published" else []
         statements.count = 0
-        items = [{"id": i, "status": "draft"} for i in ids]
+        items = [{"id": i, "status": after} for i in ids]
         response = await client.patch(BULK, json={"items": items}, headers=author.headers)
         assert response.json()["changed"] == sorted(ids)
         counts.append(statements.count)
+        published += ids if after == "published" else []
     assert counts[0] == counts[1]
+    events = await connection.execute(
+        select(EVENTS.c.payload).where(EVENTS.c.topic == "post.published")
+    )
+    assert sorted(payload["post_id"] for (payload,) in events) == sorted(published)
 
 
 async def test_bulk_delete_soft_deletes_own_posts_only(

@@ -7,14 +7,10 @@ CI=true where they fail. Every test works in its own throw-away database on the 
 streams to the replica by itself.
 """
 
-import asyncio
 import os
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
@@ -24,36 +20,8 @@ from service.kit.db.engines import create_engine
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.paths import ROOT
+from tests.support.scaleout import SCRIPTS, Cluster, ScaleoutDb, wait_for
 from tests.support.settings import make_settings
-
-SCRIPTS = ROOT / "scripts"
-
-
-@dataclass(frozen=True)
-class Cluster:
-    primary_url: str
-    replica_url: str
-    pgbouncer_url: str | None
-    env: dict[str, str]
-
-    def ctl(self, node: str, action: str) -> None:
-        """scripts/db-ctl.sh on our cluster (blocks until the node accepts connections)."""
-        subprocess.run(
-            [str(SCRIPTS / "db-ctl.sh"), node, action],
-            env=self.env,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-
-    def running(self, node: str) -> bool:
-        result = subprocess.run(
-            [str(SCRIPTS / "db-ctl.sh"), node, "status"],
-            env=self.env,
-            capture_output=True,
-            timeout=30,
-        )
-        return result.returncode == 0
 
 
 def _port(url: str) -> str:
@@ -109,34 +77,6 @@ def cluster() -> Iterator[Cluster]:
     yield Cluster(primary, replica, pgbouncer, env)
     if started:
         subprocess.run([str(SCRIPTS / "db-down.sh")], env=env, capture_output=True, timeout=120)
-
-
-@dataclass(frozen=True)
-class ScaleoutDb:
-    cluster: Cluster
-    primary_url: str
-    replica_url: str
-    name: str
-
-    def dsn(self, url: str) -> str:
-        return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def wait_for(predicate: Any, *, within: float, interval: float = 0.1) -> Any:
-    """Await `predicate()` until it returns a truthy value (returned) or time runs out."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            value = await predicate()
-        except Exception:
-            value = None
-            if time.monotonic() > deadline:
-                raise
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within}s")
-        await asyncio.sleep(interval)
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,11 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
 from tests.scaleout.test_faults import assert_no_leak, sessions
 from tests.support.network import free_port
 from tests.support.paths import ROOT
+from tests.support.scaleout import ScaleoutDb, wait_for
 from tests.support.settings import TEST_JWT_SECRET, make_settings
 
 POOL_SIZE = 2

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 
 from service.kit.db.session import DATABASE
-from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
+from tests.support.scaleout import ScaleoutDb, wait_for
 from tests.support.settings import make_settings
 
 APP_NAME = "inkwell-primary"

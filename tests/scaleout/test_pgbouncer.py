@@ -6,10 +6,10 @@ import asyncio
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 
-from tests.scaleout.conftest import ScaleoutDb
 from tests.scaleout.probe import running_app
 from tests.support import databases
 from tests.support.api import register_with_token
+from tests.support.scaleout import ScaleoutDb
 from tests.support.settings import make_settings
 
 

@@ -11,9 +11,9 @@ from httpx import ASGITransport, AsyncClient
 
 from service.kit.settings import SETTINGS
 from service.replication.tokens import COOKIE, HEADER, TokenCodec
-from tests.scaleout.conftest import ScaleoutDb, wait_for
 from tests.scaleout.probe import running_app
 from tests.support.api import register_with_token
+from tests.support.scaleout import ScaleoutDb, wait_for
 from tests.support.settings import make_settings
 
 FAST_CHECKS = {"db_replica_check_interval": 0.2, "db_replica_cooldown": 1.0}

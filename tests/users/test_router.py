@@ -1,9 +1,15 @@
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.errors import violated_unique
+from service.users import service
+from service.users.models import Profile, User
 from tests.support.accounts import PASSWORD, AccountFactory
 from tests.support.problems import assert_problem
 
@@ -50,7 +56,33 @@ async def test_duplicate_username_or_email_is_409(client: AsyncClient) -> None:
     again = await client.post(
         USERS, json={"username": "bob2", "email": "BOB@example.com", "password": PASSWORD}
     )
-    assert_problem(again, 409)
+    assert assert_problem(again, 409)["detail"] == "That username or email is already taken."
+
+
+async def test_a_taken_email_is_409_on_update_too(
+    client: AsyncClient, make_account: AccountFactory
+) -> None:
+    first, second = await make_account(), await make_account()
+    response = await client.patch(
+        f"{USERS}/me", json={"email": first.user.email.upper()}, headers=second.headers
+    )
+    assert assert_problem(response, 409)["detail"] == "That email is already taken."
+
+
+async def test_only_a_taken_username_or_email_is_a_conflict_of_registration(
+    sessionmaker: async_sessionmaker[AsyncSession], make_account: AccountFactory
+) -> None:
+    """Another unique violation in the same flush is not "already taken": it goes on, as the
+    IntegrityError, to the one error handler."""
+    account = await make_account()
+    async with sessionmaker() as session, session.begin():
+        session.add(Profile(user_id=account.id))
+    async with sessionmaker() as session:
+        session.add(Profile(user_id=account.id))
+        user = User(username="fresh", email="fresh@example.com", password_hash="x")
+        with pytest.raises(IntegrityError) as raised:
+            await service.register(session, user)
+    assert violated_unique(raised.value) in {"pk_profiles", "profiles.user_id"}
 
 
 async def test_validation_error_never_echoes_the_password(client: AsyncClient) -> None:
