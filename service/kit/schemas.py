@@ -125,12 +125,16 @@ def construct(cls: type[ResponseT], fields: dict[str, Any]) -> ResponseT:
     `cls` by its field name, in declaration order (the JSON follows it), and `cls` has no
     private attributes and no `model_post_init`.
     """
-    model: ResponseT = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", fields)
-    object.__setattr__(model, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    # object.__new__: SQLModel.__new__ would also set the three attributes set below.
+    model: ResponseT = object.__new__(cls)
+    _set(model, "__dict__", fields)
+    _set(model, "__pydantic_fields_set__", set(fields))
+    _set(model, "__pydantic_extra__", None)
+    _set(model, "__pydantic_private__", None)
     return model
+
+
+_set = object.__setattr__
 
 
 MAX_BIGINT = 2**63 - 1

@@ -125,6 +125,11 @@ def _tags(value: Any) -> list[str]:
     return sorted(value)
 
 
+_STATUSES = {status.value: status for status in PostStatus}
+"""The enum of a status read as text (the driver path), or as the enum (a StrEnum member is
+equal to its value, so it finds itself)."""
+
+
 def build(fields: PublicRow) -> PostPublic:
     """THE way to a PostPublic, from database rows and from entities alike."""
     # construct: the values come from the database through typed columns, so validating them
@@ -146,7 +151,7 @@ def build(fields: PublicRow) -> PostPublic:
             "slug": fields["slug"],
             "title": fields["title"],
             "body": fields["body"],
-            "status": PostStatus(fields["status"]),
+            "status": _STATUSES[fields["status"]],
             "meta": fields["meta"],
             "like_count": fields["like_count"],
             "version": fields["version"],
