@@ -9,12 +9,15 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import work
+from service.idempotency.models import IdempotencyKey
 from service.jobs import metrics
 from service.jobs.outbox import EVENTS, Event, Outbox
 from service.jobs.worker import Handler, Registry, Worker, purge_done
 from service.kit.db.session import Database, own_transaction
 from service.kit.model_base import utcnow
 from service.kit.settings import Settings
+from service.users.models import User
 
 TOPIC = "test.topic"
 
@@ -182,3 +185,26 @@ async def test_periodic_jobs_purge_old_done_events(
     assert list(left) == [second]
     (third,) = await emit(database)
     assert third > second  # ids never go back, even after a purge (SQLite AUTOINCREMENT)
+
+
+async def test_the_service_schedules_the_idempotency_purge_and_the_outbox_retention(
+    jobs_settings: Settings, database: Database
+) -> None:
+    """The application's own registry (service/work.py), as the embedded worker and
+    `make worker` run it: expired idempotency keys are purged, fresh ones kept."""
+    settings = jobs_settings.model_copy(update={"idempotency_ttl_seconds": 3600})
+    async with own_transaction(database.sessionmaker) as session:
+        user = User(username="purge", email="purge@example.com", password_hash="x")
+        session.add(user)
+        await session.flush()
+        assert user.id is not None
+        old = utcnow() - timedelta(hours=2)
+        for key, created in (("old", old), ("fresh", utcnow())):
+            session.add(
+                IdempotencyKey(user_id=user.id, key=key, fingerprint="f", created_at=created)
+            )
+    jobs = work.worker(settings, database)
+    assert await jobs.run_periodic() == {"idempotency.purge": 1, "outbox.retention": 0}
+    async with database.reader.connect() as connection:
+        keys = (await connection.execute(text("SELECT key FROM idempotency_keys"))).scalars()
+        assert list(keys) == ["fresh"]
