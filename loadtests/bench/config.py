@@ -61,6 +61,7 @@ class Knobs:
     generator: str
     probe_duration: int
     probe_warmup: int
+    probe_rounds: int
     probe_connections: int
     keep: bool
     out: Path
@@ -92,8 +93,9 @@ class Knobs:
             probes=_list("BENCH_PROBES"),
             targets=[t for t in TARGETS if t in targets],
             generator=generator,
-            probe_duration=_int("BENCH_PROBE_DURATION", 8),
+            probe_duration=_int("BENCH_PROBE_DURATION", 5),
             probe_warmup=_int("BENCH_PROBE_WARMUP", 2),
+            probe_rounds=max(1, _int("BENCH_PROBE_ROUNDS", 3)),
             probe_connections=_int("BENCH_PROBE_CONNECTIONS", 64),
             keep=os.environ.get("BENCH_KEEP", "0").strip() not in ("", "0", "false", "no"),
             out=ROOT / os.environ.get("BENCH_OUT", "bench-results"),

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtests.bench.locust_runs import ScenarioRun
-from loadtests.bench.probes import ProbeResult
+from loadtests.bench.probes import ProbeResult, by_target, median_ratio, pooled
 
 
 @dataclass
@@ -30,25 +30,21 @@ def scenario_limits(config: dict[str, Any], scenario: str, endpoint: str) -> dic
     return limits
 
 
-def _ratio(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator
-
-
 def probe_gates(
     config: dict[str, Any], probes: list[ProbeResult], parity: dict[tuple[str, str], str | None]
 ) -> list[Gate]:
+    """`probes`: every round. Errors count over all rounds; a ratio is the median over rounds
+    of round i's ratio (loadtests/bench/probes.py)."""
     gates: list[Gate] = []
-    by_key = {(p.endpoint, p.target): p for p in probes}
+    rounds = by_target(probes)
     for endpoint, spec in config.get("probes", {}).items():
-        service = by_key.get((endpoint, "service"))
+        service = rounds.get((endpoint, "service"))
         if service is None:
             continue  # not run (BENCH_PROBES)
         for target in ("service", "reference", "idiomatic"):
-            probe = by_key.get((endpoint, target))
-            if probe is None:
+            if (endpoint, target) not in rounds:
                 continue
+            probe = pooled(rounds[(endpoint, target)])
             gates.append(
                 Gate(
                     "probe",
@@ -69,10 +65,10 @@ def probe_gates(
             ("reference", "min_reference_cpu_ratio"),
             ("idiomatic", "min_idiomatic_cpu_ratio"),
         ):
-            other = by_key.get((endpoint, target))
+            other = rounds.get((endpoint, target))
             if key not in spec or other is None:
                 continue
-            value = _ratio(other.cpu_ms_per_request, service.cpu_ms_per_request)
+            value = median_ratio(other, service, "cpu_ms_per_request")
             gates.append(
                 Gate(
                     "probe",
@@ -84,9 +80,9 @@ def probe_gates(
                     "" if value is not None else "not measured",
                 )
             )
-        reference = by_key.get((endpoint, "reference"))
+        reference = rounds.get((endpoint, "reference"))
         if "min_reference_rps_ratio" in spec and reference is not None:
-            value = _ratio(service.rps, reference.rps)
+            value = median_ratio(service, reference, "rps")
             limit = spec["min_reference_rps_ratio"]
             gates.append(
                 Gate(

@@ -1,5 +1,7 @@
 """Throughput probes: one endpoint at a time, service then reference then idiomatic, each a
-short warm-up followed by a measured window with /proc CPU samples exactly around it.
+short warm-up followed by a measured window with /proc CPU samples exactly around it; the
+three targets in turn, `BENCH_PROBE_ROUNDS` times (interleaved rounds: host noise that comes
+and goes lands on one round, not on one target). A ratio is the median of the rounds' ratios.
 
 A probe's path in thresholds.toml may hold placeholders, each replaced per generated path by
 a random pick from the fixture: {post_id} (a published post), {author_id} (an author with at
@@ -10,6 +12,7 @@ least 20 posts), {newest_cursor} / {oldest_cursor} (a signed cursor into the `-c
 import json
 import random
 import re
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,17 @@ class ProbeResult:
     p50_ms: float
     p99_ms: float
     error_detail: str = ""
+    round_no: int = 0
+    rounds: int = 1
+    """How many rounds a pooled result sums (see `pooled`)."""
+
+
+def by_target(results: list[ProbeResult]) -> dict[tuple[str, str], list[ProbeResult]]:
+    """The rounds of each (endpoint, target), in the order they ran."""
+    grouped: dict[tuple[str, str], list[ProbeResult]] = {}
+    for result in results:
+        grouped.setdefault((result.endpoint, result.target), []).append(result)
+    return grouped
 
 
 def expand(template: str, fixture: dict[str, Any], count: int, rng: random.Random) -> list[str]:
@@ -66,6 +80,49 @@ def slug(endpoint: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", endpoint.lower()).strip("_")
 
 
+def pooled(rounds: list[ProbeResult]) -> ProbeResult:
+    """One target's rounds of one probe as one result: requests, seconds and CPU summed (so
+    CPU per request is over all rounds), latencies the median round's."""
+    first = rounds[0]
+    requests = sum(r.requests for r in rounds)
+    seconds = sum(r.seconds for r in rounds)
+    server_s = sum(r.server_cpu_s for r in rounds)
+    db = [r.database_cpu_s for r in rounds]
+    database_s = None if any(d is None for d in db) else sum(d or 0.0 for d in db)
+    cpu = server_s + (database_s or 0.0)
+    return ProbeResult(
+        endpoint=first.endpoint,
+        target=first.target,
+        generator=first.generator,
+        requests=requests,
+        errors=sum(r.errors for r in rounds),
+        seconds=seconds,
+        rps=requests / seconds if seconds else 0.0,
+        server_cpu_s=server_s,
+        database_cpu_s=database_s,
+        cpu_ms_per_request=1000 * cpu / requests if requests else None,
+        app_ms_per_request=1000 * server_s / requests if requests else None,
+        server_cores=statistics.mean(r.server_cores for r in rounds),
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        error_detail="; ".join(r.error_detail for r in rounds if r.error_detail),
+        rounds=len(rounds),
+    )
+
+
+def median_ratio(
+    numerators: list[ProbeResult], denominators: list[ProbeResult], key: str
+) -> float | None:
+    """The median over rounds of numerator.key / denominator.key (round i against round i)."""
+    ratios = []
+    for above, below in zip(numerators, denominators, strict=False):
+        a, b = getattr(above, key), getattr(below, key)
+        if a is None or not b:
+            return None
+        ratios.append(a / b)
+    return statistics.median(ratios) if ratios else None
+
+
 def run_probe(
     endpoint: str,
     template: str,
@@ -76,10 +133,11 @@ def run_probe(
     fixture: dict[str, Any],
     postmaster: int | None,
     out: Path,
+    round_no: int = 0,
 ) -> ProbeResult:
     rng = random.Random(f"{endpoint}:{server.name}")
     paths = expand(template, fixture, PATHS_PER_PROBE, rng)
-    name = f"probe_{slug(endpoint)}_{server.name}"
+    name = f"probe_{slug(endpoint)}_{server.name}_r{round_no}"
     paths_file = out / "probes" / f"{name}.json"
     paths_file.parent.mkdir(exist_ok=True)
     paths_file.write_text(json.dumps(paths), encoding="utf-8")
@@ -103,8 +161,8 @@ def run_probe(
         )
 
     say(
-        f"probe {endpoint} -> {server.name}: {knobs.probe_warmup}s warm-up, "
-        f"{knobs.probe_duration}s measured"
+        f"probe {endpoint} -> {server.name} (round {round_no + 1}/{knobs.probe_rounds}): "
+        f"{knobs.probe_warmup}s warm-up, {knobs.probe_duration}s measured"
     )
     if knobs.probe_warmup > 0:
         load(knobs.probe_warmup, "warmup")
@@ -132,4 +190,5 @@ def run_probe(
         p50_ms=measured.p50_ms,
         p99_ms=measured.p99_ms,
         error_detail=measured.error_detail,
+        round_no=round_no,
     )

@@ -14,7 +14,7 @@ from loadtests.bench.cluster import seed_params
 from loadtests.bench.config import TARGETS, Knobs
 from loadtests.bench.gates import Gate
 from loadtests.bench.locust_runs import EndpointResult, ScenarioRun
-from loadtests.bench.probes import ProbeResult
+from loadtests.bench.probes import ProbeResult, by_target, median_ratio, pooled
 
 COLORS = {"service": "tab:blue", "reference": "tab:gray", "idiomatic": "tab:orange"}
 
@@ -23,15 +23,13 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or not b else a / b
-
-
 class Tables:
     """The run's numbers indexed for the side-by-side views."""
 
     def __init__(self, probe_results: list[ProbeResult], runs: list[ScenarioRun]) -> None:
-        self.probe = {(p.endpoint, p.target): p for p in probe_results}
+        """`probe_results`: every round; shown pooled, ratios as the gates take them."""
+        self.rounds = by_target(probe_results)
+        self.probe = {key: pooled(rounds) for key, rounds in self.rounds.items()}
         self.endpoints = list(dict.fromkeys(p.endpoint for p in probe_results))
         self.targets = [t for t in TARGETS if any(p.target == t for p in probe_results)]
         # Locust latencies per (endpoint, target): the first scenario that has the endpoint.
@@ -41,18 +39,16 @@ class Tables:
                 self.locust.setdefault((e.name, run.target), (run.scenario, e))
 
     def ratios(self, endpoint: str) -> dict[str, float | None]:
-        def cpu(target: str) -> float | None:
-            probe = self.probe.get((endpoint, target))
-            return probe.cpu_ms_per_request if probe else None
+        """Medians over rounds of the rounds' ratios, as `probe_gates` computes them."""
 
-        def rps(target: str) -> float | None:
-            probe = self.probe.get((endpoint, target))
-            return probe.rps if probe else None
+        def median(above: str, below: str, key: str) -> float | None:
+            a, b = self.rounds.get((endpoint, above)), self.rounds.get((endpoint, below))
+            return median_ratio(a, b, key) if a and b else None
 
         return {
-            "reference/service CPU": _ratio(cpu("reference"), cpu("service")),
-            "idiomatic/service CPU": _ratio(cpu("idiomatic"), cpu("service")),
-            "service/reference rps": _ratio(rps("service"), rps("reference")),
+            "reference/service CPU": median("reference", "service", "cpu_ms_per_request"),
+            "idiomatic/service CPU": median("idiomatic", "service", "cpu_ms_per_request"),
+            "service/reference rps": median("service", "reference", "rps"),
         }
 
 
@@ -308,7 +304,8 @@ def write(
         (
             "probe",
             f"{knobs.probe_warmup} s warm-up + {knobs.probe_duration} s measured, "
-            f"{knobs.probe_connections} connections",
+            f"{knobs.probe_connections} connections, {knobs.probe_rounds} interleaved rounds "
+            "(ratios: the median of the rounds')",
         ),
         ("CPU counted", counted),
         ("scenarios", f"{knobs.duration} s each, users {knobs.users or 'per thresholds.toml'}"),

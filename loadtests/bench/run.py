@@ -61,6 +61,7 @@ def close_database(db: Database, knobs: Knobs) -> str:
 @dataclass
 class Results:
     probe_results: list[probes.ProbeResult] = field(default_factory=list)
+    """Every round of every probe and target, in the order they ran."""
     runs: list[ScenarioRun] = field(default_factory=list)
     parity: dict[tuple[str, str], str | None] = field(default_factory=dict)
     generator: str = ""
@@ -98,19 +99,21 @@ def measure(
             )
             if results.parity[(endpoint, target)]:
                 say(f"parity {endpoint} {target}: {results.parity[(endpoint, target)]}")
-        for target in knobs.targets:  # back to back: the same host noise for all three
-            results.probe_results.append(
-                probes.run_probe(
-                    endpoint,
-                    spec["path"],
-                    running[target],
-                    wrk=wrk,
-                    knobs=knobs,
-                    fixture=fixture,
-                    postmaster=db.postmaster,
-                    out=out,
+        for round_no in range(knobs.probe_rounds):
+            for target in knobs.targets:  # back to back: the same host noise for all three
+                results.probe_results.append(
+                    probes.run_probe(
+                        endpoint,
+                        spec["path"],
+                        running[target],
+                        wrk=wrk,
+                        knobs=knobs,
+                        fixture=fixture,
+                        postmaster=db.postmaster,
+                        out=out,
+                        round_no=round_no,
+                    )
                 )
-            )
     offered = _paths(service.url)
     for name in knobs.scenarios if knobs.scenarios is not None else list(config["scenarios"]):
         spec = config["scenarios"][name]
