@@ -9,7 +9,7 @@ ORM's soft-delete filter.
 """
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Table, bindparam, exists
@@ -19,6 +19,7 @@ from sqlmodel.sql.expression import Select as ColumnSelect
 from service.comments.models import Comment
 from service.comments.schemas import CommentPublic
 from service.kit.db.reads import CompiledRead, Row
+from service.kit.pagination import row_limit
 from service.kit.schemas import construct
 from service.users.models import User
 from service.users.schemas import UserPublic
@@ -40,7 +41,7 @@ def _columns() -> tuple[Any, ...]:
     )
 
 
-def _page(*, top_level: bool, cursor: bool) -> ColumnSelect[*tuple[Any, ...]]:
+def _page(*, top_level: bool, cursor: bool, rows: int) -> ColumnSelect[*tuple[Any, ...]]:
     comments: Table = Comment.__table__  # type: ignore[attr-defined]
     child = comments.alias("child")
     holds_replies = exists().where(child.c.parent_id == comments.c.id)
@@ -57,15 +58,16 @@ def _page(*, top_level: bool, cursor: bool) -> ColumnSelect[*tuple[Any, ...]]:
     )
     if cursor:
         statement = statement.where(col(Comment.id) > bindparam("after"))
-    return statement.order_by(col(Comment.id)).limit(bindparam("limit"))
+    return statement.order_by(col(Comment.id)).limit(row_limit(rows))
 
 
-@cache
-def page(*, top_level: bool, cursor: bool) -> CompiledRead:
-    """A page's statement, built on first use (the model's SQL expressions need the mappers
-    configured, which happens once every model is imported). Parameters: post_id, parent_id
-    (replies), after (the last id of the previous page), limit (page size + look-ahead)."""
-    return CompiledRead(_page(top_level=top_level, cursor=cursor))
+@lru_cache(maxsize=512)
+def page(*, top_level: bool, cursor: bool, rows: int) -> CompiledRead:
+    """A page's statement of at most `rows` rows (page size + look-ahead), built on first use
+    (the model's SQL expressions need the mappers configured, which happens once every model
+    is imported). Parameters: post_id, parent_id (replies), after (the last id of the previous
+    page)."""
+    return CompiledRead(_page(top_level=top_level, cursor=cursor, rows=rows))
 
 
 @cache

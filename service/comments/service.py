@@ -85,8 +85,10 @@ async def _page(
 ) -> Page[CommentPublic]:
     """One keyset page of a thread, oldest first, each comment with its `reply_count`."""
     after = pager.after(BY_ID)
-    statement = read_model.page(top_level=parent_id is None, cursor=after is not None)
-    params: dict[str, Any] = {"post_id": post_id, "limit": pager.limit + 1}
+    statement = read_model.page(
+        top_level=parent_id is None, cursor=after is not None, rows=pager.limit + 1
+    )
+    params: dict[str, Any] = {"post_id": post_id}
     if parent_id is not None:
         params["parent_id"] = parent_id
     if after is not None:

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, literal_column, or_, tuple_
 
 from service.kit.errors import BadRequest
 from service.kit.http.answers import answers
@@ -164,6 +164,15 @@ def paginate(
     if after is not None:
         statement = statement.where(sort.after(after))
     return statement.order_by(*sort.order_by()).limit(limit + 1)
+
+
+def row_limit(rows: int) -> ColumnElement[int]:
+    """A page's `LIMIT` written into the SQL, not bound: for statements compiled once per page
+    size (`CompiledRead`). PostgreSQL plans a prepared statement whose LIMIT is a parameter
+    again on every execution (with the row count unknown its generic plan looks too costly, so
+    it never switches to it): a page of 20 posts cost 0.69 ms of server CPU planned each time,
+    0.39 ms on the generic plan (docs/performance.md)."""
+    return literal_column(str(int(rows)), Integer)
 
 
 PAGING_PARAMETERS = frozenset({"cursor", "limit"})

@@ -69,12 +69,11 @@ def _statement(session: AsyncSession, filters: PostFilter) -> tuple[Any, dict[st
     # The listing's statement (service/posts/listing.py): public columns, author, and each
     # row's tags in the same row, so nothing else runs on the cursor's connection.
     dialect = dialects.dialect_name(session)
-    params = listing.parameters(filters, None, 0, dialect)
+    params = listing.parameters(filters, None, dialect)
     shape = listing.Shape.of(dialect, filters, PostSort.oldest, cursor=False)
     if params is None:  # nothing can match (an empty full-text query)
         params = {}
         return listing.filtered(shape).where(false()), params
-    params.pop("limit")
     return listing.filtered(shape), params
 
 

@@ -8,12 +8,11 @@ parameters, and run on the read connection (`CompiledRead`). Only full-text (`q`
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     String,
     bindparam,
     column,
@@ -28,6 +27,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import Select as ColumnSelect
 
 from service.kit.db.reads import CompiledRead, Row
+from service.kit.pagination import row_limit
 from service.posts import read_model
 from service.posts.models import Post
 from service.posts.schemas import PostFilter, PostSort
@@ -81,16 +81,16 @@ def _q(dialect: str) -> ColumnElement[bool]:
     return col(Post.id).in_(fts_hits(bindparam("fts", type_=String)))
 
 
-@cache
-def statement_for(shape: Shape) -> CompiledRead:
-    """The listing of one shape, built and compiled once."""
+@lru_cache(maxsize=1024)
+def statement_for(shape: Shape, rows: int) -> CompiledRead:
+    """The listing of one shape, `rows` rows at most, built and compiled once."""
     from service.posts.repository import SORTS  # the sort keys live with the other queries
 
     statement = filtered(shape)
     key = SORTS[shape.sort]
     if shape.cursor:
         statement = statement.where(key.after_bound())
-    statement = statement.order_by(*key.order_by()).limit(bindparam("limit", type_=Integer))
+    statement = statement.order_by(*key.order_by()).limit(row_limit(rows))
     return CompiledRead(statement, driver=not shape.meta)
 
 
@@ -127,10 +127,10 @@ def filtered(shape: Shape) -> ColumnSelect[*tuple[Any, ...]]:
 
 
 def parameters(
-    filters: PostFilter, after: Sequence[Any] | None, limit: int, dialect: str
+    filters: PostFilter, after: Sequence[Any] | None, dialect: str
 ) -> dict[str, Any] | None:
     """The bound values of a listing; None when nothing can match (an empty FTS query)."""
-    params: dict[str, Any] = {"status": filters.status.value, "limit": limit + 1}
+    params: dict[str, Any] = {"status": filters.status.value}
     optional = {
         "author_id": filters.author_id,
         "created_after": filters.created_after,
@@ -167,8 +167,8 @@ async def page_rows(
 ) -> Sequence[Row]:
     """One page (plus a look-ahead row) of posts matching `filters`."""
     dialect = reader.dialect.name
-    params = parameters(filters, after, limit, dialect)
+    params = parameters(filters, after, dialect)
     if params is None:
         return []
     shape = Shape.of(dialect, filters, sort, after is not None)
-    return await statement_for(shape).all(reader, **params)
+    return await statement_for(shape, limit + 1).all(reader, **params)

@@ -11,6 +11,8 @@ from service.kit.db.engines import create_engine
 from service.kit.db.guard import SessionGuard
 from service.kit.errors import ServiceUnavailable
 from service.kit.settings import Settings
+from service.posts.listing import Shape, statement_for
+from service.posts.schemas import PostFilter, PostSort
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.settings import make_settings
@@ -99,3 +101,45 @@ async def test_seed_is_deterministic_consistent_and_skipped_when_present(backend
         finally:
             await conn.close()
         assert again == first
+
+
+def _plans(rows: list[asyncpg.Record], needle: str) -> tuple[int, int]:
+    (found,) = [r for r in rows if needle in r["statement"]]
+    return int(found["generic_plans"]), int(found["custom_plans"])
+
+
+@pytest.mark.postgres_only
+async def test_hot_listings_run_on_postgresqls_generic_plan(backend: str) -> None:
+    """A page's LIMIT is written into the SQL (`row_limit`): PostgreSQL then plans the prepared
+    statement once. Bound as a parameter it re-plans on every execution (the control)."""
+    async with databases.postgres_database("plans") as url:
+        settings = make_settings(url)
+        engine = create_engine(url, settings)
+        async with engine.begin() as connection:
+            await run_alembic(connection, "upgrade", "head")
+        params = SeedParams(users=200, posts=20_000, comments=100, likes=100, follows=50, seed=3)
+        await seed(url, params)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("ANALYZE")
+                shape = Shape.of("postgresql", PostFilter(), PostSort.newest, cursor=False)
+                read = statement_for(shape, 21)
+                for _ in range(10):
+                    assert len(await read.all(connection, status="published")) == 21
+                sql, _ = read._compiled(connection.dialect)
+                assert "LIMIT 21" in sql
+                raw = await connection.get_raw_connection()
+                driver: asyncpg.Connection = raw.driver_connection
+                bound = sql.replace("LIMIT 21", "LIMIT $2::INTEGER")
+                for _ in range(10):
+                    assert len(await driver.fetch(bound, "published", 21)) == 21
+                rows = await driver.fetch(
+                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                )
+            # PostgreSQL's rule: five custom plans, then the generic one if it is no costlier.
+            generic, custom = _plans(rows, "posts.id DESC \n LIMIT 21")
+            assert (generic, custom) == (5, 5)
+            generic, custom = _plans(rows, "posts.id DESC \n LIMIT $2")
+            assert (generic, custom) == (0, 10)  # the control: planned every time
+        finally:
+            await engine.dispose()
