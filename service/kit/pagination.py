@@ -48,6 +48,11 @@ class SortKey:
     columns: tuple[Any, ...]  # mapped attributes, e.g. `col(Post.created_at)`
     descending: bool
 
+    @cached_property
+    def python_types(self) -> tuple[type, ...]:
+        """The columns' Python types, read once (a cursor's values are coerced to them)."""
+        return tuple(c.type.python_type for c in self.columns)
+
     def order_by(self) -> list[ColumnElement[Any]]:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
@@ -111,8 +116,7 @@ class CursorCodec:
                     "The cursor belongs to another listing: use it with the path, filters and"
                     " sort of the page that returned it (only `limit` may change)."
                 )
-            types = [c.type.python_type for c in sort.columns]
-            return [_coerce(v, t) for v, t in zip(values, types, strict=True)]
+            return [_coerce(v, t) for v, t in zip(values, sort.python_types, strict=True)]
         except (ValueError, TypeError, OverflowError, RecursionError) as error:
             raise BadRequest("The cursor is not valid.") from error
 

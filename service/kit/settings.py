@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     )
     db_pool_recycle: int = Field(default=1800, description="seconds before a connection is renewed")
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_plan_cache_mode: Literal["auto", "force_generic_plan", "force_custom_plan"] = Field(
+        default="force_generic_plan",
+        description="PostgreSQL plan_cache_mode of the app's connections (docs/performance.md)",
+    )
     db_command_timeout: float = Field(default=20.0, gt=0, description="client-side query timeout")
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)

@@ -1,10 +1,12 @@
 """The performance pieces of the core: the FIFO session guard, idle-only pings, the seeder."""
 
 import asyncio
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loadtests.seed import SeedParams, seed
 from service.kit.db.engines import create_engine
@@ -108,13 +110,44 @@ def _plans(rows: list[asyncpg.Record], needle: str) -> tuple[int, int]:
     return int(found["generic_plans"]), int(found["custom_plans"])
 
 
+async def _pages(engine: AsyncEngine, afters: list[tuple[Any, int]]) -> list[asyncpg.Record]:
+    """Ten first pages, a cursor page after each of `afters` and ten first pages with the LIMIT
+    bound (the control) on one connection; then that connection's prepared statements."""
+    first = statement_for(Shape.of("postgresql", PostFilter(), PostSort.newest, cursor=False), 21)
+    after = statement_for(Shape.of("postgresql", PostFilter(), PostSort.newest, cursor=True), 21)
+    async with engine.connect() as connection:
+        for _ in range(10):
+            assert len(await first.all(connection, status="published")) == 21
+        for created_at, post_id in afters:
+            await after.all(connection, status="published", after_0=created_at, after_1=post_id)
+        sql, _ = first._compiled(connection.dialect)
+        assert "LIMIT 21" in sql
+        raw = await connection.get_raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection
+        bound = sql.replace("LIMIT 21", "LIMIT $2::INTEGER")
+        for _ in range(10):
+            assert len(await driver.fetch(bound, "published", 21)) == 21
+        rows: list[asyncpg.Record] = await driver.fetch(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+        )
+        return rows
+
+
+FIRST_PAGE = "$1::VARCHAR ORDER BY posts.created_at DESC, posts.id DESC \n LIMIT 21"
+CURSOR_PAGE = "< ($2::TIMESTAMP WITH TIME ZONE, $3::BIGINT) ORDER BY"
+BOUND_LIMIT = "posts.id DESC \n LIMIT $2"
+
+
 @pytest.mark.postgres_only
 async def test_hot_listings_run_on_postgresqls_generic_plan(backend: str) -> None:
-    """A page's LIMIT is written into the SQL (`row_limit`): PostgreSQL then plans the prepared
-    statement once. Bound as a parameter it re-plans on every execution (the control)."""
+    """Every prepared statement keeps one generic plan (`DB_PLAN_CACHE_MODE`, default
+    `force_generic_plan`): a cursor page is planned once, whatever the cursor. The control, in
+    PostgreSQL's `auto` mode: the cursor page is re-planned on every execution (its estimate
+    moves with the cursor's place), the first page gets the generic plan only because its LIMIT
+    is written into the SQL (`row_limit`), and with the LIMIT bound it is re-planned too."""
     async with databases.postgres_database("plans") as url:
-        settings = make_settings(url)
-        engine = create_engine(url, settings)
+        engine = create_engine(url, make_settings(url))
+        auto = create_engine(url, make_settings(url, db_plan_cache_mode="auto"))
         async with engine.begin() as connection:
             await run_alembic(connection, "upgrade", "head")
         params = SeedParams(users=200, posts=20_000, comments=100, likes=100, follows=50, seed=3)
@@ -122,24 +155,23 @@ async def test_hot_listings_run_on_postgresqls_generic_plan(backend: str) -> Non
         try:
             async with engine.connect() as connection:
                 await connection.exec_driver_sql("ANALYZE")
-                shape = Shape.of("postgresql", PostFilter(), PostSort.newest, cursor=False)
-                read = statement_for(shape, 21)
-                for _ in range(10):
-                    assert len(await read.all(connection, status="published")) == 21
-                sql, _ = read._compiled(connection.dialect)
-                assert "LIMIT 21" in sql
-                raw = await connection.get_raw_connection()
-                driver: asyncpg.Connection = raw.driver_connection
-                bound = sql.replace("LIMIT 21", "LIMIT $2::INTEGER")
-                for _ in range(10):
-                    assert len(await driver.fetch(bound, "published", 21)) == 21
-                rows = await driver.fetch(
-                    "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+                places = await connection.exec_driver_sql(
+                    "SELECT created_at, id FROM posts WHERE status = 'published'"
+                    " ORDER BY created_at DESC, id DESC"
                 )
+                ordered = places.all()
+            # Ten cursors spread over the listing, the oldest first, as a reader jumps around.
+            afters = [tuple(ordered[i]) for i in range(len(ordered) - 1, 0, -len(ordered) // 10)]
+            assert len(afters) == 10
+            forced = await _pages(engine, afters)
+            assert _plans(forced, FIRST_PAGE) == (10, 0)
+            assert _plans(forced, CURSOR_PAGE) == (10, 0)
+            assert _plans(forced, BOUND_LIMIT) == (10, 0)
+            control = await _pages(auto, afters)
             # PostgreSQL's rule: five custom plans, then the generic one if it is no costlier.
-            generic, custom = _plans(rows, "posts.id DESC \n LIMIT 21")
-            assert (generic, custom) == (5, 5)
-            generic, custom = _plans(rows, "posts.id DESC \n LIMIT $2")
-            assert (generic, custom) == (0, 10)  # the control: planned every time
+            assert _plans(control, FIRST_PAGE) == (5, 5)
+            assert _plans(control, CURSOR_PAGE) == (0, 10)
+            assert _plans(control, BOUND_LIMIT) == (0, 10)
         finally:
             await engine.dispose()
+            await auto.dispose()

@@ -66,6 +66,10 @@ def _create_postgres_engine(
         server_settings |= {
             "statement_timeout": str(settings.db_statement_timeout_ms),
             "jit": "off",
+            # Every statement is prepared once per connection with bound values; a keyset page's
+            # best plan (walk the index from the cursor) does not depend on them, but in `auto`
+            # mode PostgreSQL re-plans a cursor page on every execution (docs/performance.md).
+            "plan_cache_mode": settings.db_plan_cache_mode,
         }
     connect_args["server_settings"] = server_settings
     engine = create_async_engine(
