@@ -27,7 +27,7 @@ from tests.support.api import register
 from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"
-KILLS = 5
+KILLS = 4
 
 
 @asynccontextmanager
