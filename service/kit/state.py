@@ -25,13 +25,18 @@ class StateSlot(Generic[T]):
     def of(self, owner: Starlette | HTTPConnection) -> T:
         """The value for this application (or the application serving this request)."""
         app = owner.app if isinstance(owner, HTTPConnection) else owner
-        value: T = getattr(app.state, self.name)
+        value: T = app.state[self.name]  # item access: no `__getattr__` frame per request
         return value
 
     def find(self, owner: Starlette | HTTPConnection) -> T | None:
-        """Like `of`, but None when the application never set it (apps built by tests)."""
+        """Like `of`, but None when the application never set it (apps built by tests, a slot
+        only tests fill): a `KeyError`, not the `AttributeError` that `getattr` with a default
+        would build and format on every request of the hot path."""
         app = owner.app if isinstance(owner, HTTPConnection) else owner
-        found: T | None = getattr(app.state, self.name, None)
+        try:
+            found: T = app.state[self.name]
+        except KeyError:
+            return None
         return found
 
     def clear(self, app: Starlette) -> None:
