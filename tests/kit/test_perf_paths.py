@@ -110,8 +110,11 @@ def _plans(rows: list[asyncpg.Record], needle: str) -> tuple[int, int]:
     return int(found["generic_plans"]), int(found["custom_plans"])
 
 
-async def _pages(engine: AsyncEngine, afters: list[tuple[Any, int]]) -> list[asyncpg.Record]:
-    """Ten first pages, a cursor page after each of `afters` and ten first pages with the LIMIT
+async def _pages(
+    engine: AsyncEngine, afters: list[tuple[Any, int]], newer: list[tuple[Any, int]]
+) -> list[asyncpg.Record]:
+    """Ten first pages, a cursor page after each of `afters` (each must be the 21 rows that
+    follow it in `newer`, the whole listing newest first) and ten first pages with the LIMIT
     bound (the control) on one connection; then that connection's prepared statements."""
     first = statement_for(Shape.of("postgresql", PostFilter(), PostSort.newest, cursor=False), 21)
     after = statement_for(Shape.of("postgresql", PostFilter(), PostSort.newest, cursor=True), 21)
@@ -119,7 +122,11 @@ async def _pages(engine: AsyncEngine, afters: list[tuple[Any, int]]) -> list[asy
         for _ in range(10):
             assert len(await first.all(connection, status="published")) == 21
         for created_at, post_id in afters:
-            await after.all(connection, status="published", after_0=created_at, after_1=post_id)
+            page = await after.all(
+                connection, status="published", after_0=created_at, after_1=post_id
+            )
+            place = newer.index((created_at, post_id))
+            assert [(r["created_at"], r["id"]) for r in page] == newer[place + 1 : place + 22]
         sql, _ = first._compiled(connection.dialect)
         assert "LIMIT 21" in sql
         raw = await connection.get_raw_connection()
@@ -159,15 +166,15 @@ async def test_hot_listings_run_on_postgresqls_generic_plan(backend: str) -> Non
                     "SELECT created_at, id FROM posts WHERE status = 'published'"
                     " ORDER BY created_at DESC, id DESC"
                 )
-                ordered = places.all()
+                ordered = [(r._mapping["created_at"], r._mapping["id"]) for r in places.all()]
             # Ten cursors spread over the listing, the oldest first, as a reader jumps around.
-            afters = [tuple(ordered[i]) for i in range(len(ordered) - 1, 0, -len(ordered) // 10)]
+            afters = [ordered[i] for i in range(len(ordered) - 1, 0, -len(ordered) // 10)]
             assert len(afters) == 10
-            forced = await _pages(engine, afters)
+            forced = await _pages(engine, afters, ordered)
             assert _plans(forced, FIRST_PAGE) == (10, 0)
             assert _plans(forced, CURSOR_PAGE) == (10, 0)
             assert _plans(forced, BOUND_LIMIT) == (10, 0)
-            control = await _pages(auto, afters)
+            control = await _pages(auto, afters, ordered)
             # PostgreSQL's rule: five custom plans, then the generic one if it is no costlier.
             assert _plans(control, FIRST_PAGE) == (5, 5)
             assert _plans(control, CURSOR_PAGE) == (0, 10)

@@ -39,8 +39,9 @@ from tests.support.migrations import run_alembic
 from tests.support.settings import make_settings
 
 MAX_EXAMPLES = 30
-"""Per operation and phase (and stateful scenarios): about 110 s a backend on 2 cores under
-coverage in CI (140 s at 40, which pushed `.ci/run` to its 20-minute budget)."""
+"""Per operation and phase (and stateful scenarios). At 40 it took 142 s a backend under
+coverage in `.ci/run`, which then ran 1179 s of its 20-minute budget; at 30 (with 4 kills in
+tests/ops/test_idempotency_faults.py) the suite went from 1005 to 895 s."""
 STATEFUL_STEPS = 10
 """At 6 the stateful phase stopped after ~100 steps; at 10 it runs 400-600 and found a
 deleted comment whose replies were still listed."""
