@@ -12,21 +12,16 @@ from starlette.middleware import Middleware
 
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
-from service.comments.router import hot_router as comments_hot_router
 from service.comments.router import router as comments_router
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
-from service.idempotency.dependency import IdempotentReplay, replay_response
-from service.idempotency.recorder import IdempotencyRecorder
 from service.jobs.outbox import OUTBOX, Outbox
 from service.jobs.worker import JOBS
 from service.kit.db.guard import SESSION_GUARD, SessionGuard
-from service.kit.db.session import DATABASE, SESSION_ROUTER, Database, get_session
+from service.kit.db.session import DATABASE, SESSION_ROUTER, Database
 from service.kit.errors import ErrorBoundary, install_error_handlers
-from service.kit.http.answers import Answers
 from service.kit.http.caching import HttpCaching
 from service.kit.http.docs import mount_docs
-from service.kit.http.lean import check_lean_routes
 from service.kit.http.methods import install_method_routing
 from service.kit.http.middleware import (
     BodyLimitMiddleware,
@@ -34,8 +29,9 @@ from service.kit.http.middleware import (
     SecurityHeadersMiddleware,
     cors,
 )
-from service.kit.http.openapi import LinkedAPI
+from service.kit.http.openapi import openapi_of
 from service.kit.http.ratelimit import RATE_LIMITER, RateLimiter
+from service.kit.http.routing import Route
 from service.kit.lifecycle import LIFECYCLE, Lifecycle, freeze_startup_heap
 from service.kit.observability.access import ObservabilityMiddleware
 from service.kit.observability.logging import configure_logging
@@ -50,7 +46,6 @@ from service.kit.pagination import CURSOR_CODEC, CursorCodec
 from service.kit.settings import SETTINGS, Settings, get_settings
 from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
-from service.posts.read_router import hot_router as posts_hot_router
 from service.posts.read_router import router as posts_read_router
 from service.posts.router import router as posts_router
 from service.realtime.router import router as realtime_router
@@ -60,7 +55,7 @@ from service.replication.replicas import REPLICAS, ReplicaSet
 from service.replication.routing import ReplicaRouter
 from service.replication.tokens import COOKIE as CONSISTENCY_COOKIE
 from service.replication.tokens import HEADER as CONSISTENCY_HEADER
-from service.replication.tokens import TOKEN_HEADER
+from service.replication.tokens import TOKEN_HEADER, TokenIssuer
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import auth_router
@@ -79,8 +74,6 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
       runs as a GET through everything below it;
     - the error boundary answers what nothing inside handled (problem+json, no internals);
     - CORS, then the body limit (413 before anything reads a big body) and the query guard;
-    - the idempotency recorder sits outside the consistency middleware, so a replayed
-      response carries the first response's consistency token;
     - the consistency middleware (read-your-writes) is innermost: it re-runs a GET whose
       replica read failed, before anything was sent.
     """
@@ -99,11 +92,9 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
         *cors(settings),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(QueryStringGuard),
-        Middleware(IdempotencyRecorder),
         Middleware(
             ConsistencyMiddleware,
             secret=settings.jwt_secret,
-            secure_cookie=settings.environment == "production",
             retry_after=settings.retry_after_seconds,
         ),
     ]
@@ -119,7 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db = DATABASE.put(app, Database.from_settings(settings))
         SESSION_GUARD.put(app, SessionGuard.from_settings(settings))
         replicas = REPLICAS.put(app, ReplicaSet.from_settings(settings, primary=db.reader))
-        SESSION_ROUTER.put(app, ReplicaRouter(db, replicas))
+        tokens = TokenIssuer(
+            settings.jwt_secret, secure_cookie=settings.environment == "production"
+        )
+        SESSION_ROUTER.put(app, ReplicaRouter(db, replicas, tokens))
         if tracing is not None:
             tracing.instrument([db.reader, *(replica.engine for replica in replicas.replicas)])
         replicas.start()
@@ -151,7 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if tracing is not None:
                 tracing.shutdown()
 
-    app = LinkedAPI(
+    app = FastAPI(
         title="Inkwell",
         version="0.1.0",
         description=DESCRIPTION,
@@ -163,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # FastAPI's built-in OpenTelemetry: off (free) unless TRACING_ENABLED, then tracing only
         telemetry=telemetry_config(tracing),
     )
+    app.router.route_class = Route  # the routes the app declares itself (docs pages)
     SETTINGS.put(app, settings)
     TRACING.put(app, tracing)
     LIFECYCLE.put(app, Lifecycle())
@@ -170,14 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     RATE_LIMITER.put(app, RateLimiter.from_settings(settings))
     HASHING.put(app, Hashing.from_settings(settings))
     install_error_handlers(app)
-    app.add_exception_handler(IdempotentReplay, replay_response)
 
-    # Included directly under the prefix (one routing level, not a nested /api/v1 router) and
-    # matched in this order: the hottest reads (posts, comments) first.
+    # Included directly under the prefix (one routing level, not a nested /api/v1 router); the
+    # hottest reads first. Ids are typed in the paths (`{post_id:int}`), so order is speed only.
     for router in (
         posts_read_router,
-        posts_hot_router,
-        comments_hot_router,
         posts_router,
         comments_router,
         users_router,
@@ -194,7 +186,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     mount_docs(app)
     install_method_routing(app)
-    check_lean_routes(app)
-    # A committed write's token comes from the replication package (ConsistencyMiddleware).
-    app.declare(get_session, Answers(headers=(TOKEN_HEADER,), writes_only=True))
+    # A committed write's response carries its consistency token (service/replication).
+    app.openapi = openapi_of(app, write_headers=(TOKEN_HEADER,))  # type: ignore[method-assign]
     return app

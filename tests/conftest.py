@@ -26,7 +26,6 @@ from service.kit.db.engines import (
     make_read_sessionmaker,
     make_sessionmaker,
 )
-from service.kit.db.session import REQUEST_SESSIONS, RequestSessions
 from service.kit.settings import Settings
 from service.main import create_app
 from service.users.models import User
@@ -34,6 +33,7 @@ from service.users.security import create_access_token
 from tests.support import databases
 from tests.support.accounts import PASSWORD, Account, AccountFactory
 from tests.support.migrations import run_alembic
+from tests.support.sessions import bind_sessions, unbind_sessions
 from tests.support.settings import make_settings
 from tests.support.statements import StatementCounter
 
@@ -204,10 +204,10 @@ async def client(
     sessionmaker: async_sessionmaker[AsyncSession],
     read_sessionmaker: async_sessionmaker[AsyncReadSession],
 ) -> AsyncIterator[AsyncClient]:
-    REQUEST_SESSIONS.put(app, RequestSessions(sessionmaker, read_sessionmaker))
+    bind_sessions(app, sessionmaker, read_sessionmaker)
     async with AsyncClient(transport=ASGITransport(app), base_url="http://test") as client:
         yield client
-    REQUEST_SESSIONS.clear(app)
+    unbind_sessions(app)
 
 
 @pytest.fixture(scope="session")

@@ -1,45 +1,40 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
-from service.idempotency.route import IdempotentRoute
-from service.kit.db.reads import read_connection
+from service.kit.db.reads import ReadConnection
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest, Forbidden
-from service.kit.http.answers import LOCATION, answers_of, body_examples, problems, sends
-from service.kit.http.lean import LeanRoute
-from service.kit.http.responses import ModelResponse
-from service.kit.pagination import Page, PageQuery, PageQueryDep
+from service.kit.http.answers import LOCATION, body_examples, error_responses, success_headers
+from service.kit.http.routing import Route
+from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import (
     CurrentUser,
     Idempotent,
-    OptionalUser,
+    Viewer,
     WriteRateLimit,
-    viewer_of,
 )
 
-router = APIRouter(tags=["comments"], route_class=IdempotentRoute)
-hot_router = APIRouter(tags=["comments"], route_class=LeanRoute)
-"""The pages of comments: lean routes (service/kit/http/lean.py), like the hot reads of posts."""
+router = APIRouter(tags=["comments"], route_class=Route)
 
 MAX_THREAD_DEPTH = 5
 NOT_YOURS = Forbidden("You may not change this comment.")
 
 
 @router.post(
-    "/posts/{post_id}/comments",
+    "/posts/{post_id:int}/comments",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentPublic,
     dependencies=[WriteRateLimit, Idempotent],
     summary="Comment on a post",
     description="A top-level comment, or a reply with `parent_id` (a comment of the same post; "
     "else 400). Send `Idempotency-Key` to retry safely.",
-    responses=problems(BadRequest("parent_id must be a comment of the same post."))
-    | sends(201, LOCATION),
+    responses=error_responses(BadRequest("parent_id must be a comment of the same post."))
+    | success_headers(201, LOCATION),
     openapi_extra=body_examples(
         {
             "A comment": {"body": "Nice post!"},
@@ -56,21 +51,17 @@ async def create_comment(
     return comment
 
 
-@hot_router.get(
-    "/posts/{post_id}/comments",
+@router.get(
+    "/posts/{post_id:int}/comments",
     response_model=Page[CommentPublic],
     summary="List a post's comments",
     description="Top-level comments, oldest first, each with its `reply_count`. A deleted "
     "comment that has replies shows as deleted (no body, no author); its replies stay.",
 )
-@answers_of(viewer_of, read_connection, PageQuery.pager)
-async def list_comments(post_id: IdPath, request: Request, page: PageQueryDep) -> ModelResponse:
-    """Top-level comments, oldest first, each with its `reply_count`."""
-    viewer = await viewer_of(request)
-    pager = page.pager(request)
-    async with read_connection(request) as reader:
-        found = await service.top_level(reader, post_id=post_id, viewer=viewer, pager=pager)
-    return ModelResponse(found)
+async def list_comments(
+    post_id: IdPath, viewer: Viewer, pager: PagerDep, db: ReadConnection
+) -> Page[CommentPublic]:
+    return await service.top_level(db, post_id=post_id, viewer=viewer, pager=pager)
 
 
 @router.get(
@@ -82,7 +73,7 @@ async def list_comments(post_id: IdPath, request: Request, page: PageQueryDep) -
     "without replies, or one on a post you may not see (a draft, a deleted post), is a 404.",
 )
 async def read_comment(
-    comment_id: uuid.UUID, session: ReadSessionDep, viewer: OptionalUser
+    comment_id: uuid.UUID, session: ReadSessionDep, viewer: Viewer
 ) -> CommentPublic:
     """One comment, with its `reply_count`. A deleted comment that still holds replies shows as
     deleted (body and author hidden), as in its thread; a deleted comment without replies, or
@@ -90,23 +81,17 @@ async def read_comment(
     return await service.read(session, comment_id=comment_id, viewer=viewer)
 
 
-@hot_router.get(
+@router.get(
     "/comments/{comment_id}/replies",
     response_model=Page[CommentPublic],
     summary="List a comment's replies",
     description="Direct replies to a comment, oldest first, each with its `reply_count`. A "
     "deleted comment without replies is gone (404), and so is this listing of it.",
 )
-@answers_of(viewer_of, read_connection, PageQuery.pager)
 async def list_replies(
-    comment_id: uuid.UUID, request: Request, page: PageQueryDep
-) -> ModelResponse:
-    """A comment's replies, oldest first, each with its `reply_count`."""
-    viewer = await viewer_of(request)
-    pager = page.pager(request)
-    async with read_connection(request) as reader:
-        found = await service.replies(reader, comment_id=comment_id, viewer=viewer, pager=pager)
-    return ModelResponse(found)
+    comment_id: uuid.UUID, viewer: Viewer, pager: PagerDep, db: ReadConnection
+) -> Page[CommentPublic]:
+    return await service.replies(db, comment_id=comment_id, viewer=viewer, pager=pager)
 
 
 @router.get(
@@ -118,7 +103,7 @@ async def list_replies(
 async def read_thread(
     comment_id: uuid.UUID,
     session: ReadSessionDep,
-    viewer: OptionalUser,
+    viewer: Viewer,
     depth: Annotated[int, Query(ge=1, le=MAX_THREAD_DEPTH, description="levels of replies")] = 3,
 ) -> CommentThread:
     """A comment with its replies nested `depth` levels deep (one statement per level)."""
@@ -132,7 +117,7 @@ async def read_thread(
     summary="Delete a comment",
     description="Soft delete, by the comment's author, the post's owner or a moderator. A "
     "comment with replies keeps its place, shown as deleted.",
-    responses=problems(NOT_YOURS),
+    responses=error_responses(NOT_YOURS),
 )
 async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> None:
     """Soft delete, by the comment's author or the post's owner."""
@@ -144,7 +129,7 @@ async def delete_comment(comment_id: uuid.UUID, user: CurrentUser, session: Sess
     response_model=CommentPublic,
     summary="Restore a deleted comment",
     description="Undo a soft delete: the comment's author, the post's owner, or a moderator.",
-    responses=problems(NOT_YOURS),
+    responses=error_responses(NOT_YOURS),
 )
 async def restore_comment(
     comment_id: uuid.UUID, user: CurrentUser, session: SessionDep

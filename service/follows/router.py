@@ -4,12 +4,13 @@ from service.follows import service
 from service.follows.schemas import FollowPublic
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
-from service.kit.http.answers import problems
+from service.kit.http.answers import error_responses
+from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser, WriteRateLimit
 
-router = APIRouter(prefix="/users/{user_id}", tags=["follows"])
+router = APIRouter(prefix="/users/{user_id:int}", tags=["follows"], route_class=Route)
 
 
 @router.put(
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/users/{user_id}", tags=["follows"])
     summary="Follow a user",
     description="Idempotent: following twice changes nothing. You are notified of every post "
     "they publish from now on.",
-    responses=problems(BadRequest("You cannot follow yourself.")),
+    responses=error_responses(BadRequest("You cannot follow yourself.")),
 )
 async def follow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
     """Idempotent; following yourself is a 400."""

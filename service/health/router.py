@@ -17,10 +17,11 @@ from sqlalchemy import text
 
 from service.kit.db.session import DATABASE
 from service.kit.http.answers import RETRY_AFTER
+from service.kit.http.routing import Route
 from service.kit.lifecycle import LIFECYCLE
 from service.replication.replicas import REPLICAS
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], route_class=Route)
 
 ROOT = Path(__file__).resolve().parents[2]
 

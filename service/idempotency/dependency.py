@@ -1,19 +1,19 @@
 """`Idempotency-Key` for create endpoints: a retried POST replays the first response.
 
-Adopt it on a route in two places: `dependencies=[Idempotent]` in the route decorator, and
-`route_class=IdempotentRoute` on its router (service/idempotency/route.py).
+Adopt it on a route with `dependencies=[Idempotent]` in the route decorator: the route class
+(service/kit/http/routing.py) records and replays.
 
 How it works (see docs/security.md and docs/operations.md for the full contract):
 1. The dependency inserts `(user_id, key, fingerprint)` into `idempotency_keys` inside the
    request's own transaction, before the handler runs. The unique (user_id, key) constraint
    serialises concurrent requests: a second INSERT with the same key waits on the first
    transaction's index entry and fails once it commits (or succeeds if it rolled back).
-2. The handler runs and FastAPI renders its response; `IdempotentRoute` then writes the status,
-   a header subset and the body into the key's row, still inside the request's transaction.
+2. The handler runs and the route renders its response; `_Pending.before_commit` then writes
+   the status, a header subset and the body into the key's row, inside the request's transaction.
    The row, the response it replays and what the request created commit together, or roll back
    together: a crash leaves either all of them (the retry replays) or none (the retry re-runs).
-3. After the COMMIT the consistency token is known; `IdempotencyRecorder` adds it to the row
-   (best effort: a replay without it is still the original answer) before the response leaves.
+3. After the COMMIT the consistency token is on the response; `_Pending.after_commit` adds it
+   to the row (best effort: a replay without it is still the original answer).
 A row without a recorded answer (a streaming response, or a row written by an older version)
 answers 409 "in progress" with Retry-After, and only for `IDEMPOTENCY_LEASE_SECONDS`: after that
 the key is taken over and the request re-runs. A retry with the same key but another method,
@@ -29,18 +29,19 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, params
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from service.idempotency.models import IdempotencyKey
 from service.kit.authz import Principal
-from service.kit.db.session import SessionDep, SessionMakerDep
+from service.kit.db.session import SessionDep, SessionMakerDep, own_transaction
 from service.kit.errors import AppError, Conflict
-from service.kit.http.answers import ResponseHeader, answers
+from service.kit.http.answers import ResponseHeader, declares
+from service.kit.http.routing import Answered
 from service.kit.model_base import utcnow
 from service.kit.settings import SETTINGS
 
@@ -60,9 +61,6 @@ REPLAYED = ResponseHeader(
 STORED_HEADERS = ("content-type", "location", "etag", "x-consistency-token")
 
 
-_STATE_KEY = "inkwell.idempotency"
-
-
 # A loser of the insert race polls this long (each read is a fresh READ COMMITTED snapshot on
 # PostgreSQL) for the winner's recorded response before answering 409 "in progress".
 _WAIT_POLLS, _WAIT_INTERVAL = 20, 0.05
@@ -76,22 +74,54 @@ class IdempotencyKeyReused(AppError):
     status, title, slug = 422, "Unprocessable Content", "idempotency-key-reused"
 
 
-class IdempotentReplay(Exception):
-    """Raised by the dependency to answer with the recorded response; see `_replay`."""
-
-    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
-        super().__init__("replay")
-        # Plain values: the ORM row is expired when the request's transaction rolls back.
-        self.status_code, self.headers, self.body = status_code, headers, body
-
-
-@dataclass(frozen=True)
+@dataclass
 class _Pending:
+    """A claimed key: the route records its response in the request's transaction
+    (service/kit/http/routing.py `ResponseHook`)."""
+
     record_id: int
     session: AsyncSession
     """The request's session: the response is recorded in its transaction."""
     sessionmaker: async_sessionmaker[AsyncSession]
     """For the consistency token, added after the commit in a transaction of its own."""
+    _recorded: dict[str, str] | None = None
+
+    async def before_commit(self, response: Response) -> None:
+        if isinstance(response, StreamingResponse):
+            return  # nothing to replay: the key answers "in progress" until its lease ends
+        kept = self._recorded = self._kept(response)
+        statement = (
+            update(IdempotencyKey)
+            .where(col(IdempotencyKey.id) == self.record_id)
+            .values(
+                status_code=response.status_code,
+                response_headers=kept,
+                response_body=response.body,
+            )
+        )
+        await (await self.session.connection()).execute(statement)
+
+    async def after_commit(self, response: Response) -> None:
+        """Add what the commit added to the response (the consistency token), in a
+        transaction of its own. Best effort: without it, a replay is the original answer
+        without a token."""
+        kept = self._kept(response)
+        if response.status_code >= 400 or kept == self._recorded:
+            return
+        statement = (
+            update(IdempotencyKey)
+            .where(col(IdempotencyKey.id) == self.record_id)
+            .values(response_headers=kept)
+        )
+        try:
+            async with own_transaction(self.sessionmaker) as session:
+                await (await session.connection()).execute(statement)
+        except Exception:
+            log.warning("could not add the consistency token to an idempotent response's record")
+
+    @staticmethod
+    def _kept(response: Response) -> dict[str, str]:
+        return {name: value for name, value in response.headers.items() if name in STORED_HEADERS}
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
@@ -122,7 +152,7 @@ def require_idempotency(current_user: Callable[..., Awaitable[Principal]]) -> pa
     """The route dependency, bound to the application's way of knowing the caller (the users
     package passes its own): `@router.post(..., dependencies=[Idempotent])`."""
 
-    @answers(
+    @declares(
         Conflict(IN_PROGRESS),
         IdempotencyKeyReused(KEY_REUSED),
         headers=(REPLAYED,),
@@ -133,9 +163,10 @@ def require_idempotency(current_user: Callable[..., Awaitable[Principal]]) -> pa
         session: SessionDep,
         sessionmaker: SessionMakerDep,
         key: IdempotencyKeyHeader = None,
-    ) -> None:
-        if key is not None:
-            await claim(request, user, session, sessionmaker, key)
+    ) -> _Pending | None:
+        if key is None:
+            return None
+        return await claim(request, user, session, sessionmaker, key)
 
     return params.Depends(idempotency_key)
 
@@ -146,8 +177,8 @@ async def claim(
     session: AsyncSession,
     sessionmaker: async_sessionmaker[AsyncSession],
     key: str,
-) -> None:
-    """Claim `key` for this request, or raise the replay / the conflict."""
+) -> _Pending:
+    """Claim `key` for this request, or raise the replay (`Answered`) / the conflict."""
     assert user.id is not None
     url = request.url
     signature = fingerprint(
@@ -176,14 +207,13 @@ async def claim(
             record = await _await_response(session, user.id, key)
         else:
             assert candidate.id is not None
-            pending = _Pending(candidate.id, session, sessionmaker)
-            request.scope.setdefault("state", {})[_STATE_KEY] = pending
-            return
+            return _Pending(candidate.id, session, sessionmaker)
     if record.fingerprint != signature:
         raise IdempotencyKeyReused(KEY_REUSED)
     if record.status_code is None or record.response_body is None:
         raise Conflict(IN_PROGRESS, headers={"Retry-After": "1"})
-    raise IdempotentReplay(record.status_code, dict(record.response_headers), record.response_body)
+    headers = {**record.response_headers, REPLAYED_HEADER: "true"}
+    raise Answered(Response(record.response_body, record.status_code, headers))
 
 
 async def _await_response(session: AsyncSession, user_id: int, key: str) -> IdempotencyKey:
@@ -198,12 +228,6 @@ async def _await_response(session: AsyncSession, user_id: int, key: str) -> Idem
     if record is None:  # pragma: no cover
         raise Conflict("The Idempotency-Key is in use; retry.", headers={"Retry-After": "1"})
     return record
-
-
-async def replay_response(_: Request, error: Exception) -> Response:
-    assert isinstance(error, IdempotentReplay)
-    headers = {**error.headers, REPLAYED_HEADER: "true"}
-    return Response(error.body, status_code=error.status_code, headers=headers)
 
 
 async def purge_expired(session: AsyncSession, *, ttl_seconds: int) -> int:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, literal_column, or_, tuple_
 
 from service.kit.errors import BadRequest
-from service.kit.http.answers import answers
+from service.kit.http.answers import declares
 from service.kit.state import StateSlot
 
 T = TypeVar("T")
@@ -237,6 +237,10 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
 """What `CursorCodec.encode` makes (two base64url parts); documented, checked by the codec (400)."""
 
 
+BAD_CURSOR = BadRequest("The cursor is not valid.")
+"""What a page request with a cursor the server did not issue (or another listing's) answers."""
+
+
 class PageQuery(BaseModel):
     """The query parameters that choose a page: a query model (`Annotated[PageQuery, Query()]`,
     or a model that extends it with a listing's own parameters)."""
@@ -254,7 +258,7 @@ class PageQuery(BaseModel):
         ),
     ] = None
 
-    @answers(BadRequest("The cursor is not valid."))
+    @declares(BAD_CURSOR)
     def pager(self, request: Request) -> Pager:
         """This page of the listing `request` asks for (its path and query parameters)."""
         query = tuple(request.query_params.multi_items())  # parsed once per request by Starlette
@@ -262,13 +266,10 @@ class PageQuery(BaseModel):
         return Pager(codec, self.limit, self.cursor, request.scope["path"], query)
 
 
-@answers(BadRequest("The cursor is not valid."))
+@declares(BAD_CURSOR)
 async def get_pager(request: Request, page: Annotated[PageQuery, Query()]) -> Pager:
     # async def: a plain def dependency would cost a thread-pool hop per request.
     return page.pager(request)
 
 
 PagerDep = Annotated[Pager, Depends(get_pager)]
-PageQueryDep = Annotated[PageQuery, Query()]
-"""For a lean route (service/kit/http/lean.py), which takes no dependency: it calls
-`page.pager(request)` itself."""

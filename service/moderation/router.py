@@ -2,7 +2,8 @@ from fastapi import APIRouter
 
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import Forbidden
-from service.kit.http.answers import body_examples, problems
+from service.kit.http.answers import body_examples, error_responses
+from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.moderation import service
@@ -10,16 +11,16 @@ from service.moderation.schemas import ModerationEntryPublic, RoleUpdate
 from service.users.dependencies import CurrentUser
 from service.users.schemas import UserPrivate
 
-router = APIRouter(tags=["moderation"])
+router = APIRouter(tags=["moderation"], route_class=Route)
 
 
 @router.put(
-    "/users/{user_id}/role",
+    "/users/{user_id:int}/role",
     response_model=UserPrivate,
     summary="Set a user's role",
     description="Admins only (`member`, `moderator` or `admin`); never your own role. "
     "Recorded in the moderation log.",
-    responses=problems(
+    responses=error_responses(
         Forbidden("Your role does not allow this."), Forbidden("You may not change your own role.")
     ),
     openapi_extra=body_examples({"Make a moderator": {"role": "moderator"}}),
@@ -37,7 +38,7 @@ async def set_role(
     summary="Read the moderation log",
     description="Moderators and admins only: every moderator action (actor, action, target, "
     "time), newest first.",
-    responses=problems(Forbidden("Your role does not allow this.")),
+    responses=error_responses(Forbidden("Your role does not allow this.")),
 )
 async def moderation_log(
     session: ReadSessionDep, pager: PagerDep, user: CurrentUser

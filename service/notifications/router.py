@@ -2,12 +2,13 @@ from fastapi import APIRouter, Body, status
 
 from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.http.answers import body_examples
+from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep
 from service.notifications import service
 from service.notifications.schemas import MarkRead, NotificationPublic, UnreadCount
 from service.users.dependencies import CurrentUser
 
-router = APIRouter(tags=["notifications"])
+router = APIRouter(tags=["notifications"], route_class=Route)
 
 
 @router.get(

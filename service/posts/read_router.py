@@ -1,40 +1,30 @@
-"""The reads of posts: listings, search, top, export, one post.
-
-Routers of their own, included before the writes (service/main.py): matched first, the
-hottest route (`GET /posts/{post_id}`) is found after four fixed paths, not after every write.
-"""
+"""The reads of posts: listings, search, top, export, one post (the writes: router.py)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from service.kit.db.reads import read_connection
+from service.kit.db.reads import ReadConnection
 from service.kit.db.session import ReadSessionDep
 from service.kit.db.streaming import StreamingSessionDep
 from service.kit.errors import Unauthorized
-from service.kit.http.answers import ETAG, answers_of, problems, sends
-from service.kit.http.lean import LeanRoute
-from service.kit.http.responses import ModelResponse
-from service.kit.pagination import Page, PageQuery, PagerDep
+from service.kit.http.answers import ETAG, declares, error_responses, success_headers
+from service.kit.http.routing import Route
+from service.kit.pagination import BAD_CURSOR, Page, PagerDep
 from service.kit.schemas import IdPath
 from service.posts import export, service
 from service.posts.filters import PostFilterQueryDep, PostListQueryDep
 from service.posts.schemas import PostPublic
 from service.users.dependencies import (
     SEARCHES,
-    ExportLimit,
+    ExportRateLimit,
     SearchRateLimit,
     SignedInUser,
-    viewer_of,
+    Viewer,
 )
 
-router = APIRouter(prefix="/posts", tags=["posts"])
-"""The fixed paths: included before `hot_router`, whose `/{post_id}` would claim them."""
-
-hot_router = APIRouter(prefix="/posts", tags=["posts"], route_class=LeanRoute)
-"""The hottest reads, lean routes (service/kit/http/lean.py): parameters read in one pass, no
-dependency; the viewer and the connection are taken in the handler (docs/performance.md)."""
+router = APIRouter(prefix="/posts", tags=["posts"], route_class=Route)
 
 
 @router.get(
@@ -72,7 +62,7 @@ async def top_posts(
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    dependencies=[ExportLimit],
+    dependencies=[ExportRateLimit],
     responses={200: {"content": {media: {} for media in export.MEDIA_TYPES.values()}}},
     summary="Export posts",
     description="Every post the `GET /posts` filters match, oldest first, streamed: NDJSON "
@@ -97,7 +87,7 @@ async def export_posts(
     return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
 
 
-@hot_router.get(
+@router.get(
     "",
     response_model=Page[PostPublic],
     summary="List posts",
@@ -105,36 +95,34 @@ async def export_posts(
     "and tags. Filter by author, tag, creation time, `meta=key:value` or full text (`q`, "
     "rate-limited like search); `status=draft` lists your own drafts (a token is needed). A "
     "`cursor` continues the listing it came from: with other filters or another sort it is a 400.",
-    responses=problems(Unauthorized("Sign in to list your drafts.")),
+    responses=error_responses(Unauthorized("Sign in to list your drafts.")),
 )
-@answers_of(viewer_of, read_connection, SEARCHES.answers, PageQuery.pager)
-async def list_posts(request: Request, query: PostListQueryDep) -> ModelResponse:
-    """No dependency for the viewer or the connection (docs/performance.md); with `q` the
-    listing is a search, charged to the caller's search budget here."""
-    viewer = await viewer_of(request)
+@declares(BAD_CURSOR, SEARCHES.answers)
+async def list_posts(
+    request: Request,
+    query: PostListQueryDep,
+    viewer: Viewer,
+    db: ReadConnection,
+    response: Response,
+) -> Page[PostPublic]:
+    """With `q` the listing is a search, charged to the caller's search budget."""
     filters = query.to_filter()
-    headers = await SEARCHES.charge(request, viewer) if filters.q is not None else None
-    async with read_connection(request) as reader:
-        page = await service.list_posts(
-            reader, filters=filters, sort=query.sort, pager=query.pager(request), viewer=viewer
-        )
-    return ModelResponse(page, headers=headers)
+    if filters.q is not None:
+        response.headers.update(await SEARCHES.charge(request, viewer))
+    pager = query.pager(request)
+    return await service.list_posts(
+        db, filters=filters, sort=query.sort, pager=pager, viewer=viewer
+    )
 
 
-@hot_router.get(
-    "/{post_id}",
+@router.get(
+    "/{post_id:int}",
     response_model=PostPublic,
     summary="Read a post",
     description="A published post, or your own draft (anyone else's draft is a 404). The "
     "`ETag` is the hash of this representation (a like changes it too): send it back in "
     "`If-Match`, or in `If-None-Match` for a 304. `HEAD` answers the same headers.",
-    responses=sends(200, ETAG),
+    responses=success_headers(200, ETAG),
 )
-@answers_of(viewer_of, read_connection)
-async def read_post(post_id: IdPath, request: Request) -> ModelResponse:
-    """No dependencies on this hottest route: the viewer and the connection are taken in the
-    handler (docs/performance.md)."""
-    viewer = await viewer_of(request)
-    async with read_connection(request) as reader:
-        post = await service.read_post(reader, post_id, viewer)
-    return ModelResponse(post)
+async def read_post(post_id: IdPath, viewer: Viewer, db: ReadConnection) -> PostPublic:
+    return await service.read_post(db, post_id, viewer)

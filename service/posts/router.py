@@ -2,10 +2,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from service.idempotency.route import IdempotentRoute
 from service.kit.db.session import SessionDep
 from service.kit.errors import Forbidden, PreconditionFailed
-from service.kit.http.answers import ETAG, LOCATION, body_examples, problems, sends
+from service.kit.http.answers import (
+    ETAG,
+    LOCATION,
+    body_examples,
+    error_responses,
+    success_headers,
+)
+from service.kit.http.routing import Route
 from service.kit.schemas import IdPath
 from service.posts import bulk, bulk_changes, examples, service
 from service.posts.events import PublisherDep
@@ -25,7 +31,7 @@ from service.users.dependencies import (
     WriteRateLimit,
 )
 
-router = APIRouter(prefix="/posts", tags=["posts"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/posts", tags=["posts"], route_class=Route)
 
 IfMatch = Annotated[
     str | None,
@@ -40,7 +46,7 @@ NOT_YOURS = Forbidden("You may not change this post.")
 STALE = PreconditionFailed("The post has changed since you read it.")
 
 
-# Declaration order is match order: /bulk before /{post_id}. The reads are a router of their
+# Declaration order is match order: /bulk before /{post_id:int}. The reads are a router of their
 # own, included before this one (service/posts/read_router.py).
 @router.post(
     "",
@@ -51,7 +57,7 @@ STALE = PreconditionFailed("The post has changed since you read it.")
     description="A new post is a **draft** unless `status` is `published` (drafts are listed "
     "only with `status=draft`, and only to you). Tags are normalised (lower case, deduplicated); "
     "the slug comes from the title unless given. Send `Idempotency-Key` to retry safely.",
-    responses=sends(201, LOCATION, ETAG),
+    responses=success_headers(201, LOCATION, ETAG),
     openapi_extra=body_examples(examples.CREATE),
 )
 async def create_post(
@@ -116,14 +122,14 @@ async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) 
 
 
 @router.patch(
-    "/{post_id}",
+    "/{post_id:int}",
     response_model=PostPublic,
     dependencies=[WriteRateLimit],
     summary="Update a post",
     description="Change only the fields sent (`tags` replaces all tags); the owner only. With "
     "`If-Match: <ETag>` the change applies only to that version (else 412). Every change bumps "
     "`version`; publishing a draft notifies your followers.",
-    responses=problems(NOT_YOURS, STALE) | sends(200, ETAG),
+    responses=error_responses(NOT_YOURS, STALE) | success_headers(200, ETAG),
     openapi_extra=body_examples(examples.UPDATE),
 )
 async def update_post(
@@ -146,13 +152,13 @@ async def update_post(
 
 
 @router.delete(
-    "/{post_id}",
+    "/{post_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[WriteRateLimit],
     summary="Delete a post",
     description="Soft delete by the owner or a moderator: the post vanishes from every read "
     "and can be restored. `If-Match` as for an update.",
-    responses=problems(NOT_YOURS, STALE),
+    responses=error_responses(NOT_YOURS, STALE),
 )
 async def delete_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
@@ -162,12 +168,12 @@ async def delete_post(
 
 
 @router.post(
-    "/{post_id}/restore",
+    "/{post_id:int}/restore",
     response_model=PostPublic,
     dependencies=[WriteRateLimit],
     summary="Restore a deleted post",
     description="Undo a soft delete: the owner or a moderator.",
-    responses=problems(NOT_YOURS) | sends(200, ETAG),
+    responses=error_responses(NOT_YOURS) | success_headers(200, ETAG),
 )
 async def restore_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, response: Response
@@ -178,7 +184,7 @@ async def restore_post(
 
 
 @router.put(
-    "/{post_id}/like",
+    "/{post_id:int}/like",
     response_model=LikeState,
     dependencies=[WriteRateLimit],
     summary="Like a post",
@@ -191,7 +197,7 @@ async def like_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> 
 
 
 @router.delete(
-    "/{post_id}/like",
+    "/{post_id:int}/like",
     response_model=LikeState,
     dependencies=[WriteRateLimit],
     summary="Unlike a post",

@@ -12,12 +12,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket
 
+from service.kit.http.routing import Route
 from service.kit.schemas import MAX_BIGINT
 from service.realtime.feed import replay
 from service.realtime.hub import CLOSE_TRY_AGAIN_LATER, Subscriber
 from service.realtime.runtime import REALTIME, Realtime
 
-router = APIRouter(tags=["realtime"])
+router = APIRouter(tags=["realtime"], route_class=Route)
 
 CLOSE_TIMEOUT_SECONDS = 2.0
 """A client too slow to even take the close frame is cut off after this."""

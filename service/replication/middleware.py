@@ -1,5 +1,6 @@
-"""The consistency middleware: reads the client's token, emits the new one, and re-runs a
-GET/HEAD once on the primary when its replica read failed before anything was sent."""
+"""The consistency middleware: reads the client's token (a write's response carries the new
+one: service/replication/routing.py), and re-runs a GET/HEAD once on the primary when its
+replica read failed before anything was sent."""
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.kit.errors import problem
 from service.kit.http.asgi import TrackedSend
 from service.replication.scope import ReadYourWrites, ReplicaReadFailed
-from service.replication.tokens import _HEADER_KEY, COOKIE, TokenCodec, _token_from_headers
+from service.replication.tokens import TokenCodec, _token_from_headers
 
 log = logging.getLogger("inkwell.consistency")
 
@@ -19,14 +20,11 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 class ConsistencyMiddleware:
-    """Pure ASGI: reads the client's token, emits the new one, retries failed replica reads."""
+    """Pure ASGI: reads the client's token, retries failed replica reads."""
 
-    def __init__(self, app: ASGIApp, *, secret: str, secure_cookie: bool, retry_after: int) -> None:
+    def __init__(self, app: ASGIApp, *, secret: str, retry_after: int) -> None:
         self.app = app
         self.codec = TokenCodec(secret)
-        self.cookie_attributes = "; HttpOnly; SameSite=Lax; Path=/; Max-Age=3600" + (
-            "; Secure" if secure_cookie else ""
-        )
         self.retry_after = retry_after
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -35,13 +33,7 @@ class ConsistencyMiddleware:
             return
         token = _token_from_headers(scope["headers"])
         context = ReadYourWrites.begin(scope, min_lsn=self.codec.decode(token) if token else None)
-
-        def with_token(message: Message) -> Message:
-            if context.commit_lsn is not None and message["status"] < 400:
-                return self._with_token(message, context.commit_lsn)
-            return message
-
-        send_with_token = TrackedSend(send, on_start=with_token)
+        send_with_token = TrackedSend(send)
 
         if scope["method"] not in _SAFE_METHODS:
             # never re-run an unsafe request: a replica read failing there is a plain 503
@@ -76,15 +68,6 @@ class ConsistencyMiddleware:
             headers={"Retry-After": str(self.retry_after)},
         )
         await response(scope, receive, send)
-
-    def _with_token(self, message: Message, lsn: int) -> Message:
-        token = self.codec.encode(lsn).encode()
-        headers = [
-            *message.get("headers", []),
-            (_HEADER_KEY, token),
-            (b"set-cookie", COOKIE.encode() + b"=" + token + self.cookie_attributes.encode()),
-        ]
-        return {**message, "headers": headers}
 
 
 class _ReplayableReceive:

@@ -3,12 +3,12 @@
 Per request, through its `ReadYourWrites` (service/replication/scope.py): a read goes to a
 healthy replica that has replayed the client's token, else to the primary; a replica read that
 fails in a way the primary can absorb marks an unreachable replica down and raises
-`ReplicaReadFailed` (the middleware re-runs the GET/HEAD on the primary); a committed write
-leaves the primary's WAL position, which the middleware sends back as the consistency token.
+`ReplicaReadFailed` (the middleware re-runs the GET/HEAD on the primary); a committed write's
+response carries the primary's WAL position as its consistency token (header and cookie).
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import Request
@@ -21,6 +21,7 @@ from service.kit.db.session import Database
 from service.replication.metrics import record_route
 from service.replication.replicas import PRIMARY_LSN, ReplicaSet, parse_lsn
 from service.replication.scope import ReadYourWrites, ReplicaReadFailed
+from service.replication.tokens import TokenIssuer
 
 log = logging.getLogger("inkwell.db")  # where operators have always found this warning
 
@@ -28,8 +29,8 @@ log = logging.getLogger("inkwell.db")  # where operators have always found this 
 class ReplicaRouter:
     """Routes the reads of the application's `Database` to its `ReplicaSet` (maybe empty)."""
 
-    def __init__(self, db: Database, replicas: ReplicaSet) -> None:
-        self.db, self.replicas = db, replicas
+    def __init__(self, db: Database, replicas: ReplicaSet, tokens: TokenIssuer) -> None:
+        self.db, self.replicas, self.tokens = db, replicas, tokens
 
     def choose_reader(self, request: Request) -> async_sessionmaker[AsyncReadSession] | None:
         context = ReadYourWrites.of(request.scope)
@@ -63,13 +64,12 @@ class ReplicaRouter:
                 self.replicas.mark_down(replica, error)
             raise ReplicaReadFailed(f"{replica.name}: {type(error).__name__}") from error
 
-    async def committed(self, request: Request, session: AsyncSession) -> None:
-        """The primary's WAL position after the commit becomes the request's `commit_lsn`."""
+    async def committed(self, request: Request, session: AsyncSession) -> Mapping[str, str]:
+        """The primary's WAL position after the commit, as the response's consistency token."""
         if session.get_bind().dialect.name != "postgresql":
-            return
+            return {}
         lsn = await self._lsn_after_commit(session)
-        if lsn is not None:
-            ReadYourWrites.of(request.scope).commit_lsn = lsn
+        return {} if lsn is None else self.tokens.headers(lsn)
 
     async def _lsn_after_commit(self, session: AsyncSession) -> int | None:
         try:

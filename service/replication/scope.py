@@ -16,12 +16,10 @@ SCOPE_KEY = "inkwell.read_your_writes"
 
 @dataclass(eq=False)
 class ReadYourWrites:
-    """What one request knows about replication, from the client's token to the one it gets."""
+    """What one request knows about replication: the client's token and where it reads."""
 
     min_lsn: int | None = None
     """The position a read must see: the LSN of the client's valid token, else None."""
-    commit_lsn: int | None = None
-    """The primary's position after this request's write committed: the token to emit."""
     force_primary: bool = False
     """Set on the retry of a failed replica read: this attempt reads on the primary."""
     replica: Replica | None = None

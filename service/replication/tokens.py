@@ -49,6 +49,20 @@ class TokenCodec:
             return None
 
 
+class TokenIssuer:
+    """The headers a committed write's response carries: the token, and a cookie with it."""
+
+    def __init__(self, secret: str, *, secure_cookie: bool) -> None:
+        self.codec = TokenCodec(secret)
+        self.cookie_attributes = "; HttpOnly; SameSite=Lax; Path=/; Max-Age=3600" + (
+            "; Secure" if secure_cookie else ""
+        )
+
+    def headers(self, lsn: int) -> dict[str, str]:
+        token = self.codec.encode(lsn)
+        return {HEADER: token, "set-cookie": f"{COOKIE}={token}{self.cookie_attributes}"}
+
+
 def _token_from_headers(headers: list[tuple[bytes, bytes]]) -> str | None:
     cookie_token = None
     for key, value in headers:

@@ -1,15 +1,16 @@
 from fastapi import APIRouter
 
 from service.kit.db.session import ReadSessionDep
+from service.kit.http.routing import Route
 from service.kit.schemas import IdPath
 from service.stats import service
 from service.stats.schemas import UserStats
 
-router = APIRouter(tags=["stats"])
+router = APIRouter(tags=["stats"], route_class=Route)
 
 
 @router.get(
-    "/users/{user_id}/stats",
+    "/users/{user_id:int}/stats",
     response_model=UserStats,
     summary="Read a user's stats",
     description="Published posts, live comments, followers, following and likes received on "

@@ -3,10 +3,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.kit.db.session import ReadSessionDep
+from service.kit.http.routing import Route
 from service.tags import service
 from service.tags.schemas import TagPublic
 
-router = APIRouter(prefix="/tags", tags=["tags"])
+router = APIRouter(prefix="/tags", tags=["tags"], route_class=Route)
 
 
 @router.get(

@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.idempotency.dependency import require_idempotency
 from service.kit.db.guard import side_session
-from service.kit.db.session import SessionDep, sessionmaker_of
+from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
-from service.kit.http.answers import answers
+from service.kit.http.answers import declares
 from service.kit.http.ratelimit import Budget, per_caller
 from service.kit.observability.context import bind_user
 from service.kit.settings import SETTINGS
@@ -45,30 +45,28 @@ async def _authenticate(request: Request, session: AsyncSession, token: str) -> 
 
 
 def bearer_token(request: Request) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, else None: read exactly as
-    `oauth2_scheme` (TokenDep) reads it, with FastAPI's own parser, so a header means the same
-    to a route that takes it in the handler as to one that depends on `TokenDep`."""
+    """The token of an `Authorization: Bearer <token>` header, else None: read with FastAPI's
+    own parser, as `oauth2_scheme` reads it, for whom a rate limit counts (no padlock)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     return token if scheme.lower() == "bearer" else None
 
 
-@answers(*_REFUSED_TOKENS, security="optional")
-async def viewer_of(request: Request) -> User | None:
-    """The signed-in user of a read open to anyone, or None: no token, no session at all (the
-    anonymous hot path). A plain function of the request: hot routes call it in the handler
-    (declaring `@answers_of(viewer_of)`), other routes take it as `OptionalUser`.
+@declares(*_REFUSED_TOKENS, security="optional")
+async def get_viewer(
+    request: Request, token: TokenDep, sessionmaker: SessionMakerDep
+) -> User | None:
+    """The signed-in user of a read open to anyone, or None (no token: no database at all).
 
     With a token the user is checked on the primary, in a short session of its own: a revoked
     token (token_version bumped) must fail at once, which a lagging replica cannot promise.
     """
-    token = bearer_token(request)
     if token is None:
         return None
-    async with side_session(request, sessionmaker_of(request)) as session:
+    async with side_session(request, sessionmaker) as session:
         return await _authenticate(request, session, token)
 
 
-@answers(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
+@declares(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
 async def get_current_user(request: Request, session: SessionDep, token: TokenDep) -> User:
     """For writes: the user is loaded in the request's own transaction (the handler's session)."""
     if token is None:
@@ -76,19 +74,21 @@ async def get_current_user(request: Request, session: SessionDep, token: TokenDe
     return await _authenticate(request, session, token)
 
 
-@answers(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
-async def get_signed_in_user(request: Request, token: TokenDep) -> User:
-    """For reads that need a user but no transaction (an export): the same check as
-    `viewer_of`, in a short session of its own, and a token is required."""
+@declares(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
+async def get_signed_in_user(
+    request: Request, token: TokenDep, sessionmaker: SessionMakerDep
+) -> User:
+    """For reads that need a user but no transaction (an export): checked as `get_viewer`
+    checks it, and a token is required."""
     if token is None:
         raise Unauthorized(NO_TOKEN)
-    async with side_session(request, sessionmaker_of(request)) as session:
+    async with side_session(request, sessionmaker) as session:
         return await _authenticate(request, session, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 SignedInUser = Annotated[User, Depends(get_signed_in_user)]
-OptionalUser = Annotated[User | None, Depends(viewer_of)]
+Viewer = Annotated[User | None, Depends(get_viewer)]
 
 Idempotent = require_idempotency(get_current_user)
 """Add to a create route: `@router.post(..., dependencies=[Idempotent])`."""
@@ -134,7 +134,8 @@ class TokenHolder:
     id: int | None
 
 
-async def token_holder(request: Request, token: TokenDep) -> TokenHolder | None:
+async def token_holder(request: Request) -> TokenHolder | None:
+    token = bearer_token(request)
     claims = None if token is None else decode_access_token(SETTINGS.of(request), token)
     return None if claims is None else TokenHolder(claims.user_id)
 
@@ -152,6 +153,3 @@ SearchRateLimit = per_caller(SEARCHES, caller=token_holder)
 
 ExportRateLimit = per_caller(EXPORTS, caller=token_holder)
 """Add to export routes: `dependencies=[ExportRateLimit]`."""
-
-ExportLimit = ExportRateLimit
-"""EXPORT_RATE_LIMIT per user: `@router.get(..., dependencies=[ExportLimit])`."""

@@ -3,7 +3,7 @@ address nor credential stuffing from many gets far (LOGIN_RATE_LIMIT, e.g. "10/m
 
 from fastapi import Depends, Request
 
-from service.kit.http.answers import answers
+from service.kit.http.answers import declares
 from service.kit.http.ratelimit import (
     RATE_LIMITER,
     client_address,
@@ -14,7 +14,7 @@ from service.kit.http.ratelimit import (
 from service.kit.settings import SETTINGS
 
 
-@answers(refusal_example("login attempts", "login_rate_limit"))
+@declares(refusal_example("login attempts", "login_rate_limit"))
 async def throttle_login(request: Request) -> None:
     """Route dependency for a login form; the form is parsed once and cached on the request.
 

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from service.kit.db.session import ReadSessionDep, SessionDep, SessionMakerDep
 from service.kit.errors import Conflict, Unauthorized
-from service.kit.http.answers import LOCATION, body_examples, problems, sends
+from service.kit.http.answers import LOCATION, body_examples, error_responses, success_headers
+from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.kit.settings import SETTINGS
@@ -21,8 +22,8 @@ from service.users.schemas import (
 )
 from service.users.security import HashingDep, create_access_token
 
-router = APIRouter(tags=["users"])
-auth_router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["users"], route_class=Route)
+auth_router = APIRouter(tags=["auth"], route_class=Route)
 
 ALICE = {
     "username": "alice",
@@ -40,7 +41,8 @@ ALICE = {
     summary="Register an account",
     description="Create an account, then log in with `POST /auth/token`. Usernames are 3-32 "
     "of `a-z 0-9 _`; passwords 8-128 characters. 409 when the username or email is taken.",
-    responses=problems(Conflict("That username or email is already taken.")) | sends(201, LOCATION),
+    responses=error_responses(Conflict("That username or email is already taken."))
+    | success_headers(201, LOCATION),
     openapi_extra=body_examples(
         {
             "A new account": ALICE,
@@ -65,7 +67,7 @@ async def register(new_user: NewUser, session: SessionDep, response: Response) -
     "`Authorization: Bearer <access_token>`. The token lasts `expires_in` seconds; changing the "
     "password or deleting the account revokes it. Attempts are limited per client address and "
     "per username (`LOGIN_RATE_LIMIT`).",
-    responses=problems(Unauthorized("Incorrect username or password.")),
+    responses=error_responses(Unauthorized("Incorrect username or password.")),
     openapi_extra=body_examples(
         {"Log in": {"username": "alice", "password": "correct horse battery staple"}},
         media_type="application/x-www-form-urlencoded",
@@ -102,7 +104,7 @@ async def read_me(user: CurrentUser) -> UserPrivate:
     summary="Update my account",
     description="Change only the fields sent. A new password revokes every token issued "
     "before it (log in again). 409 when the email is taken.",
-    responses=problems(Conflict("That email is already taken.")),
+    responses=error_responses(Conflict("That email is already taken.")),
     openapi_extra=body_examples(
         {
             "New display name": {"display_name": "Alice L."},
@@ -162,7 +164,7 @@ async def list_users(session: ReadSessionDep, pager: PagerDep) -> Page[UserPubli
 
 
 @router.get(
-    "/users/{user_id}",
+    "/users/{user_id:int}",
     response_model=UserPublic,
     summary="Read a user",
     description="A user's public view (never the email).",
@@ -172,7 +174,7 @@ async def read_user(user_id: IdPath, session: ReadSessionDep) -> UserPublic:
 
 
 @router.get(
-    "/users/{user_id}/profile",
+    "/users/{user_id:int}/profile",
     response_model=ProfilePublic,
     summary="Read a user's profile",
     description="A user without a saved profile has an empty one.",

@@ -14,7 +14,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from service.kit.errors import ServiceUnavailable
-from service.kit.http.answers import answers
+from service.kit.http.answers import declares
 from service.kit.model_base import utcnow
 from service.kit.schemas import MAX_BIGINT
 from service.kit.settings import Settings
@@ -74,7 +74,7 @@ class Hashing:
 HASHING: StateSlot[Hashing] = StateSlot("hashing")
 
 
-@answers(ServiceUnavailable(QUEUE_FULL))
+@declares(ServiceUnavailable(QUEUE_FULL))
 async def get_hashing(request: Request) -> Hashing:
     return HASHING.of(request)
 

@@ -134,7 +134,7 @@ def _a_padlock_only_where_a_token_is_needed(
         assert security == [{SCHEME: []}]
         assert "401" in operation["responses"]
     elif security is not None:
-        assert security == [{}, {SCHEME: []}], "a token is optional here"
+        assert sorted(security, key=len) == [{}, {SCHEME: []}], "a token is optional here"
         assert method in READ_METHODS
 
 
@@ -161,7 +161,8 @@ def test_every_request_body_has_valid_examples() -> None:
 def test_drafts_make_post_reads_optionally_authenticated() -> None:
     paths = spec()["paths"]
     for path in ("/api/v1/posts", "/api/v1/posts/{post_id}"):
-        assert paths[path]["get"]["security"] == [{}, {SCHEME: []}]
+        # any one requirement will do (OpenAPI): the empty one makes the token optional
+        assert sorted(paths[path]["get"]["security"], key=len) == [{}, {SCHEME: []}]
     assert "security" not in paths["/api/v1/users/{user_id}"]["get"]
     assert "security" not in paths["/api/v1/posts/search"]["get"]
 

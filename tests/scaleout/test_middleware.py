@@ -1,13 +1,13 @@
 """ConsistencyMiddleware on its own (no database): the request's one `ReadYourWrites` object,
-tokens in and out, retry of safe requests, 503 for unsafe ones."""
+tokens in, retry of safe requests, 503 for unsafe ones; the tokens a commit issues."""
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient
 
 from service.kit.errors import install_error_handlers
 from service.replication.middleware import ConsistencyMiddleware
 from service.replication.scope import SCOPE_KEY, ReadYourWrites, ReplicaReadFailed
-from service.replication.tokens import COOKIE, HEADER, TokenCodec
+from service.replication.tokens import COOKIE, HEADER, TokenCodec, TokenIssuer
 
 SECRET = "s" * 32
 
@@ -16,7 +16,7 @@ def build() -> tuple[FastAPI, list[bool]]:
     app = FastAPI()
     calls: list[bool] = []
     install_error_handlers(app)
-    app.add_middleware(ConsistencyMiddleware, secret=SECRET, secure_cookie=False, retry_after=2)
+    app.add_middleware(ConsistencyMiddleware, secret=SECRET, retry_after=2)
 
     @app.get("/flaky")
     async def flaky(request: Request) -> dict[str, bool]:
@@ -37,11 +37,6 @@ def build() -> tuple[FastAPI, list[bool]]:
     @app.get("/seen")
     async def seen(request: Request) -> dict[str, int | None]:
         return {"min_lsn": ReadYourWrites.of(request.scope).min_lsn}
-
-    @app.post("/wrote")
-    async def wrote(request: Request, response: Response, status: int = 200) -> None:
-        ReadYourWrites.of(request.scope).commit_lsn = 0x1234
-        response.status_code = status
 
     return app, calls
 
@@ -88,25 +83,15 @@ async def test_an_absent_or_forged_token_leaves_no_min_lsn() -> None:
             assert HEADER not in response.headers
 
 
-async def test_a_commit_lsn_is_emitted_as_header_and_cookie() -> None:
-    app, _ = build()
-    async with client_for(app) as client:
-        response = await client.post("/wrote")
-    token = response.headers[HEADER]
+def test_a_commit_position_is_issued_as_header_and_cookie() -> None:
+    headers = TokenIssuer(SECRET, secure_cookie=False).headers(0x1234)
+    token = headers[HEADER]
     assert TokenCodec(SECRET).decode(token) == 0x1234
-    cookie = response.headers["set-cookie"]
+    cookie = headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}={token};")
     assert "HttpOnly" in cookie
     assert "Secure" not in cookie
-
-
-async def test_an_error_response_carries_no_token() -> None:
-    app, _ = build()
-    async with client_for(app) as client:
-        response = await client.post("/wrote", params={"status": 409})
-    assert response.status_code == 409
-    assert HEADER not in response.headers
-    assert "set-cookie" not in response.headers
+    assert "Secure" in TokenIssuer(SECRET, secure_cookie=True).headers(1)["set-cookie"]
 
 
 def test_the_scope_holds_one_object_under_one_key() -> None:
@@ -114,5 +99,5 @@ def test_the_scope_holds_one_object_under_one_key() -> None:
     context = ReadYourWrites.of(scope)
     assert scope == {SCOPE_KEY: context}
     assert ReadYourWrites.of(scope) is context
-    assert (context.min_lsn, context.commit_lsn, context.force_primary) == (None, None, False)
+    assert (context.min_lsn, context.force_primary) == (None, False)
     assert context.replica is None

@@ -13,6 +13,7 @@ from service.kit.db.session import Database
 from service.replication.replicas import Replica, ReplicaSet
 from service.replication.routing import ReplicaRouter
 from service.replication.scope import ReadYourWrites, ReplicaReadFailed
+from service.replication.tokens import TokenIssuer
 from tests.support.settings import make_settings
 
 REPLAYED = 1000
@@ -32,7 +33,7 @@ async def router() -> AsyncIterator[ReplicaRouter]:
     replica = Replica.from_settings("replica-0", "sqlite+aiosqlite://", settings)
     replica.state, replica.replay_lsn = "ok", REPLAYED
     replicas = ReplicaSet(primary=db.reader, replicas=[replica], settings=settings)
-    yield ReplicaRouter(db, replicas)
+    yield ReplicaRouter(db, replicas, TokenIssuer(settings.jwt_secret, secure_cookie=False))
     await replicas.dispose()
     await db.dispose()
 

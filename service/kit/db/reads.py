@@ -5,7 +5,7 @@ parameters), one per dialect where they differ. On PostgreSQL it is compiled onc
 SQL and run with the driver's own `fetch` on the checked-out connection: no ORM execution, no
 per-call compilation, no result-processing layer, one statement cache lookup in asyncpg. On
 SQLite, and behind PgBouncer (see `DRIVER_READS`), it runs through SQLAlchemy Core. Either way
-the rows are read by label. The connection comes from `read_connection(request)`, the reader a
+the rows are read by label. The connection comes from `ReadConnection`, the reader a
 `ReadSessionDep` would use: the replica routing, the session guard, fail-over and the tests'
 rolled-back connection all apply unchanged.
 
@@ -15,10 +15,9 @@ are (ints, strings, aware datetimes): no bind processors run on PostgreSQL.
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -26,8 +25,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import DRIVER_READS
 from service.kit.db.guard import slot_of
-from service.kit.db.session import DATABASE_ERRORS, read_sessionmaker_of, router_of
-from service.kit.http.answers import answers
+from service.kit.db.session import DATABASE_ERRORS, ReadSessionMakerDep, router_of
+from service.kit.http.answers import declares
 
 Row = Mapping[str, Any]
 
@@ -87,19 +86,13 @@ class CompiledRead:
         return rows[0] if rows else None
 
 
-@answers(*DATABASE_ERRORS)
-@asynccontextmanager
-async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A hot read's connection: `async with read_connection(request) as connection`.
-
-    The reader a `ReadSessionDep` would use (replica or primary, same guard slot and
-    fail-over), without a Session around it (the Session and its transaction bookkeeping cost
-    more than the statement itself). Taken in the handler, not by a dependency: the handler
-    holds it only around its statements and gives it back before the response is serialized
-    and sent, and no dependency is solved for it (a yield dependency costs an exit stack and a
-    shielded cancel scope per request: measured ~7% of a GET by id's CPU under load).
-    """
-    bind = read_sessionmaker_of(request).kw.get("bind")
+@declares(*DATABASE_ERRORS)
+async def get_read_connection(
+    request: Request, sessionmaker: ReadSessionMakerDep
+) -> AsyncIterator[AsyncConnection]:
+    """A hot read's connection: the reader a `ReadSessionDep` would use (replica or primary,
+    same guard slot and fail-over), without a Session around it (docs/performance.md)."""
+    bind = sessionmaker.kw.get("bind")
     if isinstance(bind, AsyncConnection):  # the tests bind their rolled-back connection
         async with slot_of(request):
             yield bind
@@ -111,3 +104,6 @@ async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
         bind.connect() as connection,
     ):
         yield connection
+
+
+ReadConnection = Annotated[AsyncConnection, Depends(get_read_connection, scope="function")]

@@ -6,8 +6,8 @@ One request's database work, top to bottom:
   `get_sessionmaker` (the primary) inside the request's `SessionGuard` slot, runs the handler in
   one transaction and commits it BEFORE the response is sent (`scope="function"`), or rolls it
   back if the handler raised. After the COMMIT it runs the `after_commit` callbacks, then, if the
-  transaction wrote, tells the `SessionRouter` (`router.committed`): replication turns that into
-  the response's consistency token.
+  transaction wrote, asks the `SessionRouter` (`router.committed`) for the response's headers:
+  replication answers with the consistency token.
 - A read handler takes `ReadSessionDep`: `get_read_session` opens an `AsyncReadSession` (a type
   that refuses writes) from `get_read_sessionmaker`, which asks the router for a replica
   (`router.choose_reader`) and falls back to the primary's reader. The router also wraps the
@@ -19,18 +19,18 @@ The router is the seam between this generic kit and `service/replication`, which
 lifespan installs it in `SESSION_ROUTER`. Without one (an app that did not install it) every read
 goes to the primary and a commit produces no token.
 
-A hot read takes neither dependency: it opens `read_connection(request)` (service/kit/db/reads.py)
-in its handler, from the same `read_sessionmaker_of`. Both sides resolve their sessionmakers in
-one place (`sessionmaker_of` / `read_sessionmaker_of`), which `REQUEST_SESSIONS` overrides: the
-tests bind their rolled-back connection there (tests/support/sessions.py).
+A hot read takes `ReadConnection` (service/kit/db/reads.py): the same reader without a Session.
+Both sides take their sessionmakers from one provider each (`get_sessionmaker`,
+`get_read_sessionmaker`), which the tests override with their rolled-back connection
+(`app.dependency_overrides`, tests/support/sessions.py).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,7 +52,7 @@ from service.kit.errors import (
     Conflict,
     ServiceUnavailable,
 )
-from service.kit.http.answers import answers
+from service.kit.http.answers import declares
 from service.kit.settings import Settings
 from service.kit.state import StateSlot
 
@@ -122,8 +122,9 @@ class SessionRouter(Protocol):
         over); `session` is None for a bare connection (service/kit/db/reads.py)."""
         ...
 
-    async def committed(self, request: Request, session: AsyncSession) -> None:
-        """Called once the request's transaction committed a write."""
+    async def committed(self, request: Request, session: AsyncSession) -> Mapping[str, str]:
+        """Called once the request's transaction committed a write: the headers its response
+        carries (e.g. a consistency token)."""
         ...
 
 
@@ -138,8 +139,8 @@ class PrimaryOnly:
     ) -> AbstractAsyncContextManager[None]:
         return nullcontext()
 
-    async def committed(self, request: Request, session: AsyncSession) -> None:
-        return None
+    async def committed(self, request: Request, session: AsyncSession) -> Mapping[str, str]:
+        return {}
 
 
 SESSION_ROUTER: StateSlot[SessionRouter] = StateSlot("session_router")
@@ -152,51 +153,20 @@ def router_of(request: Request) -> SessionRouter:
     return SESSION_ROUTER.find(request) or _PRIMARY_ONLY
 
 
-@dataclass(frozen=True)
-class RequestSessions:
-    """Where requests take their sessions from instead of the `Database` (the tests bind their
-    rolled-back connection here: `REQUEST_SESSIONS.put(app, ...)`). Background work (the job
-    worker, the realtime feed) always uses the `Database`."""
-
-    sessionmaker: async_sessionmaker[AsyncSession]
-    read_sessionmaker: async_sessionmaker[AsyncReadSession]
-
-
-REQUEST_SESSIONS: StateSlot[RequestSessions] = StateSlot("request_sessions")
-
-
-def sessionmaker_of(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The write side of a request: the primary."""
-    bound = REQUEST_SESSIONS.find(request)
-    return bound.sessionmaker if bound is not None else DATABASE.of(request).sessionmaker
-
-
-def read_sessionmaker_of(request: Request) -> async_sessionmaker[AsyncReadSession]:
-    """The read side of a request: the router's replica, else the primary's reader."""
-    bound = REQUEST_SESSIONS.find(request)
-    if bound is not None:
-        return bound.read_sessionmaker
-    return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
-
-
 DATABASE_ERRORS = (ServiceUnavailable(DATABASE_UNAVAILABLE), ServiceUnavailable(BUSY))
 """What any route that reaches the database may answer (service/kit/errors.py, guard.py)."""
 
 
-@answers(*DATABASE_ERRORS)
+@declares(*DATABASE_ERRORS)
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """`sessionmaker_of` as a dependency.
-
-    `async def` on purpose, like every per-request dependency: FastAPI runs a plain `def`
-    dependency in the thread pool, a thread hop (and GIL contention) per request.
-    """
-    return sessionmaker_of(request)
+    """The write side of a request: the primary (tests override this provider)."""
+    return DATABASE.of(request).sessionmaker
 
 
-@answers(*DATABASE_ERRORS)
+@declares(*DATABASE_ERRORS)
 async def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncReadSession]:
-    """`read_sessionmaker_of` as a dependency."""
-    return read_sessionmaker_of(request)
+    """The read side of a request: the router's replica, else the primary's reader."""
+    return router_of(request).choose_reader(request) or DATABASE.of(request).read_sessionmaker
 
 
 SessionMakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
@@ -207,19 +177,20 @@ ReadSessionMakerDep = Annotated[
 ]
 
 
-@answers(Conflict(DATA_CONFLICT), writes_only=True)
+@declares(Conflict(DATA_CONFLICT), writes_only=True)
 async def get_session(
-    request: Request, sessionmaker: SessionMakerDep
+    request: Request, response: Response, sessionmaker: SessionMakerDep
 ) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the handler returns, rolled back if it raises.
 
-    Once committed: the after-commit callbacks, then, if it wrote, the router (the token).
+    Once committed: the after-commit callbacks, then, if it wrote, the router's headers (the
+    consistency token) on the response (the route class sends headers set on exit).
     """
     async with slot_of(request), sessionmaker() as session:
         async with _committed(session):
             yield session
         if session.info.get(WROTE):
-            await router_of(request).committed(request, session)
+            response.headers.update(await router_of(request).committed(request, session))
 
 
 async def get_read_session(

@@ -1,22 +1,20 @@
-"""What a route can answer, declared where it is decided, read by the OpenAPI generator.
+"""What a route can answer, declared where it is decided, read when the route is built.
 
-A dependency that can refuse a request says so once, on itself: `@answers(Unauthorized(...))`
+A dependency that can refuse a request says so once, on itself: `@declares(Unauthorized(...))`
 on the authentication dependency, `ServiceUnavailable` on the session makers, `TooManyRequests`
 on a rate limit. A route then documents, without a word of its own, every error its
 dependencies can raise; the error's class fixes the status, title and type, the instance's
 detail becomes the example (`service/kit/http/openapi.py` renders them). What only a service
-knows (an owner check) goes in the route decorator's `responses=problems(Forbidden(...))`.
+knows (an owner check) goes in the route decorator's `responses=error_responses(Forbidden(...))`.
 
 Success headers are declared the same way: `headers=` on a dependency (RateLimit-* on a rate
-limit), `responses=sends(201, LOCATION, ETAG)` on a route.
+limit), `responses=success_headers(201, LOCATION, ETAG)` on a route.
 """
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
-
-from fastapi.dependencies.models import Dependant
 
 from service.kit.errors import PROBLEM_JSON, AppError, render
 
@@ -85,19 +83,26 @@ class Answers:
             self.errors + other.errors,
             self.headers + tuple(h for h in other.headers if h not in self.headers),
             security,
+            self.writes_only and other.writes_only,
         )
 
 
-def answers(
-    *errors: AppError,
+def declares(
+    *errors: "AppError | Answers",
     headers: Iterable[ResponseHeader] = (),
     security: Security | None = None,
     writes_only: bool = False,
 ) -> Callable[[F], F]:
-    """Declare on a dependency what it may answer; every route that depends on it, however
-    deep, documents it. `security`: "required" (no token, no access) or "optional" (a token
-    changes what is shown). `writes_only`: only for methods that may write (not GET, HEAD)."""
-    declared = Answers(tuple(errors), tuple(headers), security, writes_only)
+    """Declare on a dependency (or an endpoint) what it may answer; every route that depends on
+    it, however deep, documents it (`Answers` among the errors are merged in). `security`:
+    "required" (no token, no access) or "optional" (a token changes what is shown).
+    `writes_only`: only for methods that may write (not GET, HEAD)."""
+    declared = Answers(
+        tuple(e for e in errors if isinstance(e, AppError)), tuple(headers), security, writes_only
+    )
+    for given in errors:
+        if isinstance(given, Answers):
+            declared = declared | given
 
     def mark(function: F) -> F:
         setattr(function, _ATTRIBUTE, declared)
@@ -106,46 +111,14 @@ def answers(
     return mark
 
 
-def answers_of(*sources: "Callable[..., Any] | Answers") -> Callable[[F], F]:
-    """On a route's endpoint: what the functions it calls in its handler declared (or `Answers`
-    given as they are), as if it depended on them. For the hot reads that take no dependencies
-    (they call `viewer_of` and `read_connection` themselves: docs/performance.md)."""
-    combined = Answers()
-    for source in sources:
-        mark = source if isinstance(source, Answers) else getattr(source, _ATTRIBUTE, None)
-        if isinstance(mark, Answers):
-            combined = combined | mark
-
-    def mark_endpoint(endpoint: F) -> F:
-        setattr(endpoint, _ATTRIBUTE, combined)
-        return endpoint
-
-    return mark_endpoint
-
-
-def declared(
-    dependant: Dependant,
-    method: str,
-    extra: Mapping[Callable[..., Any], Answers] | None = None,
-) -> Answers:
-    """Everything the endpoint of `dependant` (see `answers_of`) and its dependencies
-    (recursively, each once) declared for `method`, with what `extra` adds to some of them
-    (see `LinkedAPI.declare`)."""
+def declared_by(calls: Iterable[Callable[..., Any]], method: str) -> Answers:
+    """What `calls` (a route's endpoint and providers) declared, for a request of `method`."""
     result = Answers()
-    calls = _calls(dependant, set())
-    for call in (dependant.call, *calls) if dependant.call is not None else calls:
-        for mark in (getattr(call, _ATTRIBUTE, None), (extra or {}).get(call)):
-            if isinstance(mark, Answers) and not (mark.writes_only and method in SAFE_METHODS):
-                result = result | mark
+    for call in calls:
+        mark = getattr(call, _ATTRIBUTE, None)
+        if isinstance(mark, Answers) and not (mark.writes_only and method in SAFE_METHODS):
+            result = result | mark
     return result
-
-
-def _calls(dependant: Dependant, seen: set[int]) -> Iterator[Callable[..., Any]]:
-    for sub in dependant.dependencies:
-        if sub.call is not None and id(sub.call) not in seen:
-            seen.add(id(sub.call))
-            yield sub.call
-        yield from _calls(sub, seen)
 
 
 def example_of(error: AppError) -> dict[str, Any]:
@@ -160,7 +133,7 @@ def example_key(error: AppError) -> str:
     return "-".join(words[:6]) or error.slug
 
 
-def problems(*errors: AppError) -> dict[int | str, dict[str, Any]]:
+def error_responses(*errors: AppError) -> dict[int | str, dict[str, Any]]:
     """For a route decorator's `responses=`: errors its service may raise, one example each.
     The generator adds the schema, the headers and the examples of its dependencies."""
     responses: dict[int | str, dict[str, Any]] = {}
@@ -174,7 +147,7 @@ def problems(*errors: AppError) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-def sends(status: int, *headers: ResponseHeader) -> dict[int | str, dict[str, Any]]:
+def success_headers(status: int, *headers: ResponseHeader) -> dict[int | str, dict[str, Any]]:
     """For a route decorator's `responses=`: headers its `status` response carries."""
     return {status: {"headers": {h.name: h.document() for h in headers}}}
 

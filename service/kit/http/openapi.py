@@ -1,30 +1,26 @@
-"""The OpenAPI document a client generator can trust, completed from the route table.
+"""The OpenAPI document a client generator can trust.
 
-FastAPI describes the success response of each route. `LinkedAPI.openapi()` adds, in one pass
-over the routes, what each one can actually answer besides (`service/kit/http/answers.py`):
+Each route documents itself when it is built (`document_route`, called by the route class
+with the route's `RouteShape`): every error status it can produce, as
+`application/problem+json` with the `Problem` schema and one example per cause: what its
+providers declare (401 from authentication, 429 from a rate limit, 503 from the database...),
+what its decorator declares (`error_responses(...)`: an owner check's 403), and what its
+signature implies (parameters or a body: 422; a body: 413; query parameters: 400; a path id:
+404; an `If-Match` header: 412; anything: 500); the headers of those answers and of its
+success; and whether a token is optional.
 
-- every error status it can produce, as `application/problem+json` with the `Problem` schema
-  and one example per cause: what its dependencies declare (401 from authentication, 429 from a
-  rate limit, 503 from the database...), what its decorator declares (`problems(...)`: an owner
-  check's 403), and what its signature implies (parameters or a body: 422; a body: 413; query
-  parameters: 400; a path id: 404; an `If-Match` header: 412; anything: 500);
-- the headers those responses carry (Retry-After, WWW-Authenticate, RateLimit-*...) and the
-  headers its dependencies add to a success (RateLimit-*, Idempotent-Replayed...);
-- its security: required, optional (`[{}, {scheme: []}]`: a token changes what is shown) or
-  none (a public read has no padlock, even if a rate limit looks at a token);
-- links: every `201` of `POST /x` links to the operations on `/x/{id}` (and below), so clients
-  and schemathesis' stateful tests act on the resource they created instead of guessing ids.
+`openapi_of(app)` adds what belongs to the whole document: the `Problem` schema, headers a
+middleware adds to every write, links from every `201` of `POST /x` to the operations on
+`/x/{id}` (clients and schemathesis' stateful phase act on what they created), exact bounds.
 """
 
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel
+from fastapi.openapi.utils import get_openapi
 
 from service.kit.errors import (
     PROBLEM_JSON,
@@ -38,14 +34,34 @@ from service.kit.errors import (
     Problem,
     ValidationFailed,
 )
-from service.kit.http.answers import ALWAYS_SENT, Answers, declared, example_key, example_of
+from service.kit.http.answers import (
+    ALWAYS_SENT,
+    SAFE_METHODS,
+    Answers,
+    ResponseHeader,
+    example_key,
+    example_of,
+)
 from service.kit.http.middleware import QUERY_HAS_NUL
 from service.kit.schemas import MAX_BIGINT
-from service.kit.settings import SETTINGS, Settings
+from service.kit.settings import Settings
 
 _METHODS = {"get", "put", "patch", "delete", "post"}
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _UNEXPECTED = AppError(UNEXPECTED)
+
+
+@dataclass(frozen=True)
+class RouteShape:
+    """What a route takes, as the route class reads it from its signature."""
+
+    path_params: tuple[str, ...]
+    query_params: tuple[str, ...]
+    """Query parameter names; a query model's first field stands for the model."""
+    headers: tuple[str, ...]
+    has_body: bool
+    answers: Answers
+    """What its providers (and the endpoint) declare for its method."""
 
 
 def add_links(schema: dict[str, Any]) -> dict[str, Any]:
@@ -71,54 +87,51 @@ def add_links(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def implied_errors(dependant: Dependant, has_body: bool, max_body_bytes: int) -> list[AppError]:
+def implied_errors(shape: RouteShape, max_body_bytes: int) -> list[AppError]:
     """The errors a route's signature implies, whatever its code does."""
-    params = [*_params(dependant, "path_params"), *_params(dependant, "query_params")]
-    headers = {p.alias.lower() for p in _params(dependant, "header_params")}
     errors: list[AppError] = [_UNEXPECTED]
-    if params or headers or has_body:
-        where = _first_location(dependant, has_body)
-        errors.append(ValidationFailed([{"loc": where, "msg": "Field required"}]))
+    if shape.path_params or shape.query_params or shape.headers or shape.has_body:
+        errors.append(ValidationFailed([{"loc": _first_location(shape), "msg": "Field required"}]))
         # A value that passed validation but not the database (service/kit/errors.py).
         errors.append(BadRequest(UNSTORABLE_VALUE))
-    if has_body:
+    if shape.has_body:
         errors.append(ContentTooLarge.over(max_body_bytes))
-    if _params(dependant, "query_params"):
+    if shape.query_params:
         errors.append(QUERY_HAS_NUL)
-    for param in _params(dependant, "path_params"):
-        what = param.alias.removesuffix("_id").replace("_", " ")
-        errors.append(NotFound(f"No such {what}."))
-    if "if-match" in headers:
+    for name in shape.path_params:
+        errors.append(NotFound(f"No such {name.removesuffix('_id').replace('_', ' ')}."))
+    if "if-match" in (h.lower() for h in shape.headers):
         errors.append(PreconditionFailed("If-Match does not name the current version."))
     return errors
 
 
-def _params(dependant: Dependant, kind: str) -> list[Any]:
-    """Parameters of `kind` of the route and all its dependencies."""
-    found = list(getattr(dependant, kind))
-    for sub in dependant.dependencies:
-        found.extend(p for p in _params(sub, kind) if p not in found)
-    return found
-
-
-def _first_name(param: Any) -> str:
-    """A parameter's name; for a query model (`Annotated[Model, Query()]`), its first field's."""
-    model = param.field_info.annotation
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        name, field = next(iter(model.model_fields.items()))
-        return field.alias or name
-    return str(param.alias)
-
-
-def _first_location(dependant: Dependant, has_body: bool) -> list[str | int]:
+def _first_location(shape: RouteShape) -> list[str | int]:
     """Where the example 422 points: the body (FastAPI's answer to a missing one), else the
     first parameter."""
-    if has_body:
+    if shape.has_body:
         return ["body"]
-    for kind, where in (("path_params", "path"), ("query_params", "query")):
-        if params := _params(dependant, kind):
-            return [where, _first_name(params[0])]
-    return ["header", _params(dependant, "header_params")[0].alias]
+    if shape.path_params:
+        return ["path", shape.path_params[0]]
+    if shape.query_params:
+        return ["query", shape.query_params[0]]
+    return ["header", shape.headers[0]]
+
+
+def document_route(
+    shape: RouteShape,
+    responses: dict[int | str, dict[str, Any]],
+    success_status: int,
+) -> tuple[dict[int | str, dict[str, Any]], bool]:
+    """The route's `responses` completed from its shape, and whether its token is optional."""
+    max_body = Settings.model_fields["max_body_bytes"].default
+    operation: dict[str, Any] = {"responses": {str(s): dict(r) for s, r in responses.items()}}
+    _document_errors(operation, [*implied_errors(shape, max_body), *shape.answers.errors])
+    headers = {h.name: h.document() for h in shape.answers.headers}
+    if headers:
+        response = operation["responses"].setdefault(str(success_status), {})
+        response["headers"] = {**headers, **response.get("headers", {})}
+    completed: dict[int | str, dict[str, Any]] = operation["responses"]
+    return completed, shape.answers.security == "optional"
 
 
 def _document_errors(operation: dict[str, Any], errors: list[AppError]) -> None:
@@ -126,7 +139,7 @@ def _document_errors(operation: dict[str, Any], errors: list[AppError]) -> None:
     by_status: dict[int, list[AppError]] = {}
     for error in errors:
         by_status.setdefault(error.status, []).append(error)
-    # What the decorator declared with `problems(...)`; any other content is left as it is.
+    # What the decorator declared with `error_responses(...)`; any other content is left as it is.
     declared_by_route = {
         int(s) for s, r in responses.items() if PROBLEM_JSON in r.get("content", {})
     }
@@ -146,25 +159,6 @@ def _document_errors(operation: dict[str, Any], errors: list[AppError]) -> None:
             for header in ALWAYS_SENT[status]:
                 headers.setdefault(header.name, header.document())
     operation["responses"] = dict(sorted(responses.items()))
-
-
-def _document_success(operation: dict[str, Any], answers: Answers) -> None:
-    for status, response in operation.get("responses", {}).items():
-        if status.startswith("2"):
-            headers = response.setdefault("headers", {})
-            for header in answers.headers:
-                headers.setdefault(header.name, header.document())
-            if not headers:
-                del response["headers"]
-
-
-def _document_security(operation: dict[str, Any], answers: Answers, schemes: list[str]) -> None:
-    names = [name for requirement in operation.pop("security", []) for name in requirement]
-    requirements: list[dict[str, list[str]]] = [{name: []} for name in names or schemes]
-    if answers.security == "required":
-        operation["security"] = requirements
-    elif answers.security == "optional":
-        operation["security"] = [{}, *requirements]
 
 
 _BOUNDS = ("maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum")
@@ -187,56 +181,50 @@ def exact_integer_bounds(node: Any) -> None:
             pending.extend(current.values())
 
 
-def document_answers(
-    schema: dict[str, Any],
-    app: FastAPI,
-    extra: Mapping[Callable[..., Any], Answers] | None = None,
+def complete_document(
+    schema: dict[str, Any], *, write_headers: tuple[ResponseHeader, ...] = ()
 ) -> dict[str, Any]:
-    """Complete every operation of `schema` from the route that serves it (see the module)."""
+    """What belongs to the whole document rather than to one route: the `Problem` schema the
+    error answers refer to, the headers middleware adds to every write's success, links from
+    a created resource to its operations, and exact integer bounds."""
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
-    schemes = list(components.get("securitySchemes", {}))
-    settings: Settings | None = SETTINGS.find(app)
-    max_body = (
-        settings.max_body_bytes if settings else Settings.model_fields["max_body_bytes"].default
-    )
-    for route in iter_route_contexts(app.routes):
-        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
-            continue
-        dependant: Dependant = route.dependant
-        has_body = route.body_field is not None
-        implied = implied_errors(dependant, has_body, max_body)
-        for method in route.methods or ():
-            operation = schema["paths"][route.path_format][method.lower()]
-            answers = declared(dependant, method, extra)
-            _document_errors(operation, [*implied, *answers.errors])
-            _document_success(operation, answers)
-            _document_security(operation, answers, schemes)
+    for item in schema.get("paths", {}).values():
+        for method, operation in item.items():
+            if method.upper() in SAFE_METHODS or method not in _METHODS:
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("2"):
+                    documented = response.setdefault("headers", {})
+                    for header in write_headers:
+                        documented.setdefault(header.name, header.document())
     exact_integer_bounds(schema)
-    # FastAPI's own 422 schema, replaced above by the Problem every 422 really is.
-    if '/HTTPValidationError"' not in json.dumps(schema["paths"]):
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
-    return schema
+    return add_links(schema)
 
 
-class LinkedAPI(FastAPI):
-    """FastAPI whose OpenAPI document is completed as above (built once, then cached)."""
+def openapi_of(
+    app: FastAPI, *, write_headers: tuple[ResponseHeader, ...] = ()
+) -> Callable[[], dict[str, Any]]:
+    """`app.openapi = openapi_of(app)`: FastAPI's document, completed once (FastAPI's docs,
+    "Extending OpenAPI")."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._answers: dict[Callable[..., Any], Answers] = {}
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete_document(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    openapi_version=app.openapi_version,
+                    description=app.description,
+                    routes=app.routes,
+                    tags=app.openapi_tags,
+                    servers=app.servers,
+                ),
+                write_headers=write_headers,
+            )
+        return app.openapi_schema
 
-    def declare(self, dependency: Callable[..., Any], answers: Answers) -> None:
-        """What `dependency` answers in this application besides what it declares itself: for
-        the composition root, where one package's dependency meets another's behaviour."""
-        self._answers[dependency] = answers
-
-    def openapi(self) -> dict[str, Any]:
-        if self.openapi_schema is None:
-            add_links(document_answers(super().openapi(), self, self._answers))
-        assert self.openapi_schema is not None
-        return self.openapi_schema
+    return openapi

@@ -22,7 +22,7 @@ from limits.storage import storage_from_string
 
 from service.kit.authz import Principal
 from service.kit.errors import TooManyRequests
-from service.kit.http.answers import RATE_LIMIT, Answers, answers
+from service.kit.http.answers import RATE_LIMIT, Answers, declares
 from service.kit.settings import SETTINGS, Settings
 from service.kit.state import StateSlot
 
@@ -153,7 +153,7 @@ def per_caller(
     request off the pool). A route that charges only some requests (a listing whose `q` makes
     it a search) calls `Budget.charge` itself instead, so the others pay nothing."""
 
-    @answers(*budget.answers.errors, headers=budget.answers.headers)
+    @declares(*budget.answers.errors, headers=budget.answers.headers)
     async def rate_limit(
         request: Request, response: Response, who: Annotated[Any, Depends(caller)]
     ) -> None:

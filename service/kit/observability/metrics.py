@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 
+from service.kit.http.routing import Route
 from service.kit.settings import Settings
 
 _SLOW = logging.getLogger("inkwell.db.slow")
@@ -98,7 +99,7 @@ def mark_process_dead() -> None:
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-metrics_router = APIRouter(tags=["operations"])
+metrics_router = APIRouter(tags=["operations"], route_class=Route)
 
 METRICS = """\
 ## Metrics: `GET /metrics`

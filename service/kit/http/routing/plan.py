@@ -1,0 +1,177 @@
+"""The plan of a route: its dependency tree flattened once, when the route is built."""
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import params
+from fastapi._compat import ModelField
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import (
+    _get_multidict_value,
+    _get_param_aliases,
+    _validate_value_with_model_field,
+    get_dependant,
+    request_params_to_args,
+)
+from fastapi.security import SecurityScopes
+from pydantic import BaseModel
+from starlette.requests import Request
+
+Where = Literal["path", "query", "header", "cookie"]
+
+
+class Unplannable(Exception):
+    """A shape the plan does not cover: FastAPI's own handler serves the route."""
+
+
+@dataclass
+class Param:
+    """One path/query/header/cookie parameter, read as FastAPI reads it."""
+
+    field: ModelField
+    where: Where
+    alias: str
+    generic: bool
+    """A parameter model or one with several aliases: FastAPI's own reader."""
+
+    def read(self, request: Request) -> tuple[Any, list[Any]]:
+        received: Mapping[str, Any] = _RECEIVED[self.where](request)
+        if self.generic:
+            values, errors = request_params_to_args([self.field], received)
+            return values.get(self.field.name), errors
+        value = _get_multidict_value(self.field, received, alias=self.alias)
+        return _validate_value_with_model_field(
+            field=self.field, value=value, values={}, loc=(self.where, self.alias)
+        )
+
+
+_RECEIVED: dict[Where, Callable[[Request], Any]] = {
+    "path": lambda request: request.path_params,
+    "query": lambda request: request.query_params,
+    "header": lambda request: request.headers,
+    "cookie": lambda request: request.cookies,
+}
+
+
+@dataclass
+class Node:
+    """A dependant: its providers (by index into the plan's steps) and its own parameters."""
+
+    params: list[tuple[str, Param]] = field(default_factory=list)
+    subs: list[tuple[str | None, int]] = field(default_factory=list)
+    body: list[ModelField] = field(default_factory=list)
+    request: list[str] = field(default_factory=list)
+    response: str | None = None
+    background: str | None = None
+    scopes: tuple[str, SecurityScopes] | None = None
+
+
+@dataclass
+class Step:
+    """One provider call: `node` solves its arguments."""
+
+    call: Callable[..., Any]
+    node: Node
+    kind: Literal["async", "agen", "sync"]
+    request_scoped: bool
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    root: Node
+
+
+def _param(field_: ModelField, where: Where) -> Param:
+    annotation = field_.field_info.annotation
+    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    aliases = _get_param_aliases(field_)
+    return Param(field_, where, aliases[0][1], is_model or len(aliases) > 1)
+
+
+def _scopes(dependant: Dependant) -> list[str]:
+    """The OAuth scopes a dependant is solved with (its parents' and its own)."""
+    return [*(dependant.parent_oauth_scopes or ()), *(dependant.own_oauth_scopes or ())]
+
+
+def _kind(call: Callable[..., Any]) -> Literal["async", "agen", "sync"]:
+    function = call if inspect.isroutine(call) else getattr(call, "__call__", call)  # noqa: B004
+    if inspect.isasyncgenfunction(function):
+        return "agen"
+    if inspect.isgeneratorfunction(function):
+        raise Unplannable("a plain generator dependency")
+    return "async" if inspect.iscoroutinefunction(function) else "sync"
+
+
+def _plan(
+    dependant: Dependant,
+    overrides: Mapping[Callable[..., Any], Callable[..., Any]],
+    steps: list[Step],
+    cache: dict[tuple[Any, ...], int],
+) -> Node:
+    node = Node()
+    for sub in dependant.dependencies:
+        original = sub.call
+        assert original is not None
+        call = overrides.get(original, original)
+        used = sub
+        if call is not original:
+            used = get_dependant(
+                path=sub.path or "",
+                call=call,
+                name=sub.name,
+                parent_oauth_scopes=_scopes(sub),
+                scope=sub.scope,
+                concurrency=sub.concurrency,
+            )
+        if sub.concurrency is not None:
+            raise Unplannable("a dependency with a concurrency limit")
+        key = (original, tuple(sorted(_scopes(sub))))
+        index = cache.get(key) if sub.use_cache else None
+        if index is None:
+            child = _plan(used, overrides, steps, cache)
+            steps.append(Step(call, child, _kind(call), sub.scope != "function"))
+            index = len(steps) - 1
+            if sub.use_cache:
+                cache[key] = index
+        node.subs.append((sub.name, index))
+    for where, fields in (
+        ("path", dependant.path_params),
+        ("query", dependant.query_params),
+        ("header", dependant.header_params),
+        ("cookie", dependant.cookie_params),
+    ):
+        node.params.extend((f.name, _param(f, where)) for f in fields)  # type: ignore[arg-type]
+    node.body = list(dependant.body_params)
+    if any(isinstance(f.field_info, params.Form) for f in node.body):
+        raise Unplannable("a form body")
+    if dependant.websocket_param_name:
+        raise Unplannable("a websocket")
+    node.request = [
+        name
+        for name in (dependant.request_param_name, dependant.http_connection_param_name)
+        if name
+    ]
+    node.response = dependant.response_param_name
+    node.background = dependant.background_tasks_param_name
+    if dependant.security_scopes_param_name:
+        scopes = SecurityScopes(scopes=_scopes(dependant))
+        node.scopes = (dependant.security_scopes_param_name, scopes)
+    return node
+
+
+def build_plan(dependant: Dependant, overrides: Mapping[Any, Any]) -> Plan:
+    steps: list[Step] = []
+    root = _plan(dependant, overrides, steps, {})
+    return Plan(steps, root)
+
+
+def dependency_calls(dependant: Dependant) -> Sequence[Callable[..., Any]]:
+    found: list[Callable[..., Any]] = []
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            found.append(sub.call)
+        found.extend(dependency_calls(sub))
+    return found

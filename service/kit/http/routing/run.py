@@ -1,0 +1,268 @@
+"""Running a route's plan for one request (see the package docstring)."""
+
+import email.message
+import inspect
+import json
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import anyio
+from fastapi._compat import ModelField, Undefined
+from fastapi.dependencies.utils import request_body_to_args
+from fastapi.exceptions import RequestValidationError
+from fastapi.utils import is_body_allowed_for_status_code
+from pydantic import BaseModel
+from starlette.background import BackgroundTasks
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from service.kit.http.routing.plan import Node, Plan, Step, Unplannable
+
+
+@runtime_checkable
+class ResponseHook(Protocol):
+    """A provider's value that takes part in the response (e.g. an idempotency claim)."""
+
+    async def before_commit(self, response: Response) -> None:
+        """The response is built; the request's transaction is still open."""
+
+    async def after_commit(self, response: Response) -> None:
+        """The request's transaction committed (function-scoped providers have exited)."""
+
+
+class Answered(Exception):
+    """Raised by a provider that already has the answer (an idempotent replay): the route sends
+    `response`, and the request's transaction rolls back."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered")
+        self.response = response
+
+
+class Solved:
+    """One request's state while the plan runs."""
+
+    __slots__ = ("background", "body", "errors", "exits", "response", "values")
+
+    def __init__(self, body: Any) -> None:
+        self.values: list[Any] = []
+        self.errors: list[Any] = []
+        self.exits: list[Any] = []
+        self.body = body
+        self.response = Response()
+        del self.response.headers["content-length"]
+        self.response.status_code = None  # type: ignore[assignment]
+        self.background: BackgroundTasks | None = None
+
+
+class Runner:
+    """Runs a plan for one route (see the module docstring)."""
+
+    def __init__(self, route: Any, plan: Plan) -> None:
+        self.plan = plan
+        self.endpoint: Callable[..., Any] = route.dependant.call
+        if not inspect.iscoroutinefunction(self.endpoint):
+            raise Unplannable("a plain def endpoint or a generator")
+        self.body_field: ModelField | None = route.body_field
+        self.embed = route._embed_body_fields
+        strict = route.strict_content_type
+        self.strict = bool(getattr(strict, "value", strict))
+        self.status_code: int | None = route.status_code
+        self.response_field: ModelField | None = route.response_field
+        response_class = route.response_class
+        self.default_class = not hasattr(response_class, "value") or (
+            response_class.value is JSONResponse
+        )
+        self.response_class: type[Response] = getattr(response_class, "value", response_class)
+        annotation = self.response_field.field_info.annotation if self.response_field else None
+        self.response_type = annotation if isinstance(annotation, type) else None
+        self.by_alias = route.response_model_by_alias
+        if any(
+            (
+                route.response_model_include,
+                route.response_model_exclude,
+                route.response_model_exclude_unset,
+                route.response_model_exclude_defaults,
+                route.response_model_exclude_none,
+            )
+        ):
+            raise Unplannable("response_model include/exclude options")
+
+    async def __call__(self, request: Request) -> Response:
+        solved = Solved(await self._body(request) if self.body_field is not None else Undefined)
+        try:
+            try:
+                response = await self._run(request, solved)
+            except BaseException as error:
+                await self._exit(solved, error)
+                raise
+            sent = len(solved.response.headers.raw)
+            await self._exit(solved, None)
+        except Answered as answered:
+            return answered.response
+        # Headers a provider set as it exited (the commit's consistency token) are sent too.
+        response.headers.raw.extend(solved.response.headers.raw[sent:])
+        for value in solved.values:
+            if isinstance(value, ResponseHook):
+                await value.after_commit(response)
+        return response
+
+    async def _run(self, request: Request, solved: Solved) -> Response:
+        values = await self._solve(self.plan.root, request, solved)
+        if solved.errors:
+            body = None if solved.body is Undefined else solved.body
+            raise RequestValidationError(solved.errors, body=body)
+        response = self._response(await self.endpoint(**values), solved)
+        for value in solved.values:
+            if isinstance(value, ResponseHook):
+                await value.before_commit(response)
+        return response
+
+    async def _solve(self, node: Node, request: Request, solved: Solved) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, index in node.subs:
+            while len(solved.values) <= index:
+                solved.values.append(_PENDING)
+            value = solved.values[index]
+            if value is _PENDING:
+                step = self.plan.steps[index]
+                before = len(solved.errors)
+                arguments = await self._solve(step.node, request, solved)
+                if len(solved.errors) > before:
+                    continue
+                value = await self._call(step, arguments, request, solved)
+                solved.values[index] = value
+            if name is not None:
+                values[name] = value
+        for name, param in node.params:
+            value, errors = param.read(request)
+            if errors:
+                solved.errors.extend(errors)
+            else:
+                values[name] = value
+        if node.body:
+            body_values, body_errors = await request_body_to_args(
+                body_fields=node.body, received_body=solved.body, embed_body_fields=self.embed
+            )
+            values.update(body_values)
+            solved.errors.extend(body_errors)
+        for name in node.request:
+            values[name] = request
+        if node.response:
+            values[node.response] = solved.response
+        if node.background:
+            if solved.background is None:
+                solved.background = BackgroundTasks()
+            values[node.background] = solved.background
+        if node.scopes:
+            values[node.scopes[0]] = node.scopes[1]
+        return values
+
+    async def _call(
+        self, step: Step, arguments: dict[str, Any], request: Request, solved: Solved
+    ) -> Any:
+        if step.kind == "async":
+            return await step.call(**arguments)
+        if step.kind == "sync":
+            return await run_in_threadpool(step.call, **arguments)
+        generator = step.call(**arguments)
+        value = await generator.__anext__()
+        if step.request_scoped:
+            stack = request.scope["fastapi_inner_astack"]
+            stack.push_async_exit(lambda *exc: _close(generator, exc[1]))
+        else:
+            solved.exits.append(generator)
+        return value
+
+    async def _exit(self, solved: Solved, failed: BaseException | None) -> None:
+        """Function-scoped providers exit, innermost first, shielded from cancellation (a
+        session commits or rolls back even when the client went away); an error raised by an
+        exit replaces the one it was given, as in `contextlib.AsyncExitStack`."""
+        raised = failed
+        with anyio.CancelScope(shield=True):
+            while solved.exits:
+                try:
+                    await _close(solved.exits.pop(), raised)
+                except BaseException as error:
+                    raised = error
+        if raised is not None and raised is not failed:
+            raise raised
+
+    async def _body(self, request: Request) -> Any:
+        raw = await request.body()
+        if not raw:
+            return Undefined
+        content_type = request.headers.get("content-type")
+        is_json = False
+        if not content_type:
+            is_json = not self.strict
+        else:
+            message = email.message.Message()
+            message["content-type"] = content_type
+            subtype = message.get_content_subtype()
+            is_json = message.get_content_maintype() == "application" and (
+                subtype == "json" or subtype.endswith("+json")
+            )
+        if not is_json:
+            return raw
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as error:
+            issue = {
+                "type": "json_invalid",
+                "loc": ("body", error.pos),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": error.msg},
+            }
+            raise RequestValidationError([issue], body=error.doc) from error
+
+    def _response(self, content: Any, solved: Solved) -> Response:
+        if isinstance(content, Response):
+            if content.background is None:
+                content.background = solved.background
+            return content
+        status = solved.response.status_code or self.status_code
+        arguments: dict[str, Any] = {"background": solved.background}
+        if status is not None:
+            arguments["status_code"] = status
+        if self.response_field is not None and self.default_class:
+            if self.response_type is not None and type(content) is self.response_type:
+                assert isinstance(content, BaseModel)
+                serializer = content.__pydantic_serializer__
+                body = serializer.to_json(content, by_alias=self.by_alias)
+            else:
+                value, errors = self.response_field.validate(content, {}, loc=("response",))
+                if errors:
+                    raise RequestValidationError(errors)
+                body = self.response_field.serialize_json(value, by_alias=self.by_alias)
+            response = Response(body, media_type="application/json", **arguments)
+        else:
+            response = self.response_class(content, **arguments)
+        if not is_body_allowed_for_status_code(response.status_code):
+            response.body = b""
+        response.headers.raw.extend(solved.response.headers.raw)
+        return response
+
+
+_PENDING = object()
+
+
+async def _close(generator: Any, error: BaseException | None) -> bool:
+    """Leave a yield provider as `contextlib.asynccontextmanager` does."""
+    if error is None:
+        try:
+            await generator.__anext__()
+        except StopAsyncIteration:
+            return False
+        raise RuntimeError(f"{generator} did not stop after its yield")
+    try:
+        await generator.athrow(error)
+    except StopAsyncIteration:
+        return True
+    except BaseException as raised:
+        if raised is error:
+            return False
+        raise
+    raise RuntimeError(f"{generator} did not stop after an exception")
