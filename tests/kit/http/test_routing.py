@@ -114,6 +114,7 @@ def build(route_class: type[APIRoute]) -> FastAPI:
     return app
 
 
+JSON = {"content-type": "application/json"}
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/items/5", {}),
     ("GET", "/items/5?limit=3&tag=x", {"headers": {"x-who": "ann", "x-trace": "t1"}}),
@@ -128,6 +129,16 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/items", {"content": b"{not json", "headers": {"content-type": "application/json"}}),
     ("POST", "/items", {"content": b'{"name": "a"}', "headers": {"content-type": "text/plain"}}),
     ("POST", "/items", {}),
+    (
+        "POST",
+        "/items",
+        {"content": b"[" * 100_000, "headers": {"content-type": "application/json"}},
+    ),
+    (
+        "POST",
+        "/items",
+        {"content": b'{"name": "\xff"}', "headers": {"content-type": "application/json"}},
+    ),
     ("GET", "/plain?q=a&q=b", {}),
     ("GET", "/plain", {}),
 ]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import anyio
+from fastapi._body_limit import get_body_limit_error
 from fastapi._compat import ModelField, Undefined
 from fastapi.dependencies.utils import request_body_to_args
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +15,8 @@ from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
 from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -190,23 +193,12 @@ class Runner:
             raise raised
 
     async def _body(self, request: Request) -> Any:
-        raw = await request.body()
-        if not raw:
-            return Undefined
-        content_type = request.headers.get("content-type")
-        is_json = False
-        if not content_type:
-            is_json = not self.strict
-        else:
-            message = email.message.Message()
-            message["content-type"] = content_type
-            subtype = message.get_content_subtype()
-            is_json = message.get_content_maintype() == "application" and (
-                subtype == "json" or subtype.endswith("+json")
-            )
-        if not is_json:
-            return raw
+        """The body as FastAPI reads it: JSON for a JSON media type, bytes otherwise; JSON that
+        does not parse is a 422, a body that cannot be read at all a 400."""
         try:
+            raw = await request.body()
+            if not raw or not self._is_json(request.headers.get("content-type")):
+                return raw or Undefined
             return json.loads(raw)
         except json.JSONDecodeError as error:
             issue = {
@@ -217,6 +209,22 @@ class Runner:
                 "ctx": {"error": error.msg},
             }
             raise RequestValidationError([issue], body=error.doc) from error
+        except HTTPException:
+            raise
+        except Exception as error:
+            if MAX_BODY_SIZE_SCOPE_KEY in request.scope and (limit := get_body_limit_error(error)):
+                raise limit from error
+            raise HTTPException(400, "There was an error parsing the body") from error
+
+    def _is_json(self, content_type: str | None) -> bool:
+        if not content_type:
+            return not self.strict
+        message = email.message.Message()
+        message["content-type"] = content_type
+        subtype = message.get_content_subtype()
+        return message.get_content_maintype() == "application" and (
+            subtype == "json" or subtype.endswith("+json")
+        )
 
     def _response(self, content: Any, solved: Solved) -> Response:
         if isinstance(content, Response):
