@@ -167,11 +167,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     # Included directly under the prefix (one routing level, not a nested /api/v1 router); the
-    # hottest reads first. Ids are typed in the paths (`{post_id:int}`), so order is speed only.
+    # hottest reads first (a request is matched against the routes in order). Ids are typed in
+    # the paths (`{post_id:int}`), so the order is about speed only.
     for router in (
         posts_read_router,
-        posts_router,
         comments_router,
+        posts_router,
         users_router,
         auth_router,
         tags_router,

@@ -25,6 +25,19 @@ MAX_THREAD_DEPTH = 5
 NOT_YOURS = Forbidden("You may not change this comment.")
 
 
+@router.get(
+    "/posts/{post_id:int}/comments",
+    response_model=Page[CommentPublic],
+    summary="List a post's comments",
+    description="Top-level comments, oldest first, each with its `reply_count`. A deleted "
+    "comment that has replies shows as deleted (no body, no author); its replies stay.",
+)
+async def list_comments(
+    post_id: IdPath, viewer: Viewer, pager: PagerDep, db: ReadConnection
+) -> Page[CommentPublic]:
+    return await service.top_level(db, post_id=post_id, viewer=viewer, pager=pager)
+
+
 @router.post(
     "/posts/{post_id:int}/comments",
     status_code=status.HTTP_201_CREATED,
@@ -49,19 +62,6 @@ async def create_comment(
     comment = await service.create(session, post_id=post_id, author=user, data=data)
     response.headers["Location"] = f"/api/v1/comments/{comment.id}"
     return comment
-
-
-@router.get(
-    "/posts/{post_id:int}/comments",
-    response_model=Page[CommentPublic],
-    summary="List a post's comments",
-    description="Top-level comments, oldest first, each with its `reply_count`. A deleted "
-    "comment that has replies shows as deleted (no body, no author); its replies stay.",
-)
-async def list_comments(
-    post_id: IdPath, viewer: Viewer, pager: PagerDep, db: ReadConnection
-) -> Page[CommentPublic]:
-    return await service.top_level(db, post_id=post_id, viewer=viewer, pager=pager)
 
 
 @router.get(

@@ -41,7 +41,7 @@ from service.kit.authz import Principal
 from service.kit.db.session import SessionDep, SessionMakerDep, own_transaction
 from service.kit.errors import AppError, Conflict
 from service.kit.http.answers import ResponseHeader, declares
-from service.kit.http.routing import Answered
+from service.kit.http.routing import Answered, ResponseHook
 from service.kit.model_base import utcnow
 from service.kit.settings import SETTINGS
 
@@ -75,9 +75,9 @@ class IdempotencyKeyReused(AppError):
 
 
 @dataclass
-class _Pending:
+class _Pending(ResponseHook):
     """A claimed key: the route records its response in the request's transaction
-    (service/kit/http/routing.py `ResponseHook`)."""
+    (service/kit/http/routing/ `ResponseHook`)."""
 
     record_id: int
     session: AsyncSession

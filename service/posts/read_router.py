@@ -28,6 +28,47 @@ router = APIRouter(prefix="/posts", tags=["posts"], route_class=Route)
 
 
 @router.get(
+    "",
+    response_model=Page[PostPublic],
+    summary="List posts",
+    description="Published posts, newest first, a keyset page at a time; each embeds its author "
+    "and tags. Filter by author, tag, creation time, `meta=key:value` or full text (`q`, "
+    "rate-limited like search); `status=draft` lists your own drafts (a token is needed). A "
+    "`cursor` continues the listing it came from: with other filters or another sort it is a 400.",
+    responses=error_responses(Unauthorized("Sign in to list your drafts.")),
+)
+@declares(BAD_CURSOR, SEARCHES.answers)
+async def list_posts(
+    request: Request,
+    query: PostListQueryDep,
+    viewer: Viewer,
+    db: ReadConnection,
+    response: Response,
+) -> Page[PostPublic]:
+    """With `q` the listing is a search, charged to the caller's search budget."""
+    filters = query.to_filter()
+    if filters.q is not None:
+        response.headers.update(await SEARCHES.charge(request, viewer))
+    pager = query.pager(request)
+    return await service.list_posts(
+        db, filters=filters, sort=query.sort, pager=pager, viewer=viewer
+    )
+
+
+@router.get(
+    "/{post_id:int}",
+    response_model=PostPublic,
+    summary="Read a post",
+    description="A published post, or your own draft (anyone else's draft is a 404). The "
+    "`ETag` is the hash of this representation (a like changes it too): send it back in "
+    "`If-Match`, or in `If-None-Match` for a 304. `HEAD` answers the same headers.",
+    responses=success_headers(200, ETAG),
+)
+async def read_post(post_id: IdPath, viewer: Viewer, db: ReadConnection) -> PostPublic:
+    return await service.read_post(db, post_id, viewer)
+
+
+@router.get(
     "/search",
     response_model=list[PostPublic],
     dependencies=[SearchRateLimit],
@@ -85,44 +126,3 @@ async def export_posts(
     # A returned Response replaces the one the dependencies set headers on (RateLimit-*).
     headers = {k: v for k, v in response.headers.items() if k.lower().startswith("ratelimit-")}
     return StreamingResponse(body, media_type=export.MEDIA_TYPES[export_format], headers=headers)
-
-
-@router.get(
-    "",
-    response_model=Page[PostPublic],
-    summary="List posts",
-    description="Published posts, newest first, a keyset page at a time; each embeds its author "
-    "and tags. Filter by author, tag, creation time, `meta=key:value` or full text (`q`, "
-    "rate-limited like search); `status=draft` lists your own drafts (a token is needed). A "
-    "`cursor` continues the listing it came from: with other filters or another sort it is a 400.",
-    responses=error_responses(Unauthorized("Sign in to list your drafts.")),
-)
-@declares(BAD_CURSOR, SEARCHES.answers)
-async def list_posts(
-    request: Request,
-    query: PostListQueryDep,
-    viewer: Viewer,
-    db: ReadConnection,
-    response: Response,
-) -> Page[PostPublic]:
-    """With `q` the listing is a search, charged to the caller's search budget."""
-    filters = query.to_filter()
-    if filters.q is not None:
-        response.headers.update(await SEARCHES.charge(request, viewer))
-    pager = query.pager(request)
-    return await service.list_posts(
-        db, filters=filters, sort=query.sort, pager=pager, viewer=viewer
-    )
-
-
-@router.get(
-    "/{post_id:int}",
-    response_model=PostPublic,
-    summary="Read a post",
-    description="A published post, or your own draft (anyone else's draft is a 404). The "
-    "`ETag` is the hash of this representation (a like changes it too): send it back in "
-    "`If-Match`, or in `If-None-Match` for a 304. `HEAD` answers the same headers.",
-    responses=success_headers(200, ETAG),
-)
-async def read_post(post_id: IdPath, viewer: Viewer, db: ReadConnection) -> PostPublic:
-    return await service.read_post(db, post_id, viewer)

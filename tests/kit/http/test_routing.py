@@ -121,6 +121,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/items/0", {}),
     ("GET", "/items/5?limit=0", {}),
     ("GET", "/items/5?limit=abc&tag=x&tag=y", {}),
+    ("GET", "/items/5?limit=2&limit=7&tag=&other=1", {"headers": {"X-Trace": ""}}),
     ("GET", "/items/5", {"headers": {"x-trace": "far-too-long"}}),
     ("GET", "/items/x", {}),
     ("POST", "/items", {"json": {"name": "a", "size": 2}}),

@@ -2,16 +2,22 @@
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import Enum
+from typing import Any, Literal, get_args, get_type_hints
 
 from fastapi import params
-from fastapi._compat import ModelField
+from fastapi._compat import (
+    ModelField,
+    Undefined,
+    field_annotation_is_sequence,
+    get_missing_field_error,
+)
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import (
-    _get_multidict_value,
     _get_param_aliases,
-    _validate_value_with_model_field,
+    _is_json_field,
     get_dependant,
     request_params_to_args,
 )
@@ -26,25 +32,43 @@ class Unplannable(Exception):
     """A shape the plan does not cover: FastAPI's own handler serves the route."""
 
 
+_IMMUTABLE = (type(None), bool, int, float, str, bytes, tuple, frozenset, Enum)
+
+
 @dataclass
 class Param:
-    """One path/query/header/cookie parameter, read as FastAPI reads it."""
+    """One path/query/header/cookie parameter, read as FastAPI reads it, with what FastAPI
+    works out per request (is it a sequence? a model?) worked out once."""
 
     field: ModelField
     where: Where
     alias: str
-    generic: bool
-    """A parameter model or one with several aliases: FastAPI's own reader."""
+    kind: Literal["scalar", "sequence", "model", "generic"]
+    """`model`: a query model of scalar fields (validated from one dict); `generic`: anything
+    else FastAPI reads specially (aliases, sequences in a model, header models): its reader."""
 
     def read(self, request: Request) -> tuple[Any, list[Any]]:
-        received: Mapping[str, Any] = _RECEIVED[self.where](request)
-        if self.generic:
+        received: Any = _RECEIVED[self.where](request)
+        if self.kind == "model":
+            return self.field.validate(dict(received), {}, loc=(self.where,))
+        if self.kind == "generic":
             values, errors = request_params_to_args([self.field], received)
             return values.get(self.field.name), errors
-        value = _get_multidict_value(self.field, received, alias=self.alias)
-        return _validate_value_with_model_field(
-            field=self.field, value=value, values={}, loc=(self.where, self.alias)
-        )
+        if self.kind == "sequence":
+            found = received.getlist(self.alias) if hasattr(received, "getlist") else None
+            value = found if found else Undefined
+        else:
+            value = received.get(self.alias, Undefined)
+        loc = (self.where, self.alias)
+        if value is Undefined:
+            info = self.field.field_info
+            if info.is_required():
+                return None, [get_missing_field_error(loc=loc)]
+            default = self.field.default
+            value = default if isinstance(default, _IMMUTABLE) else deepcopy(default)
+            if not info.validate_default:
+                return value, []
+        return self.field.validate(value, {}, loc=loc)
 
 
 _RECEIVED: dict[Where, Callable[[Request], Any]] = {
@@ -76,6 +100,8 @@ class Step:
     node: Node
     kind: Literal["async", "agen", "sync"]
     request_scoped: bool
+    hook: bool
+    """Its value may be a `ResponseHook` (by its return annotation; unannotated: maybe)."""
 
 
 @dataclass
@@ -83,12 +109,30 @@ class Plan:
     steps: list[Step]
     root: Node
 
+    @property
+    def takes_response(self) -> bool:
+        """Does any provider or the endpoint take the `Response` (to set headers on)?"""
+        return self.root.response is not None or any(s.node.response for s in self.steps)
+
 
 def _param(field_: ModelField, where: Where) -> Param:
     annotation = field_.field_info.annotation
-    is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
     aliases = _get_param_aliases(field_)
-    return Param(field_, where, aliases[0][1], is_model or len(aliases) > 1)
+    kind: Literal["scalar", "sequence", "model", "generic"] = "scalar"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = annotation.model_fields.values()
+        plain = where == "query" and annotation.model_config.get("extra") in (None, "ignore")
+        if plain and not any(
+            field_annotation_is_sequence(f.annotation) or f.validation_alias for f in fields
+        ):
+            kind = "model"
+        else:
+            kind = "generic"
+    elif len(aliases) > 1:
+        kind = "generic"
+    elif not _is_json_field(field_) and field_annotation_is_sequence(annotation):
+        kind = "sequence"
+    return Param(field_, where, aliases[0][1], kind)
 
 
 def _scopes(dependant: Dependant) -> list[str]:
@@ -103,6 +147,17 @@ def _kind(call: Callable[..., Any]) -> Literal["async", "agen", "sync"]:
     if inspect.isgeneratorfunction(function):
         raise Unplannable("a plain generator dependency")
     return "async" if inspect.iscoroutinefunction(function) else "sync"
+
+
+def _may_be_hook(call: Callable[..., Any]) -> bool:
+    from service.kit.http.routing.run import ResponseHook  # run.py imports this module
+
+    try:
+        returns = get_type_hints(call).get("return", Any)
+    except Exception:  # an annotation that does not resolve: check the value
+        return True
+    kinds = get_args(returns) or (returns,)
+    return any(k is Any or (isinstance(k, type) and issubclass(k, ResponseHook)) for k in kinds)
 
 
 def _plan(
@@ -132,7 +187,8 @@ def _plan(
         index = cache.get(key) if sub.use_cache else None
         if index is None:
             child = _plan(used, overrides, steps, cache)
-            steps.append(Step(call, child, _kind(call), sub.scope != "function"))
+            scoped = sub.scope != "function"
+            steps.append(Step(call, child, _kind(call), scoped, _may_be_hook(call)))
             index = len(steps) - 1
             if sub.use_cache:
                 cache[key] = index

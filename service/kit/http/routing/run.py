@@ -4,7 +4,7 @@ import email.message
 import inspect
 import json
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import anyio
 from fastapi._body_limit import get_body_limit_error
@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse, Response
 from service.kit.http.routing.plan import Node, Plan, Step, Unplannable
 
 
-@runtime_checkable
-class ResponseHook(Protocol):
-    """A provider's value that takes part in the response (e.g. an idempotency claim)."""
+class ResponseHook:
+    """A provider's value that takes part in the response (e.g. an idempotency claim): a
+    base class, not a Protocol, so the check per provider value is a plain `isinstance`."""
 
     async def before_commit(self, response: Response) -> None:
         """The response is built; the request's transaction is still open."""
@@ -48,14 +48,16 @@ class Solved:
 
     __slots__ = ("background", "body", "errors", "exits", "response", "values")
 
-    def __init__(self, body: Any) -> None:
-        self.values: list[Any] = []
+    def __init__(self, body: Any, steps: int, takes_response: bool) -> None:
+        self.values: list[Any] = [_PENDING] * steps
         self.errors: list[Any] = []
         self.exits: list[Any] = []
         self.body = body
-        self.response = Response()
-        del self.response.headers["content-length"]
-        self.response.status_code = None  # type: ignore[assignment]
+        self.response: Response | None = None
+        if takes_response:  # the `Response` a provider or the endpoint sets headers on
+            self.response = Response()
+            del self.response.headers["content-length"]
+            self.response.status_code = None  # type: ignore[assignment]
         self.background: BackgroundTasks | None = None
 
 
@@ -64,6 +66,8 @@ class Runner:
 
     def __init__(self, route: Any, plan: Plan) -> None:
         self.plan = plan
+        self.takes_response = plan.takes_response
+        self.hooks = [index for index, step in enumerate(plan.steps) if step.hook]
         self.endpoint: Callable[..., Any] = route.dependant.call
         if not inspect.iscoroutinefunction(self.endpoint):
             raise Unplannable("a plain def endpoint or a generator")
@@ -93,21 +97,23 @@ class Runner:
             raise Unplannable("response_model include/exclude options")
 
     async def __call__(self, request: Request) -> Response:
-        solved = Solved(await self._body(request) if self.body_field is not None else Undefined)
+        body = await self._body(request) if self.body_field is not None else Undefined
+        solved = Solved(body, len(self.plan.steps), self.takes_response)
         try:
             try:
                 response = await self._run(request, solved)
             except BaseException as error:
                 await self._exit(solved, error)
                 raise
-            sent = len(solved.response.headers.raw)
+            sent = len(solved.response.raw_headers) if solved.response is not None else 0
             await self._exit(solved, None)
         except Answered as answered:
             return answered.response
         # Headers a provider set as it exited (the commit's consistency token) are sent too.
-        response.headers.raw.extend(solved.response.headers.raw[sent:])
-        for value in solved.values:
-            if isinstance(value, ResponseHook):
+        if solved.response is not None and len(solved.response.raw_headers) > sent:
+            response.raw_headers.extend(solved.response.raw_headers[sent:])
+        for index in self.hooks:
+            if isinstance(value := solved.values[index], ResponseHook):
                 await value.after_commit(response)
         return response
 
@@ -117,16 +123,14 @@ class Runner:
             body = None if solved.body is Undefined else solved.body
             raise RequestValidationError(solved.errors, body=body)
         response = self._response(await self.endpoint(**values), solved)
-        for value in solved.values:
-            if isinstance(value, ResponseHook):
+        for index in self.hooks:
+            if isinstance(value := solved.values[index], ResponseHook):
                 await value.before_commit(response)
         return response
 
     async def _solve(self, node: Node, request: Request, solved: Solved) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for name, index in node.subs:
-            while len(solved.values) <= index:
-                solved.values.append(_PENDING)
             value = solved.values[index]
             if value is _PENDING:
                 step = self.plan.steps[index]
@@ -231,7 +235,7 @@ class Runner:
             if content.background is None:
                 content.background = solved.background
             return content
-        status = solved.response.status_code or self.status_code
+        status = (solved.response and solved.response.status_code) or self.status_code
         arguments: dict[str, Any] = {"background": solved.background}
         if status is not None:
             arguments["status_code"] = status
@@ -250,7 +254,8 @@ class Runner:
             response = self.response_class(content, **arguments)
         if not is_body_allowed_for_status_code(response.status_code):
             response.body = b""
-        response.headers.raw.extend(solved.response.headers.raw)
+        if solved.response is not None:
+            response.raw_headers.extend(solved.response.raw_headers)
         return response
 
 
