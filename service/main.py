@@ -47,7 +47,7 @@ from service.kit.observability.tracing import (
     tracing_middleware,
 )
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
-from service.kit.settings import SETTINGS, Settings, get_settings
+from service.kit.settings import SETTINGS
 from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
 from service.posts.read_router import hot_router as posts_hot_router
@@ -61,6 +61,7 @@ from service.replication.routing import ReplicaRouter
 from service.replication.tokens import COOKIE as CONSISTENCY_COOKIE
 from service.replication.tokens import HEADER as CONSISTENCY_HEADER
 from service.replication.tokens import TOKEN_HEADER
+from service.settings import Settings, get_settings
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import auth_router

@@ -27,8 +27,8 @@ from service.kit.db.engines import (
     make_sessionmaker,
 )
 from service.kit.db.session import REQUEST_SESSIONS, RequestSessions
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from service.users.models import User
 from service.users.security import create_access_token
 from tests.support import databases

@@ -37,12 +37,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from service.idempotency.models import IdempotencyKey
+from service.idempotency.settings import IDEMPOTENCY_SETTINGS
 from service.kit.authz import Principal
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import AppError, Conflict
 from service.kit.http.answers import ResponseHeader, answers
 from service.kit.model_base import utcnow
-from service.kit.settings import SETTINGS
 
 log = logging.getLogger("inkwell.idempotency")
 
@@ -154,7 +154,7 @@ async def claim(
         request.method, url.path + (f"?{url.query}" if url.query else ""), await request.body()
     )
     record = await _find(session, user.id, key)
-    settings = SETTINGS.of(request)
+    settings = IDEMPOTENCY_SETTINGS.of(request)
     now = utcnow()
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
     lease = timedelta(seconds=settings.idempotency_lease_seconds)

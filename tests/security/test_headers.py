@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from service.kit.http.middleware import API_CSP, DOCS_CSP, HSTS
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.settings import make_settings
 

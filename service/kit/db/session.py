@@ -53,7 +53,7 @@ from service.kit.errors import (
     ServiceUnavailable,
 )
 from service.kit.http.answers import answers
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 from service.kit.state import StateSlot
 
 
@@ -74,7 +74,7 @@ class Database:
     read_sessionmaker: async_sessionmaker[AsyncReadSession]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Database":
+    def from_settings(cls, settings: KitSettings) -> "Database":
         url = settings.database_url
         if reads_autocommit(settings):
             reader = create_engine(url, settings, autocommit=True)

@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import BadRequest, ContentTooLarge, render
 from service.kit.http.asgi import TrackedSend, header
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI and ReDoc are served by the application (service/kit/http/docs.py), scripts from
@@ -132,7 +132,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def cors(settings: Settings) -> list[Middleware]:
+def cors(settings: KitSettings) -> list[Middleware]:
     """CORS, only when origins are configured (closed by default)."""
     if not settings.cors_origins:
         return []

@@ -41,7 +41,7 @@ from service.kit.errors import (
 from service.kit.http.answers import ALWAYS_SENT, Answers, declared, example_key, example_of
 from service.kit.http.middleware import QUERY_HAS_NUL
 from service.kit.schemas import MAX_BIGINT
-from service.kit.settings import SETTINGS, Settings
+from service.kit.settings import SETTINGS, KitSettings
 
 _METHODS = {"get", "put", "patch", "delete", "post"}
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -199,9 +199,9 @@ def document_answers(
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
     schemes = list(components.get("securitySchemes", {}))
-    settings: Settings | None = SETTINGS.find(app)
+    settings: KitSettings | None = SETTINGS.find(app)
     max_body = (
-        settings.max_body_bytes if settings else Settings.model_fields["max_body_bytes"].default
+        settings.max_body_bytes if settings else KitSettings.model_fields["max_body_bytes"].default
     )
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 _SLOW = logging.getLogger("inkwell.db.slow")
 
@@ -183,7 +183,7 @@ class QueryTimer:
             )
 
 
-def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> None:
+def instrument_engine(engine: AsyncEngine, settings: KitSettings, *, role: str) -> None:
     """Query timing + slow-query log, pool gauges and checkout wait for one engine."""
     _pools[engine] = role
     pool = engine.pool
