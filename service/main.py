@@ -16,7 +16,8 @@ from service.comments.router import hot_router as comments_hot_router
 from service.comments.router import router as comments_router
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
-from service.idempotency.dependency import IdempotentReplay, replay_response
+from service.idempotency.dependency import HEADER as IDEMPOTENCY_HEADER
+from service.idempotency.dependency import REPLAYED_HEADER, IdempotentReplay, replay_response
 from service.idempotency.recorder import IdempotencyRecorder
 from service.jobs.outbox import OUTBOX, Outbox
 from service.jobs.worker import JOBS
@@ -97,7 +98,11 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
             never_cache=("/health/", "/metrics"),
         ),
         Middleware(ErrorBoundary),
-        *cors(settings),
+        *cors(
+            settings,
+            allow_headers=(IDEMPOTENCY_HEADER, CONSISTENCY_HEADER),
+            expose_headers=(REPLAYED_HEADER, CONSISTENCY_HEADER),
+        ),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(QueryStringGuard),
         Middleware(IdempotencyRecorder),
