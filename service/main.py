@@ -105,7 +105,7 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
         ),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(QueryStringGuard),
-        Middleware(IdempotencyRecorder),
+        Middleware(IdempotencyRecorder, token_header=CONSISTENCY_HEADER),
         Middleware(
             ConsistencyMiddleware,
             secret=settings.jwt_secret,

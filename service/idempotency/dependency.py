@@ -56,8 +56,9 @@ REPLAYED = ResponseHeader(
 )
 
 
-# The consistency token lets a client that lost the first response still read its own write.
-STORED_HEADERS = ("content-type", "location", "etag", "x-consistency-token")
+# Recorded with the response; `IdempotencyRecorder` adds the consistency token once it is known
+# (it lets a client that lost the first response still read its own write).
+STORED_HEADERS = ("content-type", "location", "etag")
 
 
 _STATE_KEY = "inkwell.idempotency"

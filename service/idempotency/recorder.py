@@ -10,16 +10,16 @@ from service.idempotency.dependency import _STATE_KEY, STORED_HEADERS, _Pending,
 from service.idempotency.models import IdempotencyKey
 from service.kit.db.session import own_transaction
 
-_TOKEN = "x-consistency-token"
-
 
 class IdempotencyRecorder:
     """The response itself is recorded in the request's transaction (`IdempotentRoute`); the
     consistency token only exists after the COMMIT, so it is added here, before the response
-    starts. Best effort: if this fails, a replay is the original answer without a token."""
+    starts. Best effort: if this fails, a replay is the original answer without a token.
+    `token_header` is the replication package's header, handed in by the composition root."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, token_header: str) -> None:
         self.app = app
+        self.token_header = token_header.lower()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -30,20 +30,20 @@ class IdempotencyRecorder:
         async def recording_send(message: Message) -> None:
             pending = state.get(_STATE_KEY)
             if isinstance(pending, _Pending) and message["type"] == "http.response.start":
-                await _add_token(pending, message)
+                await _add_token(pending, message, self.token_header)
             await send(message)
 
         await self.app(scope, receive, recording_send)
 
 
-async def _add_token(pending: _Pending, start: Message) -> None:
+async def _add_token(pending: _Pending, start: Message, token: str) -> None:
     headers = {
         name.decode("latin-1").lower(): value.decode("latin-1")
         for name, value in start.get("headers", [])
     }
-    if _TOKEN not in headers or start["status"] >= 400:
+    if token not in headers or start["status"] >= 400:
         return
-    kept = {name: value for name, value in headers.items() if name in STORED_HEADERS}
+    kept = {name: value for name, value in headers.items() if name in (*STORED_HEADERS, token)}
     statement = (
         update(IdempotencyKey)
         .where(col(IdempotencyKey.id) == pending.record_id)
