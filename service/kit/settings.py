@@ -2,10 +2,10 @@
 
 `KitSettings` holds what kit itself reads: environment, logging and tracing, the database and
 its pool, HTTP limits, CORS, the rate-limit store, shutdown. Every package declares its own
-section as a subclass (`service/users/settings.py`, `service/jobs/settings.py`, ...) and
-`service/settings.py` composes them into the application's `Settings`, so variable names stay
-flat (`JOBS_BATCH_SIZE`). Kit reads the composed object as `KitSettings` (`SETTINGS`); a package
-reads it as its own section (`section_slot`).
+section as a subclass (`service/<package>/settings.py`) and `service/settings.py` composes them
+into the application's `Settings`, so variable names stay flat (`DATABASE_URL`). Kit reads the
+composed object as `KitSettings` (`SETTINGS`); a package reads it as its own section
+(`section_slot`).
 """
 
 from typing import Annotated, Literal, TypeVar
