@@ -23,10 +23,10 @@ from benchmarks.conftest import Runner
 from loadtests.reference.app import GET_POST
 from loadtests.reference.app import app as reference_app
 from service.kit.db.engines import create_engine, make_sessionmaker
-from service.kit.settings import Settings
 from service.main import create_app
 from service.posts import repository
 from service.posts.models import Post
+from service.settings import Settings
 from service.users.models import User
 
 SECRET = "benchmark-secret-0123456789-0123456789-0123"

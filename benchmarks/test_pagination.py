@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.conftest import Runner
 from service.kit.db.engines import create_engine, make_sessionmaker
-from service.kit.settings import Settings
 from service.posts import listing, repository
 from service.posts.models import Post, PostStatus
 from service.posts.schemas import PostFilter, PostSort
+from service.settings import Settings
 
 DEPTH = 10_000
 LIMIT = 20

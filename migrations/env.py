@@ -12,9 +12,10 @@ from sqlmodel.sql.sqltypes import AutoString
 from service.kit.db.engines import create_engine
 from service.kit.db.errors import causes, is_unavailable, sqlstate
 from service.kit.model_base import UTCDateTime
-from service.kit.settings import get_settings, with_async_driver
+from service.kit.settings import with_async_driver
 from service.models import metadata
 from service.posts.migration_filters import include_object
+from service.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

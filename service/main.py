@@ -15,6 +15,8 @@ from service.api_docs import DESCRIPTION, TAGS
 from service.comments.router import router as comments_router
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
+from service.idempotency.dependency import HEADER as IDEMPOTENCY_HEADER
+from service.idempotency.dependency import REPLAYED_HEADER
 from service.jobs.outbox import OUTBOX, Outbox
 from service.jobs.worker import JOBS
 from service.kit.db.guard import SESSION_GUARD, SessionGuard
@@ -43,7 +45,7 @@ from service.kit.observability.tracing import (
     tracing_middleware,
 )
 from service.kit.pagination import CURSOR_CODEC, CursorCodec
-from service.kit.settings import SETTINGS, Settings, get_settings
+from service.kit.settings import SETTINGS
 from service.moderation.router import router as moderation_router
 from service.notifications.router import router as notifications_router
 from service.posts.read_router import router as posts_read_router
@@ -56,6 +58,7 @@ from service.replication.routing import ReplicaRouter
 from service.replication.tokens import COOKIE as CONSISTENCY_COOKIE
 from service.replication.tokens import HEADER as CONSISTENCY_HEADER
 from service.replication.tokens import TOKEN_HEADER, TokenIssuer
+from service.settings import Settings, get_settings
 from service.stats.router import router as stats_router
 from service.tags.router import router as tags_router
 from service.users.router import auth_router
@@ -89,7 +92,11 @@ def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middl
             never_cache=("/health/", "/metrics"),
         ),
         Middleware(ErrorBoundary),
-        *cors(settings),
+        *cors(
+            settings,
+            allow_headers=(IDEMPOTENCY_HEADER, CONSISTENCY_HEADER),
+            expose_headers=(REPLAYED_HEADER, CONSISTENCY_HEADER),
+        ),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         Middleware(QueryStringGuard),
         Middleware(

@@ -24,7 +24,7 @@ from functools import lru_cache
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from service.kit.settings import get_settings
+from service.settings import get_settings
 
 log = logging.getLogger("uvicorn.error")
 

@@ -7,9 +7,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.idempotency.dependency import purge_expired
 from service.jobs.worker import Registry, Worker, purge_done
 from service.kit.db.session import Database
-from service.kit.settings import Settings
 from service.notifications.service import deliver_post_published
 from service.posts.events import POST_PUBLISHED
+from service.settings import Settings
 
 
 def registry(settings: Settings) -> Registry:

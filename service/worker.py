@@ -15,7 +15,7 @@ from prometheus_client import start_http_server
 
 from service.kit.db.session import Database
 from service.kit.observability.logging import configure_logging
-from service.kit.settings import get_settings
+from service.settings import get_settings
 from service.work import worker
 
 log = logging.getLogger("inkwell.jobs")

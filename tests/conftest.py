@@ -26,8 +26,8 @@ from service.kit.db.engines import (
     make_read_sessionmaker,
     make_sessionmaker,
 )
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from service.users.models import User
 from service.users.security import create_access_token
 from tests.support import databases

@@ -72,13 +72,50 @@ def test_kit_imports_nothing_above_it() -> None:
         *(f"service.{p}" for p in (*DOMAINS, *CROSS_CUTTING)),
         "service.main",
         "service.models",
+        "service.settings",
     )
     assert _offenders(_sources("kit"), above) == []
 
 
 def test_cross_cutting_packages_import_no_domain() -> None:
-    domains = tuple(f"service.{d}" for d in DOMAINS)
+    domains = (*(f"service.{d}" for d in DOMAINS), "service.settings")
     assert _offenders(_sources(*CROSS_CUTTING), domains) == []
+
+
+PACKAGED_ENTRY_POINTS = ("moderation/cli",)
+"""Entry points inside a package: like `main.py`, `serve.py`, `worker.py` and `work.py` above
+the packages, they build the application's whole `Settings` (`service/settings.py`)."""
+
+
+def test_packages_read_their_section_not_the_composed_settings() -> None:
+    """Every package reads its own section (`USERS_SETTINGS`, ...) or is handed it."""
+    modules = [
+        path
+        for path in _sources(*DOMAINS, *CROSS_CUTTING, "kit")
+        if path.relative_to(SERVICE).with_suffix("").as_posix() not in PACKAGED_ENTRY_POINTS
+    ]
+    assert _offenders(modules, ("service.settings",)) == []
+
+
+def _section_fields(path: Path) -> set[str]:
+    """The fields a package's `settings.py` declares (annotated names in its class bodies)."""
+    tree = ast.parse(path.read_text())
+    return {
+        node.target.id
+        for cls in ast.walk(tree)
+        if isinstance(cls, ast.ClassDef)
+        for node in cls.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+
+
+def test_kit_settings_name_no_setting_of_a_package() -> None:
+    sections = sorted(p for p in SERVICE.glob("*/settings.py") if p.parent.name != "kit")
+    owned = {name: path for path in sections for name in _section_fields(path)}
+    kit = (SERVICE / "kit" / "settings.py").read_text()
+    assert len(sections) >= 5
+    assert {"jwt_secret", "idempotency_ttl_seconds", "jobs_batch_size"} <= owned.keys()
+    assert {n: str(p) for n, p in owned.items() if re.search(rf"\b{n}\b", kit)} == {}
 
 
 def test_posts_import_neither_realtime_nor_notifications() -> None:

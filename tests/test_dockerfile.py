@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.kit.settings import Settings
+from service.settings import Settings
 from tests.support.network import free_port
 from tests.support.paths import ROOT
 

@@ -165,7 +165,7 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
     """Ids the load generators pick from, tokens of seeded users, and cursors into the
     listings (signed with the run's secret: the service, reference and idiomatic apps all
     accept them)."""
-    from service.kit.settings import Settings
+    from service.settings import Settings
     from service.users.security import create_access_token
 
     conn = await asyncpg.connect(_dsn(url))

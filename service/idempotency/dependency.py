@@ -37,13 +37,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
 from service.idempotency.models import IdempotencyKey
+from service.idempotency.settings import IDEMPOTENCY_SETTINGS
 from service.kit.authz import Principal
 from service.kit.db.session import SessionDep, SessionMakerDep, own_transaction
 from service.kit.errors import AppError, Conflict
 from service.kit.http.answers import ResponseHeader, declares
 from service.kit.http.routing import Answered, ResponseHook
 from service.kit.model_base import utcnow
-from service.kit.settings import SETTINGS
 
 log = logging.getLogger("inkwell.idempotency")
 
@@ -57,8 +57,10 @@ REPLAYED = ResponseHeader(
 )
 
 
-# The consistency token lets a client that lost the first response still read its own write.
-STORED_HEADERS = ("content-type", "location", "etag", "x-consistency-token")
+STORED_HEADERS = ("content-type", "location", "etag")
+"""Recorded with the response; what the commit adds (the consistency token, which lets a
+client that lost the first response still read its own write) is added after it."""
+UNSTORED = frozenset({"set-cookie", "content-length", "date", "server"})
 
 
 # A loser of the insert race polls this long (each read is a fresh READ COMMITTED snapshot on
@@ -85,11 +87,13 @@ class _Pending(ResponseHook):
     sessionmaker: async_sessionmaker[AsyncSession]
     """For the consistency token, added after the commit in a transaction of its own."""
     _recorded: dict[str, str] | None = None
+    _seen: frozenset[str] = frozenset()
 
     async def before_commit(self, response: Response) -> None:
         if isinstance(response, StreamingResponse):
             return  # nothing to replay: the key answers "in progress" until its lease ends
         kept = self._recorded = self._kept(response)
+        self._seen = frozenset(response.headers.keys())
         statement = (
             update(IdempotencyKey)
             .where(col(IdempotencyKey.id) == self.record_id)
@@ -102,12 +106,19 @@ class _Pending(ResponseHook):
         await (await self.session.connection()).execute(statement)
 
     async def after_commit(self, response: Response) -> None:
-        """Add what the commit added to the response (the consistency token), in a
+        """Add the headers the commit added to the response (the consistency token), in a
         transaction of its own. Best effort: without it, a replay is the original answer
         without a token."""
-        kept = self._kept(response)
-        if response.status_code >= 400 or kept == self._recorded:
+        if self._recorded is None or response.status_code >= 400:
             return
+        added = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in self._seen and name not in UNSTORED
+        }
+        if not added:
+            return
+        kept = {**self._recorded, **added}
         statement = (
             update(IdempotencyKey)
             .where(col(IdempotencyKey.id) == self.record_id)
@@ -185,7 +196,7 @@ async def claim(
         request.method, url.path + (f"?{url.query}" if url.query else ""), await request.body()
     )
     record = await _find(session, user.id, key)
-    settings = SETTINGS.of(request)
+    settings = IDEMPOTENCY_SETTINGS.of(request)
     now = utcnow()
     ttl = timedelta(seconds=settings.idempotency_ttl_seconds)
     lease = timedelta(seconds=settings.idempotency_lease_seconds)

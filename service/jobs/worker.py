@@ -24,10 +24,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.jobs import metrics
 from service.jobs.models import EventState
 from service.jobs.outbox import EVENTS, Event
+from service.jobs.settings import JobsSettings
 from service.kit.db.engines import AsyncReadSession
 from service.kit.db.session import own_transaction
 from service.kit.model_base import utcnow
-from service.kit.settings import Settings
 from service.kit.state import StateSlot
 from service.kit.tasks import cancel_and_wait
 
@@ -70,7 +70,7 @@ def _due(now: datetime) -> ColumnElement[bool]:
 class Worker:
     def __init__(
         self,
-        settings: Settings,
+        settings: JobsSettings,
         registry: Registry,
         sessionmaker: async_sessionmaker[AsyncSession],
         read_sessionmaker: async_sessionmaker[AsyncReadSession],

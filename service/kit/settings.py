@@ -1,21 +1,20 @@
-"""Runtime configuration, read from the environment (and an optional `.env` file)."""
+"""The generic part of the runtime configuration, read from the environment (and `.env`).
 
-import os
-import secrets
-from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, Literal
+`KitSettings` holds what kit itself reads: environment, logging and tracing, the database and
+its pool, HTTP limits, CORS, the rate-limit store, shutdown. Every package declares its own
+section as a subclass (`service/<package>/settings.py`) and `service/settings.py` composes them
+into the application's `Settings`, so variable names stay flat (`DATABASE_URL`). Kit reads the
+composed object as `KitSettings` (`SETTINGS`); a package reads it as its own section
+(`section_slot`).
+"""
 
-from limits import parse
-from pydantic import Field, field_validator, model_validator
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 from service.kit.state import StateSlot
 
-DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
-"""The public secret older versions used by default: refused in production."""
-JWT_SECRET_FILE = ".inkwell-jwt-secret"
 _DRIVERS = {"postgres": "postgresql+asyncpg", "postgresql": "postgresql+asyncpg"}
 _DRIVERS |= {"sqlite": "sqlite+aiosqlite"}
 
@@ -27,32 +26,20 @@ def with_async_driver(url: str) -> str:
     return f"{_DRIVERS[scheme]}{sep}{rest}" if sep and scheme in _DRIVERS else url
 
 
-def development_secret(database_url: str, path: str | None) -> str:
-    """The secret kept beside the data (mode 0600), created on first start: tokens survive a
-    restart, and nobody else knows it. Several workers starting at once agree on one file."""
-    if path is None:
-        database = make_url(with_async_driver(database_url)).database
-        sqlite = database_url.startswith("sqlite") and database not in (None, "", ":memory:")
-        path = str(Path(database or ".").parent / JWT_SECRET_FILE) if sqlite else JWT_SECRET_FILE
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return target.read_text(encoding="utf-8").strip()
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return target.read_text(encoding="utf-8").strip()
+def comma_separated(value: object) -> object:
+    """A list variable given as one comma-separated string (`A, B`), as a list."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
-class Settings(BaseSettings):
+class KitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     environment: Literal["development", "test", "production"] = "development"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     database_url: str = "sqlite+aiosqlite:///./inkwell.db"
-    database_replica_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout: float = Field(default=3.0, gt=0, description="seconds to wait for a pool slot")
@@ -81,29 +68,6 @@ class Settings(BaseSettings):
         description="PgBouncer transaction mode: no statement cache, unique prepared statement"
         " names, no startup server_settings, reads inside transactions",
     )
-    db_replica_max_lag: float = Field(
-        default=10.0, gt=0, description="seconds a replica may lag before it is skipped"
-    )
-    db_replica_cooldown: float = Field(
-        default=10.0, gt=0, description="seconds a failed or lagging replica is skipped"
-    )
-    db_replica_check_interval: float = Field(
-        default=1.0, gt=0, description="seconds between replica health/lag checks"
-    )
-
-    jwt_secret: str = Field(
-        min_length=32,
-        description="required in production; development keeps a generated one in JWT_SECRET_FILE",
-    )
-    jwt_secret_file: str | None = Field(
-        default=None,
-        description="where development keeps its generated secret (default: beside the SQLite"
-        " database, else ./.inkwell-jwt-secret)",
-    )
-    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
-    jwt_issuer: str = "inkwell"
-    jwt_audience: str = "inkwell-api"
-    jwt_expire_seconds: int = Field(default=3600, ge=60)
 
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: console in development, JSON lines otherwise"
@@ -120,17 +84,6 @@ class Settings(BaseSettings):
     )
     db_slow_query_ms: float = Field(
         default=200.0, ge=0, description="log statements slower than this (0 logs all)"
-    )
-
-    realtime_listen_url: str | None = Field(
-        default=None,
-        description="direct (not PgBouncer) PostgreSQL URL for LISTEN; default DATABASE_URL",
-    )
-    realtime_queue_size: int = Field(
-        default=64, ge=1, description="messages buffered per websocket before it is dropped"
-    )
-    realtime_reconnect_max_seconds: float = Field(
-        default=5.0, gt=0, description="cap of the LISTEN reconnect backoff"
     )
     shutdown_delay_seconds: float = Field(
         default=0.0,
@@ -151,34 +104,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty = CORS closed"
     )
-    login_rate_limit: str = Field(
-        default="10/minute",
-        description="login attempts allowed per client address and per username (limits syntax)",
-    )
-    write_rate_limit: str = Field(
-        default="300/minute",
-        description="writes per user (per client address when anonymous); empty or off: none",
-    )
-    search_rate_limit: str = Field(
-        default="120/minute", description="full-text searches per user (per address when anonymous)"
-    )
-    export_rate_limit: str = Field(
-        default="10/minute", description="exports per user (per client address when anonymous)"
-    )
     rate_limit_storage_uri: str = Field(
         default="memory://",
         description="limits storage URI; redis://host:6379/0 shares counters between instances",
-    )
-    password_hash_concurrency: int = Field(
-        default=0, ge=0, description="password hashes run at once per process (0: CPU count)"
-    )
-    password_hash_queue: int = Field(
-        default=512,
-        ge=0,
-        description="password hashes that may wait for a turn per process; past it: 503",
-    )
-    idempotency_ttl_seconds: int = Field(
-        default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
     )
     retry_after_seconds: int = Field(default=2, ge=1, description="Retry-After on 503")
     read_cache_seconds: int = Field(
@@ -187,94 +115,34 @@ class Settings(BaseSettings):
         le=24 * 3600,
         description="max-age of anonymous reads (Cache-Control: public); 0: revalidate each time",
     )
-    idempotency_lease_seconds: float = Field(
-        default=30.0, gt=0, description="a key without a recorded answer is re-run after this"
-    )
-    realtime_max_clients: int = Field(
-        default=1000, ge=1, description="websocket clients per process; more get close 1013"
-    )
-    realtime_poll_seconds: float = Field(
-        default=1.0, gt=0, description="the feed re-reads the outbox at least this often"
-    )
     gc_freeze: bool = Field(
         default=True,
         description="after startup, exempt the startup heap from garbage collection (gc.freeze)",
     )
-    jobs_embedded: bool = Field(
-        default=True, description="run the job worker inside the service (false: `make worker`)"
-    )
-    jobs_poll_seconds: float = Field(default=1.0, gt=0, description="idle worker poll interval")
-    jobs_batch_size: int = Field(default=20, ge=1, description="jobs claimed per round")
-    jobs_max_attempts: int = Field(default=5, ge=1, description="then the job is dead-lettered")
-    jobs_backoff_seconds: float = Field(
-        default=1.0, gt=0, description="first retry delay, doubled per attempt"
-    )
-    jobs_backoff_max_seconds: float = Field(default=300.0, gt=0)
-    jobs_lease_seconds: float = Field(
-        default=60.0, gt=0, description="a claimed job whose worker vanished is re-run after this"
-    )
-    jobs_retention_seconds: int = Field(
-        default=2 * 24 * 3600, ge=24 * 3600, description="done events kept (realtime replay)"
-    )
-    jobs_maintenance_seconds: float = Field(
-        default=300.0, gt=0, description="interval of the periodic jobs (purges)"
-    )
 
-    @model_validator(mode="before")
+    @field_validator("database_url")
     @classmethod
-    def _secret_when_missing(cls, values: Any) -> Any:
-        if not isinstance(values, dict) or values.get("jwt_secret"):
-            return values
-        environment = values.get("environment", "development")
-        if environment == "production":
-            raise ValueError("JWT_SECRET must be set in production")
-        if environment == "test":
-            return {**values, "jwt_secret": secrets.token_urlsafe(48)}
-        url = str(values.get("database_url") or cls.model_fields["database_url"].default)
-        return {**values, "jwt_secret": development_secret(url, values.get("jwt_secret_file"))}
+    def _async_driver(cls, value: str) -> str:
+        return with_async_driver(value)
 
-    @field_validator("write_rate_limit", "search_rate_limit", "export_rate_limit")
+    @field_validator("cors_origins", mode="before")
     @classmethod
-    def _limit_syntax(cls, value: str) -> str:
-        """A typo fails at start, not as a 500 on the first limited request."""
-        if value.strip() not in ("", "off"):
-            parse(value)
-        return value
-
-    @field_validator("database_url", "realtime_listen_url")
-    @classmethod
-    def _async_driver(cls, value: str | None) -> str | None:
-        return None if value is None else with_async_driver(value)
-
-    @field_validator("database_replica_urls", "cors_origins", mode="before")
-    @classmethod
-    def _split_urls(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [url.strip() for url in value.split(",") if url.strip()]
-        return value
-
-    @field_validator("database_replica_urls")
-    @classmethod
-    def _async_drivers(cls, value: list[str]) -> list[str]:
-        return [with_async_driver(url) for url in value]
-
-    @model_validator(mode="after")
-    def _refuse_dev_secret_in_production(self) -> "Settings":
-        if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError(
-                "JWT_SECRET must be set in production (the development secret is public)"
-            )
-        return self
+    def _split_origins(cls, value: object) -> object:
+        return comma_separated(value)
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
 
-SETTINGS: StateSlot[Settings] = StateSlot("settings")
-"""The application's settings (set by `create_app`)."""
+SETTINGS: StateSlot[KitSettings] = StateSlot("settings")
+"""The application's settings (set by `create_app`), as far as kit reads them."""
+
+Section = TypeVar("Section", bound=KitSettings)
 
 
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()
+def section_slot(section: type[Section]) -> StateSlot[Section]:
+    """`SETTINGS` read as one package's section: the application's `Settings` (what
+    `create_app` puts there) subclasses every section, so the read is sound."""
+    del section  # only its type matters
+    return StateSlot(SETTINGS.name)

@@ -7,7 +7,7 @@ import sys
 from service.kit.db.engines import create_engine, make_sessionmaker
 from service.kit.db.session import own_transaction
 from service.kit.errors import NotFound
-from service.kit.settings import get_settings
+from service.settings import get_settings
 
 
 async def _make_admin(username: str) -> int:

@@ -3,15 +3,15 @@ connection (the wake-up call from other instances)."""
 
 from service.kit.db.engines import make_sessionmaker
 from service.kit.db.session import Database
-from service.kit.settings import Settings
 from service.kit.state import StateSlot
 from service.realtime.feed import FeedTail
 from service.realtime.hub import Hub
 from service.realtime.listener import PostgresListener, asyncpg_dsn
+from service.realtime.settings import RealtimeSettings
 
 
 class Realtime:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: RealtimeSettings, db: Database) -> None:
         self.hub = Hub(settings.realtime_queue_size)
         self.max_clients = settings.realtime_max_clients
         # Always the primary: a replica may not have the event yet when we are woken.

@@ -18,9 +18,9 @@ from service.kit.db.engines import (
     pool_status,
     reads_autocommit,
 )
-from service.kit.settings import Settings
 from service.kit.state import StateSlot
 from service.kit.tasks import cancel_and_wait
+from service.replication.settings import ReplicationSettings
 
 log = logging.getLogger("inkwell.routing")
 
@@ -73,7 +73,7 @@ class Replica:
         }
 
     @classmethod
-    def from_settings(cls, name: str, url: str, settings: Settings) -> "Replica":
+    def from_settings(cls, name: str, url: str, settings: ReplicationSettings) -> "Replica":
         """Its engine is set up like the primary's reader (see `reads_autocommit`)."""
         engine = create_engine(url, settings, role=name, autocommit=reads_autocommit(settings))
         return cls(name=name, engine=engine, sessionmaker=make_read_sessionmaker(engine))
@@ -91,7 +91,7 @@ class ReplicaSet:
 
     primary: AsyncEngine
     replicas: list[Replica]
-    settings: Settings
+    settings: ReplicationSettings
     _history: deque[tuple[float, int]] = field(init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _next: int = field(default=0, init=False)
@@ -101,7 +101,7 @@ class ReplicaSet:
         self._history = deque(maxlen=math.ceil(window) + 3)
 
     @classmethod
-    def from_settings(cls, settings: Settings, primary: AsyncEngine) -> "ReplicaSet":
+    def from_settings(cls, settings: ReplicationSettings, primary: AsyncEngine) -> "ReplicaSet":
         """The replicas of `database_replica_urls` (none: every read goes to the primary);
         `primary` is the engine the monitor samples the primary's WAL position on."""
         replicas = [

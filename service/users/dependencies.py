@@ -15,12 +15,12 @@ from service.kit.errors import Unauthorized
 from service.kit.http.answers import declares
 from service.kit.http.ratelimit import Budget, per_caller
 from service.kit.observability.context import bind_user
-from service.kit.settings import SETTINGS
 from service.users import repository
 from service.users import service as users_service
 from service.users.models import User
 from service.users.schemas import UserCreate, UserUpdate
 from service.users.security import HashingDep, decode_access_token
+from service.users.settings import USERS_SETTINGS, UsersSettings
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
@@ -34,7 +34,7 @@ _REFUSED_TOKENS = (Unauthorized(BAD_TOKEN), Unauthorized(REVOKED_TOKEN))
 
 async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
     """The token's user; 401 for a bad or expired token, a deleted user or a revoked token."""
-    claims = decode_access_token(SETTINGS.of(request), token)
+    claims = decode_access_token(USERS_SETTINGS.of(request), token)
     if claims is None:
         raise Unauthorized(BAD_TOKEN)
     user = await repository.get_by_id(session, claims.user_id)
@@ -117,7 +117,7 @@ async def _account_change(
     token is signed by us (checked without the database; `CurrentUser` checks the rest)."""
     if data.password is None:
         return AccountChange(data, None)
-    if token is None or decode_access_token(SETTINGS.of(request), token) is None:
+    if token is None or decode_access_token(USERS_SETTINGS.of(request), token) is None:
         raise Unauthorized(NO_TOKEN)
     return AccountChange(data, await hashing.hash(data.password))
 
@@ -136,14 +136,14 @@ class TokenHolder:
 
 async def token_holder(request: Request) -> TokenHolder | None:
     token = bearer_token(request)
-    claims = None if token is None else decode_access_token(SETTINGS.of(request), token)
+    claims = None if token is None else decode_access_token(USERS_SETTINGS.of(request), token)
     return None if claims is None else TokenHolder(claims.user_id)
 
 
-WRITES = Budget("write", setting="write_rate_limit", what="writes")
-SEARCHES = Budget("search", setting="search_rate_limit", what="searches")
+WRITES = Budget("write", setting="write_rate_limit", what="writes", section=UsersSettings)
+SEARCHES = Budget("search", setting="search_rate_limit", what="searches", section=UsersSettings)
 """Full-text searches: `GET /posts/search`, and `GET /posts?q=` (charged by the route)."""
-EXPORTS = Budget("export", setting="export_rate_limit", what="exports")
+EXPORTS = Budget("export", setting="export_rate_limit", what="exports", section=UsersSettings)
 
 WriteRateLimit = per_caller(WRITES, caller=token_holder)
 """Add to every write route: `dependencies=[WriteRateLimit]` (before `Idempotent`)."""

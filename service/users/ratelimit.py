@@ -11,10 +11,10 @@ from service.kit.http.ratelimit import (
     refusal_example,
     refused,
 )
-from service.kit.settings import SETTINGS
+from service.users.settings import USERS_SETTINGS, UsersSettings
 
 
-@declares(refusal_example("login attempts", "login_rate_limit"))
+@declares(refusal_example("login attempts", "login_rate_limit", UsersSettings))
 async def throttle_login(request: Request) -> None:
     """Route dependency for a login form; the form is parsed once and cached on the request.
 
@@ -23,7 +23,7 @@ async def throttle_login(request: Request) -> None:
     username = (await request.form()).get("username")
     name = username.strip().lower() if isinstance(username, str) else ""
     limiter = RATE_LIMITER.of(request)
-    value = SETTINGS.of(request).login_rate_limit
+    value = USERS_SETTINGS.of(request).login_rate_limit
     item = limit_item(value)
     keys = (("login-address", client_address(request)), ("login-username", name))
     for key in keys:

@@ -8,7 +8,6 @@ from service.kit.http.answers import LOCATION, body_examples, error_responses, s
 from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
-from service.kit.settings import SETTINGS
 from service.users import service
 from service.users.dependencies import ChangeOfAccount, CurrentUser, NewUser, WriteRateLimit
 from service.users.ratelimit import LoginThrottle
@@ -21,6 +20,7 @@ from service.users.schemas import (
     UserPublic,
 )
 from service.users.security import HashingDep, create_access_token
+from service.users.settings import USERS_SETTINGS
 
 router = APIRouter(tags=["users"], route_class=Route)
 auth_router = APIRouter(tags=["auth"], route_class=Route)
@@ -81,7 +81,7 @@ async def login(
 ) -> Token:
     """No session of the request: the user is read in a short one, closed before argon2 runs."""
     user = await service.authenticate(request, sessionmaker, hashing, form.username, form.password)
-    settings = SETTINGS.of(request)
+    settings = USERS_SETTINGS.of(request)
     assert user.id is not None
     token = create_access_token(settings, user_id=user.id, token_version=user.token_version)
     return Token(access_token=token, expires_in=settings.jwt_expire_seconds)

@@ -17,8 +17,8 @@ from service.kit.errors import ServiceUnavailable
 from service.kit.http.answers import declares
 from service.kit.model_base import utcnow
 from service.kit.schemas import MAX_BIGINT
-from service.kit.settings import Settings
 from service.kit.state import StateSlot
+from service.users.settings import UsersSettings
 
 R = TypeVar("R")
 
@@ -47,7 +47,7 @@ class Hashing:
         self.in_flight = 0
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Hashing":
+    def from_settings(cls, settings: UsersSettings) -> "Hashing":
         concurrency = settings.password_hash_concurrency or max(1, os.cpu_count() or 1)
         return cls(concurrency, settings.password_hash_queue, settings.retry_after_seconds)
 
@@ -88,7 +88,7 @@ class TokenClaims:
     token_version: int
 
 
-def create_access_token(settings: Settings, *, user_id: int, token_version: int) -> str:
+def create_access_token(settings: UsersSettings, *, user_id: int, token_version: int) -> str:
     now = utcnow()
     claims: dict[str, Any] = {
         "sub": str(user_id),
@@ -101,7 +101,7 @@ def create_access_token(settings: Settings, *, user_id: int, token_version: int)
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
-def decode_access_token(settings: Settings, token: str) -> TokenClaims | None:
+def decode_access_token(settings: UsersSettings, token: str) -> TokenClaims | None:
     """The token's claims, or None when it is expired, forged or not meant for us."""
     try:
         claims = jwt.decode(

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from service.kit.settings import Settings
+from service.settings import Settings
 from tests.ops.servers import Service, running_service
 from tests.support.migrations import backend_database
 from tests.support.paths import ROOT

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from service.kit.db.session import Database
-from service.kit.settings import Settings
+from service.settings import Settings
 from tests.support import databases
 from tests.support.migrations import migrated_database
 from tests.support.settings import make_settings

@@ -16,7 +16,7 @@ from service.jobs.outbox import EVENTS, Event, Outbox
 from service.jobs.worker import Handler, Registry, Worker, purge_done
 from service.kit.db.session import Database, own_transaction
 from service.kit.model_base import utcnow
-from service.kit.settings import Settings
+from service.settings import Settings
 from service.users.models import User
 
 TOPIC = "test.topic"

@@ -11,9 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import AsyncReadSession
 from service.kit.db.session import DATABASE
-from service.kit.settings import Settings
 from service.main import create_app
 from service.replication.tokens import HEADER
+from service.settings import Settings
 from service.users.models import User
 from tests.support.accounts import PASSWORD, AccountFactory
 

@@ -7,8 +7,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.settings import make_settings

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 
 
 @pytest.fixture

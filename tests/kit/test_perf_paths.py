@@ -12,9 +12,9 @@ from loadtests.seed import SeedParams, seed
 from service.kit.db.engines import create_engine
 from service.kit.db.guard import SessionGuard
 from service.kit.errors import ServiceUnavailable
-from service.kit.settings import Settings
 from service.posts.listing import Shape, statement_for
 from service.posts.schemas import PostFilter, PostSort
+from service.settings import Settings
 from tests.support import databases
 from tests.support.migrations import run_alembic
 from tests.support.settings import make_settings

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from service.kit.settings import DEV_JWT_SECRET, Settings
+from service.settings import Settings
+from service.users.settings import DEV_JWT_SECRET
 
 
 def test_production_refuses_the_development_jwt_secret() -> None:

@@ -16,7 +16,7 @@ from service.kit.observability.logging import (
     configure_logging,
     log_format,
 )
-from service.kit.settings import Settings
+from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.settings import make_settings
 

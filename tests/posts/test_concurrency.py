@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from service.users.security import create_access_token
 from tests.support import databases
 from tests.support.api import POSTS, create_post_as

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.model_base import utcnow
-from service.kit.settings import Settings
 from service.main import create_app
 from service.posts.export import CHUNK, CSV_COLUMNS
 from service.posts.models import Post
+from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.api import POSTS, create_post
 from tests.support.problems import assert_problem

@@ -8,9 +8,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from service.kit.db.session import DATABASE, ReadSessionDep, SessionDep
-from service.kit.settings import Settings
 from service.main import create_app
 from service.replication.replicas import REPLICAS
+from service.settings import Settings
 
 
 def add_probe_routes(app: FastAPI) -> None:

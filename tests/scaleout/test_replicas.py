@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
-from service.kit.settings import SETTINGS
 from service.replication.tokens import COOKIE, HEADER, TokenCodec
+from service.users.settings import USERS_SETTINGS
 from tests.scaleout.probe import running_app
 from tests.support.api import register_with_token
 from tests.support.scaleout import ScaleoutDb, wait_for
@@ -82,7 +82,7 @@ async def test_read_your_writes_while_replay_is_paused(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
     async with client_for(replica_app) as writer, client_for(replica_app) as stranger:
-        headers = (await register_with_token(writer, SETTINGS.of(replica_app))).headers
+        headers = (await register_with_token(writer, USERS_SETTINGS.of(replica_app))).headers
         await wait_until_replica_used(replica_app)
         await _set_replay(scaleout_db, paused=True)
         try:
@@ -126,7 +126,7 @@ async def test_read_your_writes_while_replay_is_paused(
 
 async def test_reads_without_writes_carry_no_token(replica_app: FastAPI) -> None:
     async with client_for(replica_app) as client:
-        headers = (await register_with_token(client, SETTINGS.of(replica_app))).headers
+        headers = (await register_with_token(client, USERS_SETTINGS.of(replica_app))).headers
         response = await client.get("/api/v1/posts", headers=headers)
     assert response.status_code == 200
     assert HEADER not in response.headers
@@ -192,7 +192,7 @@ async def test_recovery_conflict_is_retried_once_on_the_primary(
 
 
 async def test_reads_run_without_begin_on_replica_and_primary(replica_app: FastAPI) -> None:
-    far_future = TokenCodec(SETTINGS.of(replica_app).jwt_secret).encode(2**60)
+    far_future = TokenCodec(USERS_SETTINGS.of(replica_app).jwt_secret).encode(2**60)
     async with client_for(replica_app) as client:
         on_replica = (await client.get("/_test/autocommit")).json()
         on_primary = (await client.get("/_test/autocommit", headers={HEADER: far_future})).json()

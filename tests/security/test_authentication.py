@@ -12,7 +12,8 @@ import pytest
 from httpx import AsyncClient
 from pydantic import ValidationError
 
-from service.kit.settings import DEV_JWT_SECRET, Settings
+from service.settings import Settings
+from service.users.settings import DEV_JWT_SECRET
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.settings import TEST_JWT_SECRET

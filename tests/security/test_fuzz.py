@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.idempotency.dependency import HEADER as IDEMPOTENCY_KEY
 from service.kit.db.engines import create_engine
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from service.users.security import create_access_token
 from tests.support import databases
 from tests.support.accounts import PASSWORD

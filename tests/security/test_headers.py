@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from service.kit.http.middleware import API_CSP, DOCS_CSP, HSTS
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.settings import make_settings
 
@@ -128,3 +128,24 @@ async def test_cors_allows_only_configured_origins(origin: str, allowed: bool) -
         assert preflight.status_code == 400
         assert "access-control-allow-origin" not in simple.headers
     _assert_secure(preflight)
+
+
+async def test_cors_speaks_the_headers_each_package_declares() -> None:
+    """Kit's own headers, then idempotency's and replication's, handed in by `main.py`."""
+    app = _app("sqlite+aiosqlite://", cors_origins="https://app.example")
+    asked = "authorization, if-match, idempotency-key, x-consistency-token"
+    preflight = await _get(
+        app,
+        "/api/v1/posts",
+        method="OPTIONS",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": asked,
+        },
+    )
+    simple = await _get(app, "/health/live", headers={"Origin": "https://app.example"})
+    assert preflight.status_code == 200
+    assert simple.headers["access-control-expose-headers"] == (
+        "ETag, Location, Retry-After, Idempotent-Replayed, X-Consistency-Token"
+    )

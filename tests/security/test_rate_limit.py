@@ -10,8 +10,8 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.settings import Settings
 from service.main import create_app
+from service.settings import Settings
 from tests.support.accounts import PASSWORD, AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.sessions import bind_sessions

@@ -9,8 +9,8 @@ from httpx import AsyncClient
 from sqlalchemy import text
 
 from service.kit.db.engines import create_engine
-from service.kit.settings import Settings
 from service.posts.schemas import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
+from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.settings import make_settings

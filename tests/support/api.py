@@ -6,8 +6,8 @@ from typing import Any, NamedTuple
 
 from httpx import AsyncClient
 
-from service.kit.settings import Settings
 from service.users.security import create_access_token
+from service.users.settings import UsersSettings
 from tests.support.accounts import PASSWORD, Account
 from tests.support.problems import assert_problem as problem
 
@@ -65,7 +65,11 @@ async def register(
 
 
 async def register_with_token(
-    client: AsyncClient, settings: Settings, name: str | None = None, *, password: str = PASSWORD
+    client: AsyncClient,
+    settings: UsersSettings,
+    name: str | None = None,
+    *,
+    password: str = PASSWORD,
 ) -> Registered:
     """A new user through the API with a token minted from `settings` instead of a login
     (no argon2 verify, and no read of the new row, which a replica may not have yet)."""

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from service.kit.settings import Settings
+from service.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
 

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.errors import is_disconnect_error
 from service.kit.observability.metrics import InstrumentedAsyncQueuePool, instrument_engine
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 log = logging.getLogger("inkwell.db")
 
@@ -28,13 +28,13 @@ DRIVER_READS = "inkwell_driver_reads"
 statement's prepare and execute on one server connection."""
 
 
-def reads_autocommit(settings: Settings) -> bool:
+def reads_autocommit(settings: KitSettings) -> bool:
     """Whether read engines run without BEGIN: PostgreSQL, unless behind PgBouncer."""
     return not settings.is_sqlite and not settings.db_pgbouncer
 
 
 def create_engine(
-    url: str, settings: Settings, *, role: str = "primary", autocommit: bool = False
+    url: str, settings: KitSettings, *, role: str = "primary", autocommit: bool = False
 ) -> AsyncEngine:
     """An engine for `url`; `autocommit=True` makes connections run without BEGIN by default."""
     if url.startswith("sqlite"):
@@ -46,7 +46,7 @@ def create_engine(
 
 
 def _create_postgres_engine(
-    url: str, settings: Settings, *, role: str, autocommit: bool
+    url: str, settings: KitSettings, *, role: str, autocommit: bool
 ) -> AsyncEngine:
     server_settings = {"application_name": f"inkwell-{role}"}
     connect_args: dict[str, Any] = {
@@ -126,7 +126,7 @@ def _detect_disconnect(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
-def _create_sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
+def _create_sqlite_engine(url: str, settings: KitSettings) -> AsyncEngine:
     engine = create_async_engine(
         url,
         connect_args={"timeout": settings.db_sqlite_busy_timeout_ms / 1000},

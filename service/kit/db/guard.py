@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.errors import ServiceUnavailable
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 from service.kit.state import StateSlot
 
 _HOLDS_SLOT = "inkwell.session_slot"
@@ -35,7 +35,7 @@ class SessionGuard:
         self._slots = asyncio.Semaphore(limit)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SessionGuard":
+    def from_settings(cls, settings: KitSettings) -> "SessionGuard":
         limit = settings.db_session_limit or settings.db_pool_size
         return cls(limit, settings.db_pool_timeout, settings.retry_after_seconds)
 

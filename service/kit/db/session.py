@@ -53,7 +53,7 @@ from service.kit.errors import (
     ServiceUnavailable,
 )
 from service.kit.http.answers import declares
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 from service.kit.state import StateSlot
 
 
@@ -74,7 +74,7 @@ class Database:
     read_sessionmaker: async_sessionmaker[AsyncReadSession]
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Database":
+    def from_settings(cls, settings: KitSettings) -> "Database":
         url = settings.database_url
         if reads_autocommit(settings):
             reader = create_engine(url, settings, autocommit=True)
@@ -219,7 +219,7 @@ async def own_transaction(
     """A session and a transaction of their own, committed on exit, rolled back on error.
 
     The one other way to commit, beside `get_session`: for work that is not the request's
-    (a background job, the idempotency recorder). Never nest it inside a request's session.
+    (a background job, an idempotency record after the commit). Never nest it inside a request's session.
     Like `get_session`, it runs the `after_commit` callbacks once committed.
     """
     async with sessionmaker() as session, _committed(session):

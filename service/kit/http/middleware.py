@@ -4,6 +4,8 @@ Pure ASGI (no `BaseHTTPMiddleware`): nothing is buffered, streaming and contextv
 working, and the cost per request is a few dict operations.
 """
 
+from collections.abc import Sequence
+
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -11,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.kit.errors import BadRequest, ContentTooLarge, render
 from service.kit.http.asgi import TrackedSend, header
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Swagger UI and ReDoc are served by the application (service/kit/http/docs.py), scripts from
@@ -132,8 +134,20 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def cors(settings: Settings) -> list[Middleware]:
-    """CORS, only when origins are configured (closed by default)."""
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match")
+"""The request headers kit itself reads (credentials, bodies, conditional requests)."""
+CORS_RESPONSE_HEADERS = ("ETag", "Location", "Retry-After")
+"""The response headers kit itself sends that a browser script may read."""
+
+
+def cors(
+    settings: KitSettings,
+    *,
+    allow_headers: Sequence[str] = (),
+    expose_headers: Sequence[str] = (),
+) -> list[Middleware]:
+    """CORS, only when origins are configured (closed by default): kit's headers plus the ones
+    the packages speak (`allow_headers` they read, `expose_headers` they send)."""
     if not settings.cors_origins:
         return []
     return [
@@ -141,21 +155,8 @@ def cors(settings: Settings) -> list[Middleware]:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=[
-                "Authorization",
-                "Content-Type",
-                "If-Match",
-                "If-None-Match",
-                "Idempotency-Key",
-                "X-Consistency-Token",
-            ],
-            expose_headers=[
-                "ETag",
-                "Location",
-                "Retry-After",
-                "Idempotent-Replayed",
-                "X-Consistency-Token",
-            ],
+            allow_headers=[*CORS_REQUEST_HEADERS, *allow_headers],
+            expose_headers=[*CORS_RESPONSE_HEADERS, *expose_headers],
             max_age=600,
         )
     ]

@@ -44,7 +44,7 @@ from service.kit.http.answers import (
 )
 from service.kit.http.middleware import QUERY_HAS_NUL
 from service.kit.schemas import MAX_BIGINT
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 _METHODS = {"get", "put", "patch", "delete", "post"}
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -123,7 +123,7 @@ def document_route(
     success_status: int,
 ) -> tuple[dict[int | str, dict[str, Any]], bool]:
     """The route's `responses` completed from its shape, and whether its token is optional."""
-    max_body = Settings.model_fields["max_body_bytes"].default
+    max_body = KitSettings.model_fields["max_body_bytes"].default
     operation: dict[str, Any] = {"responses": {str(s): dict(r) for s, r in responses.items()}}
     _document_errors(operation, [*implied_errors(shape, max_body), *shape.answers.errors])
     headers = {h.name: h.document() for h in shape.answers.headers}

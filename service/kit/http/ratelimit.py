@@ -23,7 +23,7 @@ from limits.storage import storage_from_string
 from service.kit.authz import Principal
 from service.kit.errors import TooManyRequests
 from service.kit.http.answers import RATE_LIMIT, Answers, declares
-from service.kit.settings import SETTINGS, Settings
+from service.kit.settings import SETTINGS, KitSettings
 from service.kit.state import StateSlot
 
 
@@ -51,7 +51,7 @@ class RateLimiter:
         self.strategy = MovingWindowRateLimiter(storage)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "RateLimiter":
+    def from_settings(cls, settings: KitSettings) -> "RateLimiter":
         uri = settings.rate_limit_storage_uri
         options: dict[str, Any] = {}
         if uri.startswith(("redis://", "rediss://", "async+redis")):
@@ -110,13 +110,14 @@ def refused(verdict: Verdict, what: str, setting: str, value: str) -> TooManyReq
 
 @dataclass(frozen=True)
 class Budget:
-    """A per-caller budget: `setting` (a `limits` string such as "60/minute", read from the
-    settings; empty or "off" disables it) counts per user, per client address when anonymous.
-    `name` is the counter: two budgets with one name share it."""
+    """A per-caller budget: `setting` (a `limits` string such as "60/minute", a field of the
+    settings section `section`; empty or "off" disables it) counts per user, per client address
+    when anonymous. `name` is the counter: two budgets with one name share it."""
 
     name: str
     setting: str
     what: str
+    section: type[KitSettings]
 
     async def charge(self, request: Request, who: object | None) -> dict[str, str]:
         """Count one request of `who` (anything with an `id`, or None when anonymous); 429
@@ -134,12 +135,13 @@ class Budget:
     @property
     def answers(self) -> Answers:
         """What charging it may answer, for the OpenAPI document (see `answers_of`)."""
-        return Answers((refusal_example(self.what, self.setting),), RATE_LIMIT)
+        return Answers((refusal_example(self.what, self.setting, self.section),), RATE_LIMIT)
 
 
-def refusal_example(what: str, setting: str) -> TooManyRequests:
-    """The 429 a limit set by `setting` (at its default) answers, for the OpenAPI document."""
-    default = Settings.model_fields[setting].default
+def refusal_example(what: str, setting: str, section: type[KitSettings]) -> TooManyRequests:
+    """The 429 a limit set by `setting` of `section` (at its default) answers, for the OpenAPI
+    document."""
+    default = section.model_fields[setting].default
     return refused(
         Verdict(False, limit_item(default).amount, 0, 42), what, setting.upper(), default
     )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from service.kit.observability.context import _context
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
@@ -65,13 +65,13 @@ class _InkwellHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Marker class so that reconfiguring replaces our handler and leaves others alone."""
 
 
-def log_format(settings: Settings) -> Literal["json", "console"]:
+def log_format(settings: KitSettings) -> Literal["json", "console"]:
     if settings.log_format != "auto":
         return settings.log_format
     return "console" if settings.environment == "development" else "json"
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: KitSettings) -> None:
     """Idempotent: one stderr handler on the root logger; uvicorn's loggers propagate to it."""
     logging.setLogRecordFactory(_record_with_context)
     root = logging.getLogger()

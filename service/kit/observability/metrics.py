@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, Pool, QueuePool
 
 from service.kit.http.routing import Route
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 
 _SLOW = logging.getLogger("inkwell.db.slow")
 
@@ -184,7 +184,7 @@ class QueryTimer:
             )
 
 
-def instrument_engine(engine: AsyncEngine, settings: Settings, *, role: str) -> None:
+def instrument_engine(engine: AsyncEngine, settings: KitSettings, *, role: str) -> None:
     """Query timing + slow-query log, pool gauges and checkout wait for one engine."""
     _pools[engine] = role
     pool = engine.pool

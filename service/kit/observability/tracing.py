@@ -30,7 +30,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.kit.observability.context import current_request_id
-from service.kit.settings import Settings
+from service.kit.settings import KitSettings
 from service.kit.state import StateSlot
 
 if TYPE_CHECKING:  # the SDK is the `tracing` extra: imported only when tracing is on
@@ -70,7 +70,7 @@ class Tracing:
         self.operation_spans = operation_spans
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Tracing | None":
+    def from_settings(cls, settings: KitSettings) -> "Tracing | None":
         """None when tracing is off; a clear error when it is on without the extra."""
         if not settings.tracing_enabled:
             return None
