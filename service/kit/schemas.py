@@ -113,30 +113,6 @@ class ResponseModel(SQLModel):
     model_config = ConfigDict(from_attributes=True)  # type: ignore[assignment]
 
 
-ResponseT = TypeVar("ResponseT", bound=ResponseModel)
-
-
-def construct(cls: type[ResponseT], fields: dict[str, Any]) -> ResponseT:
-    """A response model from trusted values (typed database columns), with no validation.
-
-    What `model_construct` does for the models it is used on, at a fraction of its cost (it
-    walks every field's aliases and defaults: ~40% of building a page of posts). The rules that
-    make it equivalent, checked by tests/kit/test_construct.py: `fields` names every field of
-    `cls` by its field name, in declaration order (the JSON follows it), and `cls` has no
-    private attributes and no `model_post_init`.
-    """
-    # object.__new__: SQLModel.__new__ would also set the three attributes set below.
-    model: ResponseT = object.__new__(cls)
-    _set(model, "__dict__", fields)
-    _set(model, "__pydantic_fields_set__", set(fields))
-    _set(model, "__pydantic_extra__", None)
-    _set(model, "__pydantic_private__", None)
-    return model
-
-
-_set = object.__setattr__
-
-
 MAX_BIGINT = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}")
 

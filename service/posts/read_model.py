@@ -20,7 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from service.kit.db import dialects
 from service.kit.db.reads import CompiledRead
-from service.kit.schemas import construct
+from service.kit.http.routing.models import construct
 from service.posts.models import Post, PostStatus
 from service.posts.schemas import PostPublic
 from service.tags.models import PostTag, Tag

@@ -7,7 +7,7 @@ from service.kit.http.etags import strong_etag
 
 def render(model: BaseModel) -> bytes:
     """The JSON bytes of a representation, as the route class renders a returned model."""
-    return model.__pydantic_serializer__.to_json(model, by_alias=True)
+    return model.model_dump_json(by_alias=True).encode()
 
 
 def representation_etag(model: BaseModel) -> str:
