@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
 from service.comments.router import router as comments_router
+from service.flows import worker as job_worker
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
 from service.idempotency.dependency import HEADER as IDEMPOTENCY_HEADER
@@ -64,7 +65,6 @@ from service.tags.router import router as tags_router
 from service.users.router import auth_router
 from service.users.router import router as users_router
 from service.users.security import HASHING, Hashing
-from service.work import worker as job_worker
 
 
 def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middleware]:
@@ -125,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tracing.instrument([db.reader, *(replica.engine for replica in replicas.replicas)])
         replicas.start()
         # Durable work: events are written to the outbox in the request's transaction; after
-        # a commit the feed and the embedded worker are woken (service/work.py: the handlers).
+        # a commit the feed and the embedded worker are woken (service/flows.py: the handlers).
         outbox = OUTBOX.put(app, Outbox())
         realtime = REALTIME.put(app, Realtime(settings, db))
         jobs = JOBS.put(app, job_worker(settings, db))

@@ -13,10 +13,10 @@ import signal
 
 from prometheus_client import start_http_server
 
+from service.flows import worker
 from service.kit.db.session import Database
 from service.kit.observability.logging import configure_logging
 from service.settings import get_settings
-from service.work import worker
 
 log = logging.getLogger("inkwell.jobs")
 

@@ -39,7 +39,7 @@ Periodic = Callable[[AsyncSession], Awaitable[int]]
 
 @dataclass
 class Registry:
-    """Which handlers run for which topic, and the periodic jobs (filled by service/work.py)."""
+    """Which handlers run for which topic, and the periodic jobs (filled by service/flows.py)."""
 
     handlers: dict[str, list[Handler]] = field(default_factory=dict)
     periodic: list[tuple[str, Periodic]] = field(default_factory=list)

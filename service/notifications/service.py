@@ -1,5 +1,5 @@
 """Notifications of new posts: a job handler of the `post.published` outbox topic (wired in
-`service/work.py`), run by the worker in its own transaction after the post committed; and the
+`service/flows.py`), run by the worker in its own transaction after the post committed; and the
 recipient's API (page, unread count, mark read)."""
 
 from collections.abc import AsyncIterator

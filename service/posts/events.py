@@ -4,7 +4,7 @@ The posts service calls `Publisher.published()` inside the transaction that publ
 it writes one `post.published` event per post into the outbox (`service/jobs`) in that same
 transaction, so the event commits with the post or not at all. Who reacts is wired by the
 composition root, never imported here: the notifications fan-out is a job handler of the topic
-(`service/work.py`), and the realtime feed reads the events in order (`service/realtime`).
+(`service/flows.py`), and the realtime feed reads the events in order (`service/realtime`).
 """
 
 from collections.abc import Mapping, Sequence

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from service.kit.db import dialects
-from service.kit.db.soft_delete import INCLUDE_DELETED
+from service.kit.db.session_rules import INCLUDE_DELETED
 from service.kit.pagination import SortKey, paginate
 from service.posts import read_model
 from service.posts.models import Post, PostStatus

@@ -122,7 +122,7 @@ async def _account_change(
     return AccountChange(data, await hashing.hash(data.password))
 
 
-ChangeOfAccount = Annotated[AccountChange, Depends(_account_change)]
+AccountChangeDep = Annotated[AccountChange, Depends(_account_change)]
 """Declare before `CurrentUser`: the PATCH body, with a new password already hashed."""
 
 

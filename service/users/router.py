@@ -9,7 +9,7 @@ from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users import service
-from service.users.dependencies import ChangeOfAccount, CurrentUser, NewUser, WriteRateLimit
+from service.users.dependencies import AccountChangeDep, CurrentUser, NewUser, WriteRateLimit
 from service.users.ratelimit import LoginThrottle
 from service.users.schemas import (
     LoginForm,
@@ -112,7 +112,9 @@ async def read_me(user: CurrentUser) -> UserPrivate:
         }
     ),
 )
-async def update_me(change: ChangeOfAccount, user: CurrentUser, session: SessionDep) -> UserPrivate:
+async def update_me(
+    change: AccountChangeDep, user: CurrentUser, session: SessionDep
+) -> UserPrivate:
     """A new password is hashed before `CurrentUser` opens the session (`change` comes first)."""
     updated = await service.update(session, user, change.data, change.password_hash)
     return UserPrivate.model_validate(updated)

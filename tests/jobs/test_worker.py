@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service import work
+from service import flows
 from service.idempotency.models import IdempotencyKey
 from service.jobs import metrics
 from service.jobs.outbox import EVENTS, Event, Outbox
@@ -190,7 +190,7 @@ async def test_periodic_jobs_purge_old_done_events(
 async def test_the_service_schedules_the_idempotency_purge_and_the_outbox_retention(
     jobs_settings: Settings, database: Database
 ) -> None:
-    """The application's own registry (service/work.py), as the embedded worker and
+    """The application's own registry (service/flows.py), as the embedded worker and
     `make worker` run it: expired idempotency keys are purged, fresh ones kept."""
     settings = jobs_settings.model_copy(update={"idempotency_ttl_seconds": 3600})
     async with own_transaction(database.sessionmaker) as session:
@@ -203,7 +203,7 @@ async def test_the_service_schedules_the_idempotency_purge_and_the_outbox_retent
             session.add(
                 IdempotencyKey(user_id=user.id, key=key, fingerprint="f", created_at=created)
             )
-    jobs = work.worker(settings, database)
+    jobs = flows.worker(settings, database)
     assert await jobs.run_periodic() == {"idempotency.purge": 1, "outbox.retention": 0}
     async with database.reader.connect() as connection:
         keys = (await connection.execute(text("SELECT key FROM idempotency_keys"))).scalars()

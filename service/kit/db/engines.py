@@ -174,8 +174,7 @@ class ReadSession(Session):
 
 class AsyncReadSession(AsyncSession):
     """A session that only reads (`ReadSessionDep`): on a replica or the primary's reader, never
-    committed; any INSERT/UPDATE/DELETE or flush through it raises (service/kit/db/soft_delete.py).
-    """
+    committed; any INSERT/UPDATE/DELETE or flush through it raises (kit/db/session_rules.py)."""
 
     sync_session_class: type[Session] = ReadSession
     sync_session: ReadSession

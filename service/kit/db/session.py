@@ -45,7 +45,7 @@ from service.kit.db.engines import (
     reads_autocommit,
 )
 from service.kit.db.guard import BUSY, slot_of
-from service.kit.db.soft_delete import WROTE
+from service.kit.db.session_rules import WROTE
 from service.kit.errors import (
     DATA_CONFLICT,
     DATABASE_UNAVAILABLE,
