@@ -147,13 +147,25 @@ class Settings(BaseSettings):
     http_send_timeout_seconds: float = Field(
         default=20.0, gt=0, description="a client that reads nothing for this long is dropped"
     )
+    proxy_headers: bool = Field(
+        default=False,
+        description="client address and scheme from X-Forwarded-For/-Proto of FORWARDED_ALLOW_IPS",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="peers (IPs, CIDR networks) whose X-Forwarded-* is trusted if PROXY_HEADERS",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="larger bodies get 413")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty = CORS closed"
     )
     login_rate_limit: str = Field(
         default="10/minute",
-        description="login attempts allowed per client address and per username (limits syntax)",
+        description="FAILED logins per username (limits syntax); its next success clears them",
+    )
+    login_address_rate_limit: str = Field(
+        default="100/minute",
+        description="FAILED logins per client address, whatever the username; successes are free",
     )
     write_rate_limit: str = Field(
         default="300/minute",
@@ -239,6 +251,13 @@ class Settings(BaseSettings):
         """A typo fails at start, not as a 500 on the first limited request."""
         if value.strip() not in ("", "off"):
             parse(value)
+        return value
+
+    @field_validator("login_rate_limit", "login_address_rate_limit")
+    @classmethod
+    def _login_limit_syntax(cls, value: str) -> str:
+        """Login throttling cannot be switched off; a typo fails at start."""
+        parse(value)
         return value
 
     @field_validator("database_url", "realtime_listen_url")
