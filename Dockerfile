@@ -22,7 +22,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     ENVIRONMENT=production \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    PROXY_HEADERS=true
 RUN groupadd --system --gid 10001 inkwell \
     && useradd --system --uid 10001 --gid inkwell --no-create-home --home-dir /app inkwell
 WORKDIR /app
@@ -36,4 +37,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2)"]
 # Migrations are a separate step: `docker run --rm IMAGE alembic upgrade head`.
 # service/serve.py: uvicorn (uvloop + httptools) with bounded header size, header time, send time.
-CMD ["python", "-m", "service.serve", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--timeout-graceful-shutdown", "20"]
+# Client addresses: X-Forwarded-For is trusted from FORWARDED_ALLOW_IPS (default 127.0.0.1 and
+# ::1, a proxy in the same network namespace); set it to your proxy's address (docs/security.md).
+CMD ["python", "-m", "service.serve", "--host", "0.0.0.0", "--port", "8000", "--timeout-graceful-shutdown", "20"]

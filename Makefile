@@ -36,6 +36,8 @@ $(BENCH_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[bench]'
 	@touch $@ $(RUNTIME_STAMP)
 
+# Settings come from the environment, proxy trust included: behind a proxy on this machine,
+# `PROXY_HEADERS=true make run` (FORWARDED_ALLOW_IPS, default 127.0.0.1,::1: docs/security.md).
 run: $(RUNTIME_STAMP) migrate
 	$(BIN)/python -m service.serve --host $(HOST) --port $(PORT) \
 		--timeout-graceful-shutdown $(GRACEFUL_TIMEOUT)

@@ -10,6 +10,10 @@ uvicorn (uvloop + httptools) with a protocol that adds what uvicorn does not bou
 - a response whose client stops reading for HTTP_SEND_TIMEOUT_SECONDS (the socket buffer full
   and not draining) is aborted, which frees what was buffered for it.
 
+Whose `X-Forwarded-For`/`-Proto` name the client is the environment's, like every other
+setting: PROXY_HEADERS (off by default: the client is the peer) and FORWARDED_ALLOW_IPS (the
+proxies trusted when it is on), so `make run`, the image and the tests agree.
+
 Everything else is uvicorn's: the graceful SIGTERM drain, workers, keep-alive.
 """
 
@@ -190,12 +194,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
     parser.add_argument("--timeout-graceful-shutdown", type=int, default=20)
     parser.add_argument("--timeout-keep-alive", type=int, default=5)
-    parser.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-*")
-    parser.add_argument("--forwarded-allow-ips", default=None)
     parser.add_argument("--no-access-log", dest="access_log", action="store_false")
     parser.add_argument("--log-level", default=None)
     args = parser.parse_args(argv)
     bounds()  # fail at start, not at the first connection, if the settings are wrong
+    settings = get_settings()
     uvicorn.run(
         args.app,
         factory=True,
@@ -206,8 +209,8 @@ def main(argv: list[str] | None = None) -> None:
         http=BoundedHttpToolsProtocol,
         timeout_graceful_shutdown=args.timeout_graceful_shutdown,
         timeout_keep_alive=args.timeout_keep_alive,
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        proxy_headers=settings.proxy_headers,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=args.access_log,
         log_level=args.log_level,
     )

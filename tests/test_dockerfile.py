@@ -65,3 +65,11 @@ async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
     # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why it ended.
     assert code in (0, -signal.SIGTERM), errors
     assert "Application shutdown complete" in errors
+
+
+def test_the_image_trusts_proxy_headers_through_its_environment() -> None:
+    """PROXY_HEADERS in the image's ENV, not a flag of its CMD: the environment is the one
+    source (service/serve.py reads it), so a deployment changes it without a new command."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^\s*(ENV\s+)?PROXY_HEADERS=true\b", text, re.MULTILINE)
+    assert not [part for part in _instruction("CMD") if "proxy" in part or "forwarded" in part]

@@ -100,6 +100,14 @@ class KitSettings(BaseSettings):
     http_send_timeout_seconds: float = Field(
         default=20.0, gt=0, description="a client that reads nothing for this long is dropped"
     )
+    proxy_headers: bool = Field(
+        default=False,
+        description="client address and scheme from X-Forwarded-For/-Proto of FORWARDED_ALLOW_IPS",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="peers (IPs, CIDR networks) whose X-Forwarded-* is trusted if PROXY_HEADERS",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="larger bodies get 413")
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="comma-separated allowed origins; empty = CORS closed"

@@ -1,11 +1,21 @@
-"""Login throttling: per client address AND per username, so that neither brute force from one
-address nor credential stuffing from many gets far (LOGIN_RATE_LIMIT, e.g. "10/minute")."""
+"""Login throttling that counts what an attacker does: FAILED logins, per username
+(LOGIN_RATE_LIMIT, brute force on one account) and per client address (LOGIN_ADDRESS_RATE_LIMIT,
+far larger: one address spraying many usernames). A successful login spends neither budget and
+clears its username's failures, so an office behind one address signs in all day."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 
+from service.kit.errors import Unauthorized
 from service.kit.http.answers import declares
 from service.kit.http.ratelimit import (
     RATE_LIMITER,
+    Count,
+    RateLimiter,
     client_address,
     limit_item,
     refusal_example,
@@ -13,30 +23,55 @@ from service.kit.http.ratelimit import (
 )
 from service.users.settings import USERS_SETTINGS, UsersSettings
 
-
-@declares(refusal_example("login attempts", "login_rate_limit", UsersSettings))
-async def throttle_login(request: Request) -> None:
-    """Route dependency for a login form; the form is parsed once and cached on the request.
-
-    Both keys are checked before either is counted: a refused attempt costs nothing.
-    """
-    username = (await request.form()).get("username")
-    name = username.strip().lower() if isinstance(username, str) else ""
-    limiter = RATE_LIMITER.of(request)
-    value = USERS_SETTINGS.of(request).login_rate_limit
-    item = limit_item(value)
-    keys = (("login-address", client_address(request)), ("login-username", name))
-    for key in keys:
-        verdict = await limiter.check(item, *key)
-        if not verdict.allowed:
-            raise refused(
-                verdict,
-                "login attempts",
-                "LOGIN_RATE_LIMIT",
-                f"{value}, per address and per username",
-            )
-    for key in keys:
-        await limiter.hit(item, *key)
+PER_USERNAME = ("failed logins for this username", "login_rate_limit")
+PER_ADDRESS = ("failed logins from this address", "login_address_rate_limit")
 
 
-LoginThrottle = Depends(throttle_login)
+@dataclass(frozen=True)
+class LoginThrottle:
+    """The login budgets of one request's client address."""
+
+    limiter: RateLimiter
+    address: str
+    per_username: str
+    per_address: str
+
+    @asynccontextmanager
+    async def attempt(self, username: str) -> AsyncIterator[None]:
+        """Around the password check: a 429 before it (no hash, no query) when either budget is
+        spent; an `Unauthorized` out of it counts one failure on both; a success clears the
+        username's failures. Attempts still being checked hold their place in the budgets."""
+        name = username.strip().lower()
+        username_count = Count(limit_item(self.per_username), ("login-failed-username", name))
+        address_count = Count(limit_item(self.per_address), ("login-failed-address", self.address))
+        counts = (username_count, address_count)
+        budgets = ((*PER_USERNAME, self.per_username), (*PER_ADDRESS, self.per_address))
+        verdicts = await self.limiter.reserve(*counts)
+        for verdict, (what, setting, value) in zip(verdicts, budgets, strict=True):
+            if not verdict.allowed:
+                raise refused(verdict, what, setting.upper(), value)
+        failed = False
+        try:
+            yield
+        except Unauthorized:
+            failed = True
+            raise
+        finally:
+            await self.limiter.settle(*counts, hit=failed)
+        await self.limiter.clear(username_count)
+
+
+@declares(
+    refusal_example(*PER_USERNAME, UsersSettings), refusal_example(*PER_ADDRESS, UsersSettings)
+)
+async def login_throttle(request: Request) -> LoginThrottle:
+    settings = USERS_SETTINGS.of(request)
+    return LoginThrottle(
+        RATE_LIMITER.of(request),
+        client_address(request),
+        settings.login_rate_limit,
+        settings.login_address_rate_limit,
+    )
+
+
+LoginThrottleDep = Annotated[LoginThrottle, Depends(login_throttle)]

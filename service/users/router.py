@@ -10,7 +10,7 @@ from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users import service
 from service.users.dependencies import AccountChangeDep, CurrentUser, NewUser, WriteRateLimit
-from service.users.ratelimit import LoginThrottle
+from service.users.ratelimit import LoginThrottleDep
 from service.users.schemas import (
     LoginForm,
     ProfilePublic,
@@ -60,13 +60,13 @@ async def register(new_user: NewUser, session: SessionDep, response: Response) -
 @auth_router.post(
     "/auth/token",
     response_model=Token,
-    dependencies=[LoginThrottle],
     summary="Log in (OAuth2 password form)",
     description="Exchange a username and password for a bearer token: send them as an HTML "
     "form (`application/x-www-form-urlencoded`, not JSON), then send "
     "`Authorization: Bearer <access_token>`. The token lasts `expires_in` seconds; changing the "
-    "password or deleting the account revokes it. Attempts are limited per client address and "
-    "per username (`LOGIN_RATE_LIMIT`).",
+    "password or deleting the account revokes it. Failed attempts are limited per username "
+    "(`LOGIN_RATE_LIMIT`) and per client address (`LOGIN_ADDRESS_RATE_LIMIT`); successful ones "
+    "are not counted.",
     responses=error_responses(Unauthorized("Incorrect username or password.")),
     openapi_extra=body_examples(
         {"Log in": {"username": "alice", "password": "correct horse battery staple"}},
@@ -78,9 +78,14 @@ async def login(
     form: Annotated[LoginForm, Depends()],
     sessionmaker: SessionMakerDep,
     hashing: HashingDep,
+    throttle: LoginThrottleDep,
 ) -> Token:
-    """No session of the request: the user is read in a short one, closed before argon2 runs."""
-    user = await service.authenticate(request, sessionmaker, hashing, form.username, form.password)
+    """No session of the request: the user is read in a short one, closed before argon2 runs.
+    The throttle refuses a spent budget before either, and counts only a failure."""
+    async with throttle.attempt(form.username):
+        user = await service.authenticate(
+            request, sessionmaker, hashing, form.username, form.password
+        )
     settings = USERS_SETTINGS.of(request)
     assert user.id is not None
     token = create_access_token(settings, user_id=user.id, token_version=user.token_version)

@@ -64,7 +64,11 @@ class UsersSettings(KitSettings):
     # Serving limits: the login throttle (`users/ratelimit.py`) and the per-caller budgets.
     login_rate_limit: str = Field(
         default="10/minute",
-        description="login attempts allowed per client address and per username (limits syntax)",
+        description="FAILED logins per username (limits syntax); its next success clears them",
+    )
+    login_address_rate_limit: str = Field(
+        default="100/minute",
+        description="FAILED logins per client address, whatever the username; successes are free",
     )
     write_rate_limit: str = Field(
         default="300/minute",
@@ -96,6 +100,13 @@ class UsersSettings(KitSettings):
         """A typo fails at start, not as a 500 on the first limited request."""
         if value.strip() not in ("", "off"):
             parse(value)
+        return value
+
+    @field_validator("login_rate_limit", "login_address_rate_limit")
+    @classmethod
+    def _login_limit_syntax(cls, value: str) -> str:
+        """Login throttling cannot be switched off; a typo fails at start."""
+        parse(value)
         return value
 
     @model_validator(mode="after")

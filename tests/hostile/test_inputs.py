@@ -21,7 +21,7 @@ CONCURRENCY = 4
 
 @pytest.fixture
 async def service(backend: str, tmp_path: Path) -> AsyncIterator[Service]:
-    env = {"LOGIN_RATE_LIMIT": "100000/minute"}
+    env = {"LOGIN_RATE_LIMIT": "100000/minute", "LOGIN_ADDRESS_RATE_LIMIT": "100000/minute"}
     async with served(backend, tmp_path, env) as (service, _):
         yield service
 

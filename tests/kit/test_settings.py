@@ -71,3 +71,20 @@ def test_development_generates_a_private_secret_once_and_keeps_it(tmp_path: Path
         _env_file=None,
     )
     assert other.jwt_secret != first.jwt_secret
+
+
+@pytest.mark.parametrize("value", ["off", "", "10 per fortnight"])
+def test_login_limits_cannot_be_switched_off_nor_mistyped(value: str) -> None:
+    with pytest.raises(ValidationError, match="login_rate_limit"):
+        Settings(environment="test", _env_file=None, login_rate_limit=value)
+    with pytest.raises(ValidationError, match="login_address_rate_limit"):
+        Settings(environment="test", _env_file=None, login_address_rate_limit=value)
+
+
+def test_proxy_trust_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings(environment="test", _env_file=None)
+    assert (defaults.proxy_headers, defaults.forwarded_allow_ips) == (False, "127.0.0.1,::1")
+    monkeypatch.setenv("PROXY_HEADERS", "true")
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8")
+    settings = Settings(environment="test", _env_file=None)
+    assert (settings.proxy_headers, settings.forwarded_allow_ips) == (True, "10.0.0.0/8")

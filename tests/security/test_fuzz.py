@@ -83,7 +83,10 @@ async def fuzz_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> As
 @pytest.fixture(scope="session")
 def fuzz_app(fuzz_url: str) -> Iterator[FastAPI]:
     settings = make_settings(
-        fuzz_url, login_rate_limit="1000000/minute", jwt_expire_seconds=TOKEN_SECONDS
+        fuzz_url,
+        login_rate_limit="1000000/minute",
+        login_address_rate_limit="1000000/minute",
+        jwt_expire_seconds=TOKEN_SECONDS,
     )
     app = create_app(settings)
     yield app

@@ -8,8 +8,10 @@ TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    # The suite shares one app; tests of the login throttle build their own with a low limit.
+    # The suite shares one app (one client address, wrong passwords on purpose); tests of the
+    # login throttle build their own with low limits.
     overrides.setdefault("login_rate_limit", "10000/minute")
+    overrides.setdefault("login_address_rate_limit", "10000/minute")
     # Writes and searches too: the suite's app serves every test from one client address.
     overrides.setdefault("write_rate_limit", "off")
     overrides.setdefault("search_rate_limit", "off")

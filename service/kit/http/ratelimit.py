@@ -9,6 +9,7 @@ every instance share them. Every limited response carries `RateLimit-Limit`,
 
 import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
+from limits.util import WindowStats
 
 from service.kit.authz import Principal
 from service.kit.errors import TooManyRequests
@@ -43,12 +45,22 @@ class Verdict:
         }
 
 
+@dataclass(frozen=True)
+class Count:
+    """One counter: its limit and its key (a namespace, then an identifier)."""
+
+    item: RateLimitItem
+    key: tuple[str, ...]
+
+
 class RateLimiter:
     """One storage and strategy per application (`RATE_LIMITER`), so every app starts fresh."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self.strategy = MovingWindowRateLimiter(storage)
+        self._reserved: Counter[tuple[str, ...]] = Counter()
+        """Hits this process has reserved and not yet settled, per key."""
 
     @classmethod
     def from_settings(cls, settings: KitSettings) -> "RateLimiter":
@@ -70,19 +82,50 @@ class RateLimiter:
         if aclose is not None:
             await aclose()
 
-    async def check(self, item: RateLimitItem, *key: str) -> Verdict:
-        """Would one more hit be allowed? (Counts nothing.)"""
-        stats = await self.strategy.get_window_stats(item, *key)
-        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
-        allowed = stats.remaining > 0
-        return Verdict(allowed, item.amount, stats.remaining, reset_after)
-
     async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
         """Count one hit if the budget allows it; the verdict says whether it did."""
         allowed = await self.strategy.hit(item, *key)
         stats = await self.strategy.get_window_stats(item, *key)
-        reset_after = max(1, math.ceil(stats.reset_time - time.time()))
-        return Verdict(allowed, item.amount, stats.remaining, reset_after)
+        return Verdict(allowed, item.amount, stats.remaining, _reset_after(stats))
+
+    async def reserve(self, *counts: Count) -> list[Verdict]:
+        """For a hit decided later (a login counts only if it fails): reserve one hit of each
+        count when every one has room, else reserve none; a verdict per count.
+
+        The room left is the window's minus this process's reservations, read with no await in
+        between, so concurrent requests cannot all pass before any is counted. Every successful
+        reservation must end with `settle`. A refusal owed only to reservations says to retry
+        in 1 s: they settle as soon as their checks end.
+        """
+        windows = [await self.strategy.get_window_stats(c.item, *c.key) for c in counts]
+        room = [w.remaining - self._reserved[c.key] for c, w in zip(counts, windows, strict=True)]
+        verdicts = [
+            Verdict(left > 0, c.item.amount, max(0, left), _reset_after(w) if w.remaining else 1)
+            for c, w, left in zip(counts, windows, room, strict=True)
+        ]
+        if all(v.allowed for v in verdicts):
+            self._reserved.update(c.key for c in counts)
+        return verdicts
+
+    async def settle(self, *counts: Count, hit: bool) -> None:
+        """End the reservations of `reserve`: counted as hits, or dropped."""
+        try:
+            if hit:
+                for count in counts:
+                    await self.strategy.hit(count.item, *count.key)
+        finally:
+            self._reserved.subtract(c.key for c in counts)
+            for count in counts:
+                if self._reserved[count.key] <= 0:
+                    del self._reserved[count.key]
+
+    async def clear(self, count: Count) -> None:
+        """Forget every hit of the count's key (a login's success clears its failures)."""
+        await self.strategy.clear(count.item, *count.key)
+
+
+def _reset_after(window: WindowStats) -> int:
+    return max(1, math.ceil(window.reset_time - time.time()))
 
 
 RATE_LIMITER: StateSlot[RateLimiter] = StateSlot("rate_limiter")
@@ -98,7 +141,8 @@ def limit_item(value: str) -> RateLimitItem:
 
 
 def client_address(request: Request) -> str:
-    """The peer address; behind a proxy run uvicorn with --proxy-headers/--forwarded-allow-ips."""
+    """The peer address, or the client a trusted proxy names (PROXY_HEADERS, FORWARDED_ALLOW_IPS:
+    uvicorn's proxy headers middleware, set up by service/serve.py)."""
     return request.client.host if request.client else "unknown"
 
 
