@@ -13,7 +13,7 @@ from service.kit.db.engines import create_engine
 from service.kit.db.guard import SessionGuard
 from service.kit.errors import ServiceUnavailable
 from service.kit.settings import Settings
-from service.posts.listing import Shape, statement_for
+from service.posts.queries import Shape, statement_for
 from service.posts.schemas import PostFilter, PostSort
 from tests.support import databases
 from tests.support.migrations import run_alembic
