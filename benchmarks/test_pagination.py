@@ -15,14 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.conftest import Runner
 from service.kit.db.engines import create_engine, make_sessionmaker
-from service.posts import listing, repository
+from service.posts import queries, repository
 from service.posts.models import Post, PostStatus
 from service.posts.schemas import PostFilter, PostSort
 from service.settings import Settings
 
 DEPTH = 10_000
 LIMIT = 20
-SORT = repository.SORTS[PostSort.newest]
+SORT = queries.SORTS[PostSort.newest]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def cursor_at_depth(runner: Runner, sessionmaker: async_sessionmaker[AsyncSessio
 
     async def find() -> list[Any]:
         async with sessionmaker() as session:
-            rows = await listing.page_rows(
+            rows = await queries.page_rows(
                 await session.connection(),
                 filters=PostFilter(),
                 sort=PostSort.newest,
@@ -60,7 +60,7 @@ def cursor_at_depth(runner: Runner, sessionmaker: async_sessionmaker[AsyncSessio
 def _page(sessionmaker: async_sessionmaker[AsyncSession], after: list[Any] | None) -> Any:
     async def run() -> int:
         async with sessionmaker() as session:
-            rows = await listing.page_rows(
+            rows = await queries.page_rows(
                 await session.connection(),
                 filters=PostFilter(),
                 sort=PostSort.newest,

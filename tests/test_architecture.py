@@ -182,3 +182,74 @@ def test_the_doc_check_tells_a_path_from_the_word() -> None:
     words = ["a Core statement", "about one CPU core.", "score.total", "hardcore/x", "core"]
     assert [p for p in paths if STALE_CORE.search(p)] == paths
     assert [w for w in words if STALE_CORE.search(w)] == []
+
+
+STATEMENT_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
+SQL_HOMES = frozenset({"repository.py", "queries.py"})
+NOT_YET_IN_A_SQL_HOME = {
+    "service/comments/read_model.py": "comments' compiled reads (its queries.py to be)",
+    "service/comments/models.py": "correlated sub-selects of column_property (the mapping)",
+    "service/health/router.py": "the readiness probe's SELECT of alembic_version",
+}
+"""Files outside repository.py/queries.py that still build statements; each to move, none to add."""
+
+
+def _statement_builders(path: Path) -> set[str]:
+    """The statement constructors (select, insert, update, delete, text) and `CompiledRead`
+    that `path` imports or calls (`dialects.insert(...)`)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            sql = node.module.split(".")[0] in ("sqlalchemy", "sqlmodel")
+            for alias in node.names:
+                if (sql and alias.name in STATEMENT_BUILDERS) or alias.name == "CompiledRead":
+                    found.add(alias.name)
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) == ("dialects", "insert")
+        ):
+            found.add("dialects.insert")
+    return found
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_a_domain_builds_statements_in_its_repository_and_queries_only(domain: str) -> None:
+    """docs/architecture.md: each domain's SQL in repository.py (+ queries.py, compiled reads)."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(names)
+        for path in _sources(domain)
+        if path.name not in SQL_HOMES and (names := _statement_builders(path))
+    }
+    assert {k: v for k, v in offenders.items() if k not in NOT_YET_IN_A_SQL_HOME} == {}
+
+
+def test_the_statement_exceptions_are_still_needed() -> None:
+    assert [p for p in NOT_YET_IN_A_SQL_HOME if not _statement_builders(ROOT / p)] == []
+
+
+def test_the_statement_check_sees_constructors_and_compiled_reads() -> None:
+    assert {"select", "CompiledRead", "dialects.insert"} <= _statement_builders(
+        SERVICE / "posts" / "repository.py"
+    ) | _statement_builders(SERVICE / "posts" / "queries.py")
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_services_know_no_http_kit(domain: str) -> None:
+    services = [p for p in _sources(domain) if p.name == "service.py"]
+    assert _offenders(services, ("service.kit.http",)) == []
+
+
+def test_posts_below_the_routers_know_no_http() -> None:
+    """Only posts' routers, their query models (filters.py) and the publisher's provider
+    (events.py) speak FastAPI; the service layer and the SQL do not. The one exception:
+    representation.py builds the response models the route sends with the route class's
+    `construct` (kit/http/routing/models.py: no validation of trusted columns)."""
+    http = ("fastapi", "starlette", "service.kit.http")
+    below = [
+        p
+        for p in _sources("posts")
+        if not p.name.endswith("router.py") and p.name not in ("filters.py", "events.py")
+    ]
+    allowed = "service.posts.representation imports service.kit.http.routing.models"
+    assert [o for o in _offenders(below, http) if not o.startswith(allowed)] == []

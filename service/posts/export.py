@@ -12,6 +12,8 @@ next chunk is read.
   replica is cancelled by replay conflicts.
 - SQLite: keyset chunks (`(created_at, id) > last`, LIMIT CHUNK), one short statement each.
 
+Both are `repository.export_chunks`; this module scopes the filters and encodes the rows.
+
 The route opens the session (and the database slot) in a dependency that lives until the
 response is sent, and runs the query before the first byte: a busy or unavailable database is
 a 503 problem, not a truncated 200.
@@ -24,21 +26,19 @@ from collections.abc import AsyncIterator, Sequence
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Row, false
+from sqlalchemy import Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db import dialects, streaming
 from service.kit.errors import Unauthorized
-from service.kit.pagination import paginate
-from service.posts import listing, read_model, repository
+from service.posts import repository
 from service.posts.models import PostStatus
-from service.posts.schemas import PostFilter, PostPublic, PostSort
+from service.posts.queries import PublicRow
+from service.posts.representation import build
+from service.posts.schemas import PostFilter, PostPublic
 from service.users.models import User
 
 CHUNK = 1000
 """Rows per fetch: bounds the memory of one export (~1 MB of rows at a time)."""
-
-OLDEST_FIRST = repository.SORTS[PostSort.oldest]
 
 CSV_COLUMNS = (
     "id",
@@ -65,18 +65,6 @@ class ExportFormat(StrEnum):
 MEDIA_TYPES = {ExportFormat.ndjson: "application/x-ndjson", ExportFormat.csv: "text/csv"}
 
 
-def _statement(session: AsyncSession, filters: PostFilter) -> tuple[Any, dict[str, Any]]:
-    # The listing's statement (service/posts/listing.py): public columns, author, and each
-    # row's tags in the same row, so nothing else runs on the cursor's connection.
-    dialect = dialects.dialect_name(session)
-    params = listing.parameters(filters, None, dialect)
-    shape = listing.Shape.of(dialect, filters, PostSort.oldest, cursor=False)
-    if params is None:  # nothing can match (an empty full-text query)
-        params = {}
-        return listing.filtered(shape).where(false()), params
-    return listing.filtered(shape), params
-
-
 def scoped(filters: PostFilter, viewer: User) -> PostFilter:
     """Drafts are only ever the viewer's own (the rule of `GET /posts`)."""
     if filters.status is PostStatus.draft:
@@ -86,39 +74,8 @@ def scoped(filters: PostFilter, viewer: User) -> PostFilter:
     return filters
 
 
-async def open_rows(
-    session: AsyncSession, filters: PostFilter
-) -> AsyncIterator[Sequence[Row[Any]]]:
-    """Run the export's query now; the chunks of rows come from the returned iterator."""
-    statement, params = _statement(session, filters)
-    if dialects.dialect_name(session) == "postgresql":
-        ordered = statement.order_by(*OLDEST_FIRST.order_by())
-        return await streaming.cursor_chunks(session, ordered, params, CHUNK, name="export")
-    first = await _chunk(session, statement, params, None)
-    return _keyset_chunks(session, statement, params, first)
-
-
-async def _chunk(
-    session: AsyncSession, statement: Any, params: dict[str, Any], after: Sequence[Any] | None
-) -> list[Any]:
-    # paginate() asks for CHUNK + 1 rows; the look-ahead row only tells whether more follow.
-    page = paginate(statement, OLDEST_FIRST, after, CHUNK)
-    return list((await session.exec(page, params=params)).all())
-
-
-async def _keyset_chunks(
-    session: AsyncSession, statement: Any, params: dict[str, Any], rows: list[Any]
-) -> AsyncIterator[Sequence[Row[Any]]]:
-    while True:
-        yield rows[:CHUNK]
-        if len(rows) <= CHUNK:
-            return
-        last = rows[CHUNK - 1]
-        rows = await _chunk(session, statement, params, (last.created_at, last.id))
-
-
 def _posts(rows: Sequence[Row[Any]]) -> list[PostPublic]:
-    return [read_model.build(cast(read_model.PublicRow, row._mapping)) for row in rows]
+    return [build(cast(PublicRow, row._mapping)) for row in rows]
 
 
 def ndjson_lines(rows: Sequence[Row[Any]]) -> bytes:
@@ -169,5 +126,5 @@ async def export(
     session: AsyncSession, *, filters: PostFilter, viewer: User, export_format: ExportFormat
 ) -> AsyncIterator[bytes]:
     """Start the export (the query runs now) and return its body, chunk by chunk."""
-    chunks = await open_rows(session, scoped(filters, viewer))
+    chunks = await repository.export_chunks(session, scoped(filters, viewer), CHUNK)
     return encode(chunks, export_format)

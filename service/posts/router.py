@@ -11,9 +11,11 @@ from service.kit.http.answers import (
     error_responses,
     success_headers,
 )
+from service.kit.http.preconditions import IfMatch
+from service.kit.http.responses import representation_etag
 from service.kit.http.routing import Route
 from service.kit.schemas import IdPath
-from service.posts import bulk, bulk_changes, examples, service
+from service.posts import bulk, examples, service
 from service.posts.events import PublisherDep
 from service.posts.schemas import (
     BulkChange,
@@ -33,7 +35,7 @@ from service.users.dependencies import (
 
 router = APIRouter(prefix="/posts", tags=["posts"], route_class=Route)
 
-IfMatch = Annotated[
+IfMatchHeader = Annotated[
     str | None,
     Header(
         max_length=256,
@@ -69,7 +71,7 @@ async def create_post(
 ) -> PostPublic:
     post = await service.create(session, publisher, author=user, data=data)
     response.headers["Location"] = f"/api/v1/posts/{post.id}"
-    response.headers["ETag"] = service.etag(post)
+    response.headers["ETag"] = representation_etag(post)
     return post
 
 
@@ -105,7 +107,7 @@ async def bulk_set_status(
 ) -> BulkChangeResult:
     """Publish or unpublish up to 1000 of your posts: `{items: [{id, status, version?}]}`;
     items that cannot be changed are reported as `{index, detail}`, the others are applied."""
-    return await bulk_changes.bulk_set_status(session, publisher, author=user, items=data.items)
+    return await bulk.bulk_set_status(session, publisher, author=user, items=data.items)
 
 
 @router.delete(
@@ -118,7 +120,7 @@ async def bulk_set_status(
 )
 async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) -> BulkChangeResult:
     """Soft-delete up to 1000 of your posts: `{items: [{id, version?}]}` (per-item report)."""
-    return await bulk_changes.bulk_delete(session, author=user, items=data.items)
+    return await bulk.bulk_delete(session, author=user, items=data.items)
 
 
 @router.patch(
@@ -139,15 +141,15 @@ async def update_post(
     session: SessionDep,
     publisher: PublisherDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchHeader = None,
 ) -> PostPublic:
     """Owner only. Omitted fields stay as they are; `null` is refused (422 naming the field):
     no field of a post can be cleared. `tags` replaces all tags. One PATCH bumps `version`
     once; the response carries the new `ETag` (the one the next GET sends)."""
     post = await service.update(
-        session, publisher, post_id=post_id, user=user, data=data, if_match=if_match
+        session, publisher, post_id=post_id, user=user, data=data, precondition=IfMatch(if_match)
     )
-    response.headers["ETag"] = service.etag(post)
+    response.headers["ETag"] = representation_etag(post)
     return post
 
 
@@ -161,10 +163,10 @@ async def update_post(
     responses=error_responses(NOT_YOURS, STALE),
 )
 async def delete_post(
-    post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatch = None
+    post_id: IdPath, user: CurrentUser, session: SessionDep, if_match: IfMatchHeader = None
 ) -> None:
     """Soft delete (owner or moderator); `If-Match` as for PATCH."""
-    await service.soft_delete(session, post_id=post_id, user=user, if_match=if_match)
+    await service.soft_delete(session, post_id=post_id, user=user, precondition=IfMatch(if_match))
 
 
 @router.post(
@@ -179,7 +181,7 @@ async def restore_post(
     post_id: IdPath, user: CurrentUser, session: SessionDep, response: Response
 ) -> PostPublic:
     post = await service.restore(session, post_id=post_id, user=user)
-    response.headers["ETag"] = service.etag(post)
+    response.headers["ETag"] = representation_etag(post)
     return post
 
 

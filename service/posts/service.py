@@ -14,15 +14,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.kit.authz import ensure_owner
 from service.kit.db.reads import Row
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
-from service.kit.http import etags
-from service.kit.http.responses import representation_etag
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager, SortKey
+from service.kit.preconditions import Precondition
 from service.moderation.models import Action
-from service.posts import likes, listing, moderation, read_model, repository, search, slugs
+from service.posts import moderation, queries, repository, slugs
 from service.posts.events import PostPublished, Publisher
 from service.posts.models import Post, PostStatus, excerpt_of
-from service.posts.read_model import PublicRow
+from service.posts.queries import PublicRow
+from service.posts.representation import build, of_entity, to_public
 from service.posts.schemas import (
     LikeState,
     PostCreate,
@@ -35,12 +35,6 @@ from service.tags import service as tags
 from service.users.models import User
 
 _Found = TypeVar("_Found", Post, Row)
-
-
-def etag(post: PostPublic) -> str:
-    """The strong ETag of a post: the one `GET /posts/{id}` sends with this representation (the
-    hash of its JSON), so it changes whenever the representation does (an edit, a like)."""
-    return representation_etag(post)
 
 
 def _visible_to(post: Post | Row, viewer: User | None) -> bool:
@@ -76,9 +70,9 @@ async def _representation(session: AsyncSession, post_id: int) -> PostPublic:
     """The post as `GET /posts/{id}` will show it once this transaction commits, read by the
     same statement: the body and the ETag of a write's response are exactly those of the next
     GET (a document's key order, for one, is the database's: JSONB sorts keys)."""
-    fields = await read_model.BY_ID.first(session, post_id=post_id)
+    fields = await queries.BY_ID.first(session, post_id=post_id)
     assert fields is not None
-    return read_model.build(fields)
+    return build(fields)
 
 
 async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> Post:
@@ -142,7 +136,7 @@ async def check_visible(
     reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
 ) -> None:
     """`get_visible` for the read path: NotFound unless the viewer may see the post."""
-    _shown(await read_model.VISIBILITY.first(reader, post_id=post_id), viewer)
+    _shown(await queries.VISIBILITY.first(reader, post_id=post_id), viewer)
 
 
 async def get_any(session: AsyncSession, post_id: int) -> Post:
@@ -154,13 +148,13 @@ async def read_post(
     reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
 ) -> PostPublic:
     """`get_visible` for the read path: the public representation, one statement (no entity)."""
-    fields = _shown(await read_model.BY_ID.first(reader, post_id=post_id), viewer)
-    return read_model.build(fields)
+    fields = _shown(await queries.BY_ID.first(reader, post_id=post_id), viewer)
+    return build(fields)
 
 
 async def read_published(session: AsyncSession, post_ids: list[int]) -> list[PostPublic]:
     """The published posts among `post_ids`, in id order (what the realtime feed shows)."""
-    posts = await read_model.get_many(session, post_ids)
+    posts = to_public(await repository.get_many(session, post_ids))
     return [post for post in posts if post.status == PostStatus.published]
 
 
@@ -177,20 +171,20 @@ async def list_posts(
         if viewer is None:
             raise Unauthorized("Sign in to list your drafts.")
         filters = replace(filters, author_id=viewer.id)
-    key = repository.SORTS[sort]
-    rows = await listing.page_rows(
+    key = queries.SORTS[sort]
+    rows = await queries.page_rows(
         reader, filters=filters, sort=sort, after=pager.after(key), limit=pager.limit
     )
     return _page(rows, key, pager)
 
 
 async def search_posts(session: AsyncSession, *, q: str, limit: int) -> list[PostPublic]:
-    rows = await search.best_matches(session, q=q, limit=limit)
-    return read_model.to_public(rows)
+    rows = await repository.best_matches(session, q=q, limit=limit)
+    return to_public(rows)
 
 
 async def top_posts(session: AsyncSession, *, per_author: int, pager: Pager) -> Page[PostPublic]:
-    key = repository.SORTS[PostSort.most_liked]
+    key = queries.SORTS[PostSort.most_liked]
     rows = await repository.top_per_author(
         session, per_author=per_author, sort=key, after=pager.after(key), limit=pager.limit
     )
@@ -199,7 +193,7 @@ async def top_posts(session: AsyncSession, *, per_author: int, pager: Pager) -> 
 
 def _page(rows: Sequence[PublicRow], key: SortKey, pager: Pager) -> Page[PostPublic]:
     items, next_cursor = pager.page(rows, key)
-    return Page(items=read_model.to_public(items), next_cursor=next_cursor)
+    return Page(items=to_public(items), next_cursor=next_cursor)
 
 
 async def _get_owned(
@@ -209,12 +203,11 @@ async def _get_owned(
     return ensure_owner(post, user, visible=_visible_to, what="post")
 
 
-def check_precondition(post: Post, if_match: str | None) -> None:
-    """412 unless `If-Match` is absent, `*`, or names the ETag of the post's current
-    representation by the strong comparison (a weak `W/` tag never matches). `post` is the
+def check_precondition(post: Post, precondition: Precondition) -> None:
+    """412 unless `precondition` holds on the post's current representation. `post` is the
     entity with its author and tags, as loaded for the write: its representation is built the
-    way a GET builds it, and hashed the same way."""
-    if if_match is not None and not etags.match(if_match, etag(read_model.of_entity(post))):
+    way a GET builds it (so an `If-Match` compares the ETag a GET sent)."""
+    if not precondition.holds(of_entity(post)):
         raise PreconditionFailed("The post has changed since you read it (If-Match).")
 
 
@@ -225,10 +218,10 @@ async def update(
     post_id: int,
     user: User,
     data: PostUpdate,
-    if_match: str | None,
+    precondition: Precondition,
 ) -> PostPublic:
     post = await _get_owned(session, post_id, user)
-    check_precondition(post, if_match)
+    check_precondition(post, precondition)
     assert post.id is not None
     was_published = post.status == PostStatus.published
     # Explicit nulls never get here (PostUpdate refuses them): what is set is a change.
@@ -251,11 +244,11 @@ async def update(
 
 
 async def soft_delete(
-    session: AsyncSession, *, post_id: int, user: User, if_match: str | None
+    session: AsyncSession, *, post_id: int, user: User, precondition: Precondition
 ) -> None:
     """By the owner, or by a moderator (recorded in the moderation log)."""
     post = await moderation.get_moderatable(session, post_id, user)
-    check_precondition(post, if_match)
+    check_precondition(post, precondition)
     post.deleted_at = utcnow()
     moderation.record_if_moderated(session, post, user, Action.post_delete)
     await _flush_versioned(session)
@@ -283,9 +276,9 @@ async def like(session: AsyncSession, *, post_id: int, user: User) -> LikeState:
     post = await get_visible(session, post_id, user, bare=True)
     assert post.id is not None
     assert user.id is not None
-    count = await likes.add_like(session, post_id=post.id, user_id=user.id)
+    count = await repository.add_like(session, post_id=post.id, user_id=user.id)
     if count is None:  # already liked
-        count = await likes.like_count(session, post.id)
+        count = await repository.like_count(session, post.id)
     return LikeState(post_id=post.id, liked=True, like_count=count)
 
 
@@ -293,7 +286,7 @@ async def unlike(session: AsyncSession, *, post_id: int, user: User) -> LikeStat
     post = await get_visible(session, post_id, user, bare=True)
     assert post.id is not None
     assert user.id is not None
-    count = await likes.remove_like(session, post_id=post.id, user_id=user.id)
+    count = await repository.remove_like(session, post_id=post.id, user_id=user.id)
     if count is None:
-        count = await likes.like_count(session, post.id)
+        count = await repository.like_count(session, post.id)
     return LikeState(post_id=post.id, liked=False, like_count=count)

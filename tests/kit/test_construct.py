@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from service.comments import read_model as comment_rows
 from service.comments.schemas import CommentPublic
 from service.kit.schemas import ResponseModel
-from service.posts import read_model as post_rows
+from service.posts import representation as post_rows
 from service.posts.schemas import PostPublic
 from service.users.schemas import UserPublic
 
@@ -34,7 +34,7 @@ POST_ROW: dict[str, Any] = {
     "version": 2,
     "created_at": WHEN,
     "updated_at": WHEN,
-    "tags": ["a", "b"],  # as read_model._tags leaves them: sorted by code point
+    "tags": ["a", "b"],  # as representation._tags leaves them: sorted by code point
     **AUTHOR_ROW,
 }
 COMMENT_ROW: dict[str, Any] = {

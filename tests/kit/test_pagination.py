@@ -15,7 +15,7 @@ from loadtests.cursors import OLDEST, Cursors
 from service.kit.model_base import utcnow
 from service.kit.pagination import CursorCodec, listing_digest
 from service.posts.models import Post, PostStatus
-from service.posts.repository import SORTS
+from service.posts.queries import SORTS
 from service.posts.schemas import PostSort
 from tests.support.accounts import Account, AccountFactory
 from tests.support.problems import assert_problem

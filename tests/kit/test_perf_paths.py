@@ -12,7 +12,7 @@ from loadtests.seed import SeedParams, seed
 from service.kit.db.engines import create_engine
 from service.kit.db.guard import SessionGuard
 from service.kit.errors import ServiceUnavailable
-from service.posts.listing import Shape, statement_for
+from service.posts.queries import Shape, statement_for
 from service.posts.schemas import PostFilter, PostSort
 from service.settings import Settings
 from tests.support import databases

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.jobs.outbox import EVENTS
-from service.posts.bulk_changes import _apply
+from service.posts.bulk import _apply
 from service.posts.schemas import BulkDeleteItem, BulkError
 from tests.support.accounts import AccountFactory
 from tests.support.api import POSTS, create_post

@@ -5,7 +5,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.posts import search
+from service.posts import repository
 from tests.support.accounts import AccountFactory
 from tests.support.api import API, POSTS, create_post, pages, problem
 from tests.support.statements import StatementCounter
@@ -152,7 +152,7 @@ async def test_search_syntax_is_the_same_on_both_backends(
 async def test_search_text_with_quotes_and_backslashes_is_only_text(
     client: AsyncClient, make_account: AccountFactory
 ) -> None:
-    """PostgreSQL gets the search text as an escaped literal (see search.best_matches)."""
+    """PostgreSQL gets the search text as an escaped literal (see repository.best_matches)."""
     alice = await make_account()
     post = await create_post(client, alice, title="Quotes", body="it's a walrus")
     for q in ("it's walrus", "walrus'); DELETE FROM posts; --", "walrus \\' \\", "'"):
@@ -170,10 +170,10 @@ async def test_search_ranks_only_the_newest_candidates(
     alice = await make_account()
     best = await create_post(client, alice, title="Narwhal narwhal", body="narwhal narwhal")
     newer = [await create_post(client, alice, body="one narwhal") for _ in range(2)]
-    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 2)
+    monkeypatch.setattr(repository, "SEARCH_CANDIDATES", 2)
     found = await client.get(f"{POSTS}/search", params={"q": "narwhal"})
     assert {p["id"] for p in found.json()} == {p["id"] for p in newer}
-    monkeypatch.setattr(search, "SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr(repository, "SEARCH_CANDIDATES", 3)
     found = await client.get(f"{POSTS}/search", params={"q": "narwhal"})
     assert found.json()[0]["id"] == best["id"]
 
