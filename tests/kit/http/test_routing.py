@@ -3,7 +3,7 @@
 import ast
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import fastapi
 import pydantic
@@ -66,6 +66,14 @@ class Item(BaseModel):
     size: int = 1
 
 
+T = TypeVar("T")
+
+
+class Box(BaseModel, Generic[T]):
+    items: list[T]
+    size: int
+
+
 EVENTS: list[str] = []
 
 
@@ -111,6 +119,10 @@ def build(route_class: type[APIRoute]) -> FastAPI:
             raise Answered(Response(b"replayed", 200))
         return item
 
+    @router.get("/boxes", response_model=Box[Item])
+    async def boxes() -> Box[Item]:
+        return Box(items=[Item(name="a"), Item(name="b", size=3)], size=2)  # the generic origin
+
     @router.get("/plain")
     async def plain(q: Annotated[list[str] | None, Query()] = None) -> list[str]:
         return q or []
@@ -146,6 +158,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
         "/items",
         {"content": b'{"name": "\xff"}', "headers": {"content-type": "application/json"}},
     ),
+    ("GET", "/boxes", {}),
     ("GET", "/plain?q=a&q=b", {}),
     ("GET", "/plain", {}),
 ]

@@ -84,6 +84,10 @@ class Runner:
         self.response_class: type[Response] = getattr(response_class, "value", response_class)
         annotation = self.response_field.field_info.annotation if self.response_field else None
         self.response_type = annotation if isinstance(annotation, type) else None
+        # A generic model's page (`Page[PostPublic]`) may come back as its origin (`Page`):
+        # already built from typed values, it is rendered as it is, like the exact type.
+        generic = getattr(self.response_type, "__pydantic_generic_metadata__", None) or {}
+        self.trusted = tuple(t for t in (self.response_type, generic.get("origin")) if t)
         self.by_alias = route.response_model_by_alias
         if any(
             (
@@ -240,7 +244,7 @@ class Runner:
         if status is not None:
             arguments["status_code"] = status
         if self.response_field is not None and self.default_class:
-            if self.response_type is not None and type(content) is self.response_type:
+            if type(content) in self.trusted:
                 assert isinstance(content, BaseModel)
                 serializer = content.__pydantic_serializer__
                 body = serializer.to_json(content, by_alias=self.by_alias)
