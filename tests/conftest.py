@@ -9,7 +9,8 @@ commit path still runs (as SAVEPOINT / RELEASE) and the outer rollback erases it
 import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from tests.support.accounts import PASSWORD, Account, AccountFactory
 from tests.support.migrations import run_alembic
 from tests.support.settings import make_settings
 from tests.support.statements import StatementCounter
+from tests.support.workers import cluster_lock
 
 
 def _backends() -> tuple[str, ...]:
@@ -47,6 +49,7 @@ def _backends() -> tuple[str, ...]:
 
 
 BACKENDS = _backends()
+TESTS = Path(__file__).parent
 PGBOUNCER_SUITES = ("test_router.py",)
 """The API test modules (and all of tests/posts/) also run through PgBouncer."""
 
@@ -72,6 +75,31 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+OUT_OF_PROCESS = ("ops", "hostile", "scaleout", "container")
+"""Folders whose tests start real servers, clusters or images: not part of `--quick`."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--quick",
+        action="store_true",
+        help="the inner loop (make test-quick): only SQLite and in-process tests; deselects"
+        " the PostgreSQL and PgBouncer runs, tests/{ops,hostile,scaleout}/ and `slow` tests",
+    )
+
+
+def _not_quick(item: pytest.Item) -> str | None:
+    """Why `--quick` leaves this item out, or None when it runs."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("backend", "sqlite") != "sqlite":
+        return "--quick: no PostgreSQL or PgBouncer runs"
+    if any(part in OUT_OF_PROCESS for part in item.path.relative_to(TESTS).parts[:-1]):
+        return "--quick: no real servers or clusters (tests/ops, hostile, scaleout)"
+    if item.get_closest_marker("slow") or item.get_closest_marker("exclusive"):
+        return "--quick: no slow tests"
+    return None
+
+
 DESELECTED = pytest.StashKey[Counter[str]]()
 """Why `pytest_collection_modifyitems` deselected tests: reason -> count."""
 
@@ -89,14 +117,23 @@ def _wrong_backend(item: pytest.Item) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Generator[None]:
     """`postgres_only` / `sqlite_only` tests have no run on the other backend (deselected,
-    not skipped: under CI=true nothing may skip); the reasons are counted for the summary."""
+    not skipped: under CI=true nothing may skip); the reasons are counted for the summary.
+    `exclusive` tests form one xdist group (one worker, one after another). After the other
+    hooks (pytest's grouping by backend): the order of `_run_order`."""
     reasons: Counter[str] = config.stash.setdefault(DESELECTED, Counter())
+    quick = config.getoption("quick")
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        reason = _wrong_backend(item)
+        _check_reasons(item)
+        if item.get_closest_marker("exclusive"):
+            item.add_marker(pytest.mark.xdist_group("exclusive"))
+        reason = _wrong_backend(item) or (_not_quick(item) if quick else None)
         if reason is None:
             keep.append(item)
         else:
@@ -105,6 +142,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    yield
+    items.sort(key=_run_order)
+
+
+def _check_reasons(item: pytest.Item) -> None:
+    for name in ("slow", "exclusive"):
+        for mark in item.iter_markers(name):
+            if len(mark.args) != 1 or not isinstance(mark.args[0], str) or mark.kwargs:
+                message = f"{item.nodeid}: @pytest.mark.{name}(reason) takes one reason"
+                raise pytest.UsageError(message)
+
+
+def _touches_postgres(item: pytest.Item) -> bool:
+    """Tests of the SQLite backend never do; any other test may."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is None or callspec.params.get("backend") != "sqlite"
+
+
+def _run_order(item: pytest.Item) -> int:
+    """`slow` tests first, so that none starts near the end; `exclusive` tests last, when
+    nothing but the tests still running on the other workers has to wait for them. A stable
+    sort: pytest's grouping by backend stays within each part."""
+    if item.get_closest_marker("exclusive"):
+        return 2
+    return 0 if item.get_closest_marker("slow") else 1
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, object, object]:
+    """Setup, call and teardown under the server's lock (tests/support/workers.py): exclusive
+    for `exclusive` tests, shared for any other test that may touch PostgreSQL (and for a
+    worker's last test, whose teardown drops its session databases)."""
+    if not (_touches_postgres(item) or nextitem is None or item.get_closest_marker("exclusive")):
+        return (yield)
+    exclusive = item.get_closest_marker("exclusive") is not None
+    with cluster_lock(databases.server_url(), exclusive=exclusive):
+        return (yield)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.settings import Settings
+from tests.ops.servers import STARTUP_TIMEOUT
 from tests.support.network import free_port
 from tests.support.paths import ROOT
 
@@ -43,7 +44,7 @@ async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(100):
+            for _ in range(int(STARTUP_TIMEOUT / 0.1)):
                 try:
                     live = await client.get("/health/live")
                     break

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -87,6 +88,7 @@ async def test_sigkill_between_commit_and_response_then_retry_gets_the_answer(
     )
 
 
+@pytest.mark.exclusive("restarts the primary")
 async def test_retries_after_a_primary_restart_replay_or_re_run_never_409(
     tmp_path: Path,
 ) -> None:

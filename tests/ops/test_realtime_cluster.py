@@ -194,6 +194,7 @@ async def test_delivery_latency_across_instances(
     assert p99 < 1000
 
 
+@pytest.mark.exclusive("restarts the primary")
 async def test_a_resuming_client_misses_nothing_across_a_primary_restart(
     services: tuple[Service, Service], author: dict[str, str]
 ) -> None:
