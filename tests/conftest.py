@@ -31,7 +31,7 @@ from service.kit.db.session import REQUEST_SESSIONS, RequestSessions
 from service.kit.settings import Settings
 from service.main import create_app
 from service.users.models import User
-from service.users.security import create_access_token
+from service.users.security import create_access_token, password_hasher
 from tests.support import databases
 from tests.support.accounts import PASSWORD, Account, AccountFactory
 from tests.support.migrations import run_alembic
@@ -287,10 +287,9 @@ async def client(
 
 
 @pytest.fixture(scope="session")
-def password_hash() -> str:
-    from service.users.security import _hasher
-
-    return _hasher.hash(PASSWORD)
+def password_hash(settings: Settings) -> str:
+    """Hashed once per backend, at the suite's cost (TEST_HASH_COST)."""
+    return password_hasher(settings).hash(PASSWORD)
 
 
 @pytest.fixture

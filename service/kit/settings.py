@@ -177,6 +177,15 @@ class Settings(BaseSettings):
         ge=0,
         description="password hashes that may wait for a turn per process; past it: 503",
     )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=32,
+        description="argon2 memory cost of a new hash (KiB); below the default only outside"
+        " production (the test suite uses a tiny one)",
+    )
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="argon2 passes of a new hash; below 3 only outside production"
+    )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600, ge=60, description="how long an Idempotency-Key is remembered"
     )
@@ -263,6 +272,17 @@ class Settings(BaseSettings):
         if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
             raise ValueError(
                 "JWT_SECRET must be set in production (the development secret is public)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_cheap_hashes_in_production(self) -> "Settings":
+        if self.environment == "production" and (
+            self.password_hash_memory_kib < 65536 or self.password_hash_time_cost < 3
+        ):
+            raise ValueError(
+                "PASSWORD_HASH_MEMORY_KIB / PASSWORD_HASH_TIME_COST below argon2's defaults"
+                " (65536, 3) are for tests, never production"
             )
         return self
 

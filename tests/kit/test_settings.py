@@ -70,3 +70,13 @@ def test_development_generates_a_private_secret_once_and_keeps_it(tmp_path: Path
         _env_file=None,
     )
     assert other.jwt_secret != first.jwt_secret
+
+
+def test_cheap_password_hashes_are_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="never production"):
+        Settings(
+            environment="production",
+            jwt_secret="x" * 40,
+            password_hash_memory_kib=1024,
+            _env_file=None,
+        )

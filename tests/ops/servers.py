@@ -18,7 +18,7 @@ from tests.support import databases
 from tests.support.migrations import migrated_database
 from tests.support.network import free_port
 from tests.support.paths import ROOT
-from tests.support.settings import TEST_JWT_SECRET
+from tests.support.settings import TEST_HASH_COST_ENV, TEST_JWT_SECRET
 
 STARTUP_TIMEOUT = 60.0
 """A deadline, not a wait (readiness is polled): generous, for a machine busy with the other
@@ -77,6 +77,7 @@ async def running_service(
         # Writers here run flat out from one address; tests of the limits pass their own.
         "WRITE_RATE_LIMIT": "off",
         "SEARCH_RATE_LIMIT": "off",
+        **TEST_HASH_COST_ENV,
     }
     environment |= env or {}
     command = [
