@@ -9,7 +9,7 @@ commit path still runs (as SAVEPOINT / RELEASE) and the outer rollback erases it
 import os
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ from tests.support.accounts import PASSWORD, Account, AccountFactory
 from tests.support.migrations import run_alembic
 from tests.support.settings import make_settings
 from tests.support.statements import StatementCounter
-from tests.support.workers import cluster_lock
 
 
 def _backends() -> tuple[str, ...]:
@@ -48,6 +47,7 @@ def _backends() -> tuple[str, ...]:
     return ("sqlite", "postgresql")
 
 
+pytest_plugins = ["tests.support.scheduling"]
 BACKENDS = _backends()
 TESTS = Path(__file__).parent
 PGBOUNCER_SUITES = ("test_router.py",)
@@ -77,6 +77,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 OUT_OF_PROCESS = ("ops", "hostile", "scaleout", "container")
 """Folders whose tests start real servers, clusters or images: not part of `--quick`."""
+SERVER_MODULES = ("docs/test_readme.py", "kit/test_docs_browser.py", "test_dockerfile.py")
+"""Modules elsewhere that start a real server (and a browser): not part of `--quick` either."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--quick",
         action="store_true",
         help="the inner loop (make test-quick): only SQLite and in-process tests; deselects"
-        " the PostgreSQL and PgBouncer runs, tests/{ops,hostile,scaleout}/ and `slow` tests",
+        " the PostgreSQL and PgBouncer runs, real servers and clusters, and `slow` tests",
     )
 
 
@@ -93,8 +95,9 @@ def _not_quick(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and callspec.params.get("backend", "sqlite") != "sqlite":
         return "--quick: no PostgreSQL or PgBouncer runs"
-    if any(part in OUT_OF_PROCESS for part in item.path.relative_to(TESTS).parts[:-1]):
-        return "--quick: no real servers or clusters (tests/ops, hostile, scaleout)"
+    relative = item.path.relative_to(TESTS)
+    if relative.as_posix() in SERVER_MODULES or any(p in OUT_OF_PROCESS for p in relative.parts):
+        return "--quick: no real servers or clusters (tests/ops, hostile, scaleout, ...)"
     if item.get_closest_marker("slow") or item.get_closest_marker("exclusive"):
         return "--quick: no slow tests"
     return None
@@ -117,22 +120,15 @@ def _wrong_backend(item: pytest.Item) -> str | None:
     return None
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> Generator[None]:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`postgres_only` / `sqlite_only` tests have no run on the other backend (deselected,
     not skipped: under CI=true nothing may skip); the reasons are counted for the summary.
-    `exclusive` tests form one xdist group (one worker, one after another). After the other
-    hooks (pytest's grouping by backend): the order of `_run_order`."""
+    (Their order and grouping for the xdist workers: tests/support/scheduling.py.)"""
     reasons: Counter[str] = config.stash.setdefault(DESELECTED, Counter())
     quick = config.getoption("quick")
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        _check_reasons(item)
-        if item.get_closest_marker("exclusive"):
-            item.add_marker(pytest.mark.xdist_group("exclusive"))
         reason = _wrong_backend(item) or (_not_quick(item) if quick else None)
         if reason is None:
             keep.append(item)
@@ -142,45 +138,6 @@ def pytest_collection_modifyitems(
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    yield
-    items.sort(key=_run_order)
-
-
-def _check_reasons(item: pytest.Item) -> None:
-    for name in ("slow", "exclusive"):
-        for mark in item.iter_markers(name):
-            if len(mark.args) != 1 or not isinstance(mark.args[0], str) or mark.kwargs:
-                message = f"{item.nodeid}: @pytest.mark.{name}(reason) takes one reason"
-                raise pytest.UsageError(message)
-
-
-def _touches_postgres(item: pytest.Item) -> bool:
-    """Tests of the SQLite backend never do; any other test may."""
-    callspec = getattr(item, "callspec", None)
-    return callspec is None or callspec.params.get("backend") != "sqlite"
-
-
-def _run_order(item: pytest.Item) -> int:
-    """`slow` tests first, so that none starts near the end; `exclusive` tests last, when
-    nothing but the tests still running on the other workers has to wait for them. A stable
-    sort: pytest's grouping by backend stays within each part."""
-    if item.get_closest_marker("exclusive"):
-        return 2
-    return 0 if item.get_closest_marker("slow") else 1
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(
-    item: pytest.Item, nextitem: pytest.Item | None
-) -> Generator[None, object, object]:
-    """Setup, call and teardown under the server's lock (tests/support/workers.py): exclusive
-    for `exclusive` tests, shared for any other test that may touch PostgreSQL (and for a
-    worker's last test, whose teardown drops its session databases)."""
-    if not (_touches_postgres(item) or nextitem is None or item.get_closest_marker("exclusive")):
-        return (yield)
-    exclusive = item.get_closest_marker("exclusive") is not None
-    with cluster_lock(databases.server_url(), exclusive=exclusive):
-        return (yield)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
