@@ -12,9 +12,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.settings import Settings
-from tests.ops.servers import STARTUP_TIMEOUT
 from tests.support.network import free_port
 from tests.support.paths import ROOT
+from tests.support.servers import STARTUP_TIMEOUT
 
 
 def _instruction(name: str) -> list[str]:

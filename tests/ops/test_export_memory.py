@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.posts.export import CHUNK
-from tests.ops.servers import running_service
+from tests.support.servers import running_service
 from tests.support.settings import make_settings
 
 log = logging.getLogger("inkwell.tests.export")

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from tests.ops.durability_support import FAST
-from tests.ops.servers import (
+from tests.support.api import register
+from tests.support.servers import (
     db_ctl,
     postgres_service_database,
     restartable_primary,
     running_service,
 )
-from tests.support.api import register
 from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"

@@ -5,8 +5,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.servers import running_service
 from tests.support.migrations import migrated_database
+from tests.support.servers import running_service
 
 MAX_REQUESTS = 400
 """Enough for both workers to accept some connections even when one starts much later."""

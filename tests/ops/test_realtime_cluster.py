@@ -20,14 +20,14 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.ops.servers import (
+from tests.support.api import create_post_as, register
+from tests.support.servers import (
     Service,
     db_ctl,
     postgres_service_database,
     restartable_primary,
     running_service,
 )
-from tests.support.api import create_post_as, register
 
 QUEUE_SIZE = 8
 

@@ -1,4 +1,5 @@
-"""Real service processes (`python -m service.serve`, as `make run` and the image run it)."""
+"""The suite's one launcher of real service processes (`python -m service.serve`, as `make run`
+and the image run it), and the cluster node a test may restart."""
 
 import asyncio
 import contextlib
@@ -149,3 +150,21 @@ async def db_ctl(cluster: tuple[str, str], *args: str) -> None:
     )
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode(errors="replace")
+
+
+@asynccontextmanager
+async def served(
+    backend: str, folder: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[Service, str]]:
+    """`python -m service.serve` on a fresh, migrated database of `backend`; (service, URL)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'inkwell.db'}"
+        await migrated_database(url)
+        async with running_service(url, folder / "service.log", env=env) as service:
+            yield service, url
+        return
+    async with (
+        postgres_service_database("hostile") as url,
+        running_service(url, folder / "service.log", env=env) as service,
+    ):
+        yield service, url
