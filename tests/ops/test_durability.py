@@ -43,6 +43,7 @@ def report(line: str) -> None:
     sys.stdout.write(f"\n{line}\n")
 
 
+@pytest.mark.slow("SIGKILLs and restarts a real server under writes, then waits for every job")
 async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_none(
     service_db: str, tmp_path: Path, backend: str
 ) -> None:

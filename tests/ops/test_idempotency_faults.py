@@ -46,6 +46,7 @@ async def posts_titled(engine: AsyncEngine, title: str) -> list[int]:
         return [int(r[0]) for r in rows]
 
 
+@pytest.mark.slow("SIGKILLs and restarts a real server 4 times")
 async def test_sigkill_between_commit_and_response_then_retry_gets_the_answer(
     service_db: str, tmp_path: Path, backend: str
 ) -> None:
