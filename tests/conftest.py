@@ -10,6 +10,7 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from service.kit.db.engines import (
 from service.main import create_app
 from service.settings import Settings
 from service.users.models import User
-from service.users.security import create_access_token
+from service.users.security import create_access_token, password_hasher
 from tests.support import databases
 from tests.support.accounts import PASSWORD, Account, AccountFactory
 from tests.support.migrations import run_alembic
@@ -46,7 +47,9 @@ def _backends() -> tuple[str, ...]:
     return ("sqlite", "postgresql")
 
 
+pytest_plugins = ["tests.support.scheduling"]
 BACKENDS = _backends()
+TESTS = Path(__file__).parent
 PGBOUNCER_SUITES = ("test_router.py",)
 """The API test modules (and all of tests/posts/) also run through PgBouncer."""
 
@@ -72,6 +75,34 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+OUT_OF_PROCESS = ("ops", "hostile", "scaleout", "container")
+"""Folders whose tests start real servers, clusters or images: not part of `--quick`."""
+SERVER_MODULES = ("docs/test_readme.py", "kit/test_docs_browser.py", "test_dockerfile.py")
+"""Modules elsewhere that start a real server (and a browser): not part of `--quick` either."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--quick",
+        action="store_true",
+        help="the inner loop (make test-quick): only SQLite and in-process tests; deselects"
+        " the PostgreSQL and PgBouncer runs, real servers and clusters, and `slow` tests",
+    )
+
+
+def _not_quick(item: pytest.Item) -> str | None:
+    """Why `--quick` leaves this item out, or None when it runs."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and callspec.params.get("backend", "sqlite") != "sqlite":
+        return "--quick: no PostgreSQL or PgBouncer runs"
+    relative = item.path.relative_to(TESTS)
+    if relative.as_posix() in SERVER_MODULES or any(p in OUT_OF_PROCESS for p in relative.parts):
+        return "--quick: no real servers or clusters (tests/ops, hostile, scaleout, ...)"
+    if item.get_closest_marker("slow") or item.get_closest_marker("exclusive"):
+        return "--quick: no slow tests"
+    return None
+
+
 DESELECTED = pytest.StashKey[Counter[str]]()
 """Why `pytest_collection_modifyitems` deselected tests: reason -> count."""
 
@@ -91,12 +122,14 @@ def _wrong_backend(item: pytest.Item) -> str | None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`postgres_only` / `sqlite_only` tests have no run on the other backend (deselected,
-    not skipped: under CI=true nothing may skip); the reasons are counted for the summary."""
+    not skipped: under CI=true nothing may skip); the reasons are counted for the summary.
+    (Their order and grouping for the xdist workers: tests/support/scheduling.py.)"""
     reasons: Counter[str] = config.stash.setdefault(DESELECTED, Counter())
+    quick = config.getoption("quick")
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        reason = _wrong_backend(item)
+        reason = _wrong_backend(item) or (_not_quick(item) if quick else None)
         if reason is None:
             keep.append(item)
         else:
@@ -211,10 +244,9 @@ async def client(
 
 
 @pytest.fixture(scope="session")
-def password_hash() -> str:
-    from service.users.security import _hasher
-
-    return _hasher.hash(PASSWORD)
+def password_hash(settings: Settings) -> str:
+    """Hashed once per backend, at the suite's cost (TEST_HASH_COST)."""
+    return password_hasher(settings).hash(PASSWORD)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.settings import Settings
 from tests.support.network import free_port
 from tests.support.paths import ROOT
+from tests.support.servers import STARTUP_TIMEOUT
 
 
 def _instruction(name: str) -> list[str]:
@@ -43,7 +44,7 @@ async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            for _ in range(100):
+            for _ in range(int(STARTUP_TIMEOUT / 0.1)):
                 try:
                     live = await client.get("/health/live")
                     break

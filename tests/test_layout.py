@@ -41,3 +41,50 @@ def test_the_check_sees_conftest_imports(tmp_path: Path) -> None:
         "import tests.conftest\nfrom tests.conftest import PASSWORD\nfrom tests import conftest\n"
     )
     assert _conftest_imports(module) == ["tests.conftest", "tests.conftest", "tests.conftest"]
+
+
+CROSS_CUTTING = {"container", "docs", "hostile", "ops", "scaleout", "security", "support"}
+"""Test folders that mirror no service package: suites across the service, and the helpers."""
+
+
+def test_test_folders_mirror_the_service_or_cut_across_it() -> None:
+    service = {
+        p.name for p in (TESTS.parent / "service").iterdir() if (p / "__init__.py").is_file()
+    }
+    folders = {p.name for p in TESTS.iterdir() if (p / "__init__.py").is_file()}
+    assert folders - service - CROSS_CUTTING == set()
+
+
+def _starts_the_service(path: Path) -> bool:
+    """The module names `service.serve` in code (a command line), not only in prose."""
+    tree = ast.parse(path.read_text(), str(path))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return any(
+        isinstance(node, ast.Constant)
+        and node.value == "service.serve"
+        and id(node) not in docstrings
+        for node in ast.walk(tree)
+    )
+
+
+def test_one_server_launcher_in_support() -> None:
+    """Real service processes start only through tests/support/servers.py."""
+    launchers = {
+        str(path.relative_to(TESTS.parent))
+        for path in sorted(TESTS.rglob("*.py"))
+        if path != Path(__file__) and (_starts_the_service(path) or path.name == "servers.py")
+    }
+    assert launchers == {"tests/support/servers.py"}
+
+
+def test_the_launcher_check_tells_a_command_from_prose(tmp_path: Path) -> None:
+    command, prose = tmp_path / "command.py", tmp_path / "prose.py"
+    command.write_text('ARGS = ["python", "-m", "service.serve"]\n')
+    prose.write_text('"""Runs `python -m service.serve`."""\n\ndef f():\n    """service.serve"""\n')
+    assert (_starts_the_service(command), _starts_the_service(prose)) == (True, False)

@@ -26,7 +26,23 @@ QUEUE_FULL = "Too many password checks are waiting; retry shortly (PASSWORD_HASH
 
 _hasher = PasswordHash((Argon2Hasher(),))
 # Verified against when the user does not exist, so timing does not reveal existence.
-_DUMMY_HASH = _hasher.hash("inkwell-timing-equaliser")
+_DUMMY_PASSWORD = "inkwell-timing-equaliser"
+_DUMMY_HASH = _hasher.hash(_DUMMY_PASSWORD)
+
+
+def password_hasher(settings: UsersSettings) -> PasswordHash:
+    """argon2 at the settings' cost (argon2's defaults unless PASSWORD_HASH_* lower it, which
+    only tests do); verification reads the cost from each hash, so any stored hash verifies."""
+    if (settings.password_hash_memory_kib, settings.password_hash_time_cost) == (65536, 3):
+        return _hasher
+    return PasswordHash(
+        (
+            Argon2Hasher(
+                memory_cost=settings.password_hash_memory_kib,
+                time_cost=settings.password_hash_time_cost,
+            ),
+        )
+    )
 
 
 async def hash_password(password: str) -> str:
@@ -41,15 +57,21 @@ class Hashing:
     while they are here: a burst of logins queues here, not in the pool (where waiters time
     out after DB_POOL_TIMEOUT and other users' writes starve)."""
 
-    def __init__(self, concurrency: int, queue: int, retry_after: int) -> None:
+    def __init__(
+        self, concurrency: int, queue: int, retry_after: int, hasher: PasswordHash = _hasher
+    ) -> None:
         self.concurrency, self.queue, self.retry_after = concurrency, queue, retry_after
+        self.hasher = hasher
+        # hashed at the same cost as real passwords, so a missing user takes as long
+        self._dummy_hash = _DUMMY_HASH if hasher is _hasher else hasher.hash(_DUMMY_PASSWORD)
         self._limiter: anyio.CapacityLimiter | None = None
         self.in_flight = 0
 
     @classmethod
     def from_settings(cls, settings: UsersSettings) -> "Hashing":
         concurrency = settings.password_hash_concurrency or max(1, os.cpu_count() or 1)
-        return cls(concurrency, settings.password_hash_queue, settings.retry_after_seconds)
+        hasher = password_hasher(settings)
+        return cls(concurrency, settings.password_hash_queue, settings.retry_after_seconds, hasher)
 
     async def _run(self, function: Callable[..., R], *args: Any) -> R:
         if self.in_flight >= self.concurrency + self.queue:
@@ -63,11 +85,11 @@ class Hashing:
             self.in_flight -= 1
 
     async def hash(self, password: str) -> str:
-        return await self._run(_hasher.hash, password)
+        return await self._run(self.hasher.hash, password)
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         """False for a missing hash too, after the same amount of work as a real check."""
-        matches = await self._run(_hasher.verify, password, password_hash or _DUMMY_HASH)
+        matches = await self._run(self.hasher.verify, password, password_hash or self._dummy_hash)
         return matches and password_hash is not None
 
 

@@ -60,6 +60,15 @@ class UsersSettings(KitSettings):
         ge=0,
         description="password hashes that may wait for a turn per process; past it: 503",
     )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=32,
+        description="argon2 memory cost of a new hash (KiB); below the default only outside"
+        " production (the test suite uses a tiny one)",
+    )
+    password_hash_time_cost: int = Field(
+        default=3, ge=1, description="argon2 passes of a new hash; below 3 only outside production"
+    )
 
     # Serving limits: the login throttle (`users/ratelimit.py`) and the per-caller budgets.
     login_rate_limit: str = Field(
@@ -108,6 +117,17 @@ class UsersSettings(KitSettings):
         """Login throttling cannot be switched off; a typo fails at start."""
         parse(value)
         return value
+
+    @model_validator(mode="after")
+    def _refuse_cheap_hashes_in_production(self) -> Self:
+        if self.environment == "production" and (
+            self.password_hash_memory_kib < 65536 or self.password_hash_time_cost < 3
+        ):
+            raise ValueError(
+                "PASSWORD_HASH_MEMORY_KIB / PASSWORD_HASH_TIME_COST below argon2's defaults"
+                " (65536, 3) are for tests, never production"
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_secret_in_production(self) -> Self:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from service.settings import Settings
-from tests.ops.servers import Service, running_service
 from tests.support.migrations import backend_database
 from tests.support.paths import ROOT
+from tests.support.servers import Service, running_service
 
 SECTION = "## First requests"
 MARK = "@@ end of block @@"

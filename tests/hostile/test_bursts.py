@@ -16,9 +16,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.hostile.servers import served
-from tests.ops.servers import Service
 from tests.support.databases import _dsn
+from tests.support.servers import Service, served
 
 API = "/api/v1"
 BURST = 100

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from tests.hostile.cases import Case, Target, all_cases
-from tests.hostile.servers import served
-from tests.ops.servers import Service
+from tests.support.servers import Service, served
 
 API = "/api/v1"
 CONCURRENCY = 4

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.hostile.servers import open_sockets, rss_bytes, served
-from tests.ops.servers import Service
+from tests.support.processes import open_sockets, rss_bytes
+from tests.support.servers import Service, served
 
 MiB = 1024 * 1024
 HEAD_TIMEOUT = 2.0

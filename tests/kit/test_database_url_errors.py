@@ -30,6 +30,7 @@ def _migrate(url: str) -> subprocess.CompletedProcess[str]:
         (f"postgres://postgres@127.0.0.1:{free_port()}/inkwell", "Connect call failed"),
         ("postgresql://postgres@127.0.0.1:5432/inkwell_no_such_database", "does not exist"),
     ],
+    ids=["unreachable", "unreachable-postgres-scheme", "missing-database"],  # same in every worker
 )
 def test_unreachable_or_missing_database_is_one_line(url: str, reason: str) -> None:
     result = _migrate(url)

@@ -21,11 +21,11 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.ops.servers import running_service
 from tests.support import databases
 from tests.support.accounts import PASSWORD
 from tests.support.api import register
 from tests.support.migrations import migrated_database
+from tests.support.servers import running_service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

@@ -88,3 +88,13 @@ def test_proxy_trust_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("FORWARDED_ALLOW_IPS", "10.0.0.0/8")
     settings = Settings(environment="test", _env_file=None)
     assert (settings.proxy_headers, settings.forwarded_allow_ips) == (True, "10.0.0.0/8")
+
+
+def test_cheap_password_hashes_are_refused_in_production() -> None:
+    with pytest.raises(ValidationError, match="never production"):
+        Settings(
+            environment="production",
+            jwt_secret="x" * 40,
+            password_hash_memory_kib=1024,
+            _env_file=None,
+        )

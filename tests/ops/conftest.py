@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.main import create_app
-from tests.ops.servers import postgres_service_database
 from tests.support.migrations import backend_database, migrated_database
+from tests.support.servers import postgres_service_database
 from tests.support.settings import make_settings
 
 

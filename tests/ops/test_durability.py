@@ -22,9 +22,9 @@ from websockets.exceptions import ConnectionClosed
 
 from service.kit.db.engines import create_engine
 from tests.ops.durability_support import FAST
-from tests.ops.servers import running_service
 from tests.support.api import create_post_as, register
 from tests.support.paths import ROOT
+from tests.support.servers import running_service
 from tests.support.settings import TEST_JWT_SECRET, make_settings
 
 KILLS, POSTS_PER_LIFE, FOLLOWERS = 5, 3, 12
@@ -43,6 +43,7 @@ def report(line: str) -> None:
     sys.stdout.write(f"\n{line}\n")
 
 
+@pytest.mark.slow("SIGKILLs and restarts a real server under writes, then waits for every job")
 async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_none(
     service_db: str, tmp_path: Path, backend: str
 ) -> None:

@@ -13,13 +13,14 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from service.posts.export import CHUNK
-from tests.ops.servers import running_service
+from tests.support.servers import running_service
 from tests.support.settings import make_settings
 
 log = logging.getLogger("inkwell.tests.export")
@@ -79,6 +80,7 @@ async def _cursor_still_open(engine: AsyncEngine) -> bool:
         return bool((await connection.execute(query)).scalar_one())
 
 
+@pytest.mark.slow("loads 200k posts, then streams them through a real server")
 async def test_export_streams_200k_posts_in_flat_memory(committed_url: str, tmp_path: Path) -> None:
     # The seed is one big INSERT ... SELECT (search vector, indexes): no 15 s/20 s timeouts.
     settings = make_settings(committed_url, db_statement_timeout_ms=0, db_command_timeout=600)

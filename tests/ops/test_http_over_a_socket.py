@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.ops.servers import running_service
 from tests.support.api import API, POSTS, register
+from tests.support.servers import running_service
 
 
 async def _exchange(port: int, request: bytes) -> bytes:

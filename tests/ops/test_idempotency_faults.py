@@ -12,18 +12,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.kit.db.engines import create_engine
 from tests.ops.durability_support import FAST
-from tests.ops.servers import (
+from tests.support.api import register
+from tests.support.servers import (
     db_ctl,
     postgres_service_database,
     restartable_primary,
     running_service,
 )
-from tests.support.api import register
 from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"
@@ -45,6 +46,7 @@ async def posts_titled(engine: AsyncEngine, title: str) -> list[int]:
         return [int(r[0]) for r in rows]
 
 
+@pytest.mark.slow("SIGKILLs and restarts a real server 4 times")
 async def test_sigkill_between_commit_and_response_then_retry_gets_the_answer(
     service_db: str, tmp_path: Path, backend: str
 ) -> None:
@@ -87,6 +89,7 @@ async def test_sigkill_between_commit_and_response_then_retry_gets_the_answer(
     )
 
 
+@pytest.mark.exclusive("restarts the primary")
 async def test_retries_after_a_primary_restart_replay_or_re_run_never_409(
     tmp_path: Path,
 ) -> None:

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.servers import running_service
 from tests.support.migrations import migrated_database
+from tests.support.servers import running_service
 
 MAX_REQUESTS = 400
 """Enough for both workers to accept some connections even when one starts much later."""
@@ -16,6 +17,7 @@ def _writers(metrics_dir: Path) -> set[str]:
     return {p.name.split("_")[-1] for p in metrics_dir.glob("histogram_*.db")}
 
 
+@pytest.mark.slow("a real server with two worker processes, started and stopped")
 async def test_two_workers_report_every_request(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
     await migrated_database(url)

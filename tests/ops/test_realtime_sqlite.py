@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 from websockets.asyncio.client import connect
 
-from tests.ops.servers import running_service
 from tests.support.api import register
 from tests.support.migrations import migrated_database
+from tests.support.servers import running_service
 
 
 async def test_sqlite_feed_end_to_end(tmp_path: Path) -> None:

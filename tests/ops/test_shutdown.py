@@ -14,9 +14,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.ops.servers import postgres_service_database, running_service
 from tests.support.api import register
 from tests.support.databases import _dsn
+from tests.support.servers import postgres_service_database, running_service
 
 DELAY = 1.0
 GRACEFUL = 10

@@ -106,6 +106,7 @@ async def primary_app(scaleout_db: ScaleoutDb) -> AsyncIterator[FastAPI]:
         yield app
 
 
+@pytest.mark.exclusive("restarts the primary")
 @pytest.mark.parametrize("mode", ["fast", "immediate"])
 async def test_primary_restart_recovers_without_restarting_the_service(
     primary_app: FastAPI, scaleout_db: ScaleoutDb, mode: str

@@ -19,8 +19,13 @@ async def test_concurrent_api_traffic_through_pgbouncer(scaleout_db: ScaleoutDb)
         databases.unavailable("TEST_PGBOUNCER_URL is not set and db-up.sh started no PgBouncer")
         return
     url = make_url(pgbouncer).set(database=scaleout_db.name)
+    # What is tested is that statements never clash, not latency: a pool slot may take longer
+    # than the default 3 s when the machine is busy (parallel workers).
     settings = make_settings(
-        url.render_as_string(hide_password=False), db_pgbouncer=True, db_pool_size=15
+        url.render_as_string(hide_password=False),
+        db_pgbouncer=True,
+        db_pool_size=15,
+        db_pool_timeout=30,
     )
     async with (
         running_app(settings) as app,

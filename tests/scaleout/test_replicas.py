@@ -78,6 +78,7 @@ async def _set_replay(db: ScaleoutDb, paused: bool) -> None:
         await connection.close()
 
 
+@pytest.mark.exclusive("pauses replay on the replica")
 async def test_read_your_writes_while_replay_is_paused(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
@@ -133,6 +134,7 @@ async def test_reads_without_writes_carry_no_token(replica_app: FastAPI) -> None
     assert "set-cookie" not in response.headers
 
 
+@pytest.mark.exclusive("stops the replica")
 async def test_stopped_replica_falls_back_to_primary_and_returns(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
@@ -157,6 +159,7 @@ async def test_stopped_replica_falls_back_to_primary_and_returns(
         await wait_until_replica_used(replica_app, within=60)
 
 
+@pytest.mark.exclusive("holds replay on the replica for 5 s (a recovery conflict)")
 async def test_recovery_conflict_is_retried_once_on_the_primary(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:

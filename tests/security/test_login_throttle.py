@@ -21,8 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import create_engine
 from service.users.models import User
-from tests.hostile.servers import served
-from tests.ops.servers import Service
+from tests.support.servers import Service, served
 from tests.support.settings import make_settings
 
 TOKEN = "/api/v1/auth/token"

@@ -9,6 +9,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.support.workers import worker_id
+
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -36,9 +38,10 @@ def _dsn(url: str, database: str | None = None) -> str:
 
 @asynccontextmanager
 async def postgres_database(purpose: str, base_url: str | None = None) -> AsyncIterator[str]:
-    """Create `inkwell_test_<purpose>_<random>` on the server of `base_url`; drop it at exit."""
+    """Create `inkwell_test_<purpose>_<worker>_<random>` on the server of `base_url` (the
+    worker: `gw0`... under xdist, `main` without); drop it at exit."""
     url = base_url or server_url()
-    name = f"inkwell_test_{purpose}_{uuid.uuid4().hex[:8]}"
+    name = f"inkwell_test_{purpose}_{worker_id()}_{uuid.uuid4().hex[:8]}"
     admin_dsn = _dsn(url, "postgres")
     try:
         admin = await asyncpg.connect(admin_dsn, timeout=5)

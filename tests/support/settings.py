@@ -5,6 +5,11 @@ from typing import Any
 from service.settings import Settings
 
 TEST_JWT_SECRET = "test-secret-0123456789-0123456789-0123456789"
+TEST_HASH_COST = {"password_hash_memory_kib": 1024, "password_hash_time_cost": 1}
+"""argon2 at ~1 ms a hash instead of ~0.2 s of CPU (every registration hashes, every login
+verifies); the tests of the hashing queue and of production settings use the real cost."""
+TEST_HASH_COST_ENV = {name.upper(): str(value) for name, value in TEST_HASH_COST.items()}
+"""The same, for the environment of a server process."""
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -16,6 +21,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
     overrides.setdefault("write_rate_limit", "off")
     overrides.setdefault("search_rate_limit", "off")
     overrides.setdefault("export_rate_limit", "10000/minute")
+    for name, value in TEST_HASH_COST.items():
+        overrides.setdefault(name, value)
     return Settings(
         database_url=database_url,
         environment="test",

@@ -1,4 +1,5 @@
-"""Real service processes (`python -m service.serve`, as `make run` and the image run it)."""
+"""The suite's one launcher of real service processes (`python -m service.serve`, as `make run`
+and the image run it), and the cluster node a test may restart."""
 
 import asyncio
 import contextlib
@@ -18,9 +19,11 @@ from tests.support import databases
 from tests.support.migrations import migrated_database
 from tests.support.network import free_port
 from tests.support.paths import ROOT
-from tests.support.settings import TEST_JWT_SECRET
+from tests.support.settings import TEST_HASH_COST_ENV, TEST_JWT_SECRET
 
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 60.0
+"""A deadline, not a wait (readiness is polled): generous, for a machine busy with the other
+xdist workers (30 s was seen to run out)."""
 
 
 @dataclass
@@ -75,6 +78,7 @@ async def running_service(
         # Writers here run flat out from one address; tests of the limits pass their own.
         "WRITE_RATE_LIMIT": "off",
         "SEARCH_RATE_LIMIT": "off",
+        **TEST_HASH_COST_ENV,
     }
     environment |= env or {}
     command = [
@@ -146,3 +150,21 @@ async def db_ctl(cluster: tuple[str, str], *args: str) -> None:
     )
     output, _ = await process.communicate()
     assert process.returncode == 0, output.decode(errors="replace")
+
+
+@asynccontextmanager
+async def served(
+    backend: str, folder: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[Service, str]]:
+    """`python -m service.serve` on a fresh, migrated database of `backend`; (service, URL)."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{folder / 'inkwell.db'}"
+        await migrated_database(url)
+        async with running_service(url, folder / "service.log", env=env) as service:
+            yield service, url
+        return
+    async with (
+        postgres_service_database("hostile") as url,
+        running_service(url, folder / "service.log", env=env) as service,
+    ):
+        yield service, url
