@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import redis.asyncio as redis
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -19,11 +18,11 @@ from service.main import create_app
 from service.settings import Settings
 from tests.support.accounts import PASSWORD, AccountFactory
 from tests.support.problems import assert_problem
+from tests.support.redis_store import emptied_redis
 from tests.support.sessions import bind_sessions
 from tests.support.settings import make_settings
 
 TOKEN = "/api/v1/auth/token"
-REDIS = "redis://127.0.0.1:6379/12"
 """A database number of its own on the machine's Redis (`.ci/run` starts one)."""
 
 # The throttle never touches the database: one backend is enough (argon2 logins are slow).
@@ -123,14 +122,8 @@ async def test_each_app_has_its_own_counters(
 
 @pytest.fixture
 async def shared_store() -> AsyncIterator[str]:
-    """The machine's real Redis (database 12), emptied before and after."""
-    client = redis.Redis.from_url(REDIS)
-    try:
-        await client.flushdb()
-        yield REDIS
-        await client.flushdb()
-    finally:
-        await client.aclose()
+    async with emptied_redis(12) as url:
+        yield url
 
 
 async def test_two_instances_share_failures_through_redis(

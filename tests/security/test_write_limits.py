@@ -18,12 +18,12 @@ from service.main import create_app
 from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
+from tests.support.redis_store import emptied_redis
 from tests.support.sessions import bind_sessions
 from tests.support.settings import make_settings
 
 POSTS = "/api/v1/posts"
 PROFILE = "/api/v1/users/me/profile"
-REDIS = "redis://127.0.0.1:6379/13"
 """A database number of its own on the machine's Redis (`.ci/run` starts one)."""
 
 # The limiter never touches the database: one backend is enough.
@@ -122,14 +122,8 @@ def test_a_malformed_limit_fails_at_start(settings: Settings) -> None:
 
 @pytest.fixture
 async def shared_store() -> AsyncIterator[str]:
-    """The machine's real Redis (database 13), emptied before and after."""
-    client = redis.Redis.from_url(REDIS)
-    try:
-        await client.flushdb()
-        yield REDIS
-        await client.flushdb()
-    finally:
-        await client.aclose()
+    async with emptied_redis(13) as url:
+        yield url
 
 
 async def test_two_instances_share_one_budget_through_redis(
