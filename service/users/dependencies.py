@@ -6,20 +6,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.idempotency.dependency import require_idempotency
-from service.kit.db.guard import side_session
+from service.kit.db.reads import primary_connection
 from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
 from service.kit.http.answers import declares
 from service.kit.http.ratelimit import Budget, per_caller
 from service.kit.observability.context import bind_user
-from service.users import repository
+from service.users import queries, repository
 from service.users import service as users_service
 from service.users.models import User
 from service.users.schemas import UserCreate, UserUpdate
-from service.users.security import HashingDep, decode_access_token
+from service.users.security import HashingDep, TokenClaims, decode_access_token
 from service.users.settings import USERS_SETTINGS, UsersSettings
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -32,16 +33,36 @@ NO_TOKEN = "Authentication required."
 _REFUSED_TOKENS = (Unauthorized(BAD_TOKEN), Unauthorized(REVOKED_TOKEN))
 
 
-async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
-    """The token's user; 401 for a bad or expired token, a deleted user or a revoked token."""
+def _claims(request: Request, token: str) -> TokenClaims:
     claims = decode_access_token(USERS_SETTINGS.of(request), token)
     if claims is None:
         raise Unauthorized(BAD_TOKEN)
-    user = await repository.get_by_id(session, claims.user_id)
+    return claims
+
+
+def _current(user: User | None, claims: TokenClaims) -> User:
+    """401 for a deleted user or a revoked token (its token_version was bumped)."""
     if user is None or user.token_version != claims.token_version:
         raise Unauthorized(REVOKED_TOKEN)
     bind_user(user.id)
     return user
+
+
+async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
+    """The token's user, in the request's session; 401 for a bad, expired or revoked token."""
+    claims = _claims(request, token)
+    return _current(await repository.get_by_id(session, claims.user_id), claims)
+
+
+async def _check_on_primary(
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession], token: str
+) -> User:
+    """The token's user, read on the primary in one statement outside any session: a revoked
+    token must fail at once, which a lagging replica cannot promise."""
+    claims = _claims(request, token)
+    async with primary_connection(request, sessionmaker) as connection:
+        row = await queries.TOKEN_USER.first(connection, user_id=claims.user_id)
+    return _current(None if row is None else queries.entity(row), claims)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -55,15 +76,8 @@ def bearer_token(request: Request) -> str | None:
 async def get_viewer(
     request: Request, token: TokenDep, sessionmaker: SessionMakerDep
 ) -> User | None:
-    """The signed-in user of a read open to anyone, or None (no token: no database at all).
-
-    With a token the user is checked on the primary, in a short session of its own: a revoked
-    token (token_version bumped) must fail at once, which a lagging replica cannot promise.
-    """
-    if token is None:
-        return None
-    async with side_session(request, sessionmaker) as session:
-        return await _authenticate(request, session, token)
+    """The signed-in user of a read open to anyone, or None (no token: no database at all)."""
+    return None if token is None else await _check_on_primary(request, sessionmaker, token)
 
 
 @declares(Unauthorized(NO_TOKEN), *_REFUSED_TOKENS, security="required")
@@ -82,8 +96,7 @@ async def get_signed_in_user(
     checks it, and a token is required."""
     if token is None:
         raise Unauthorized(NO_TOKEN)
-    async with side_session(request, sessionmaker) as session:
-        return await _authenticate(request, session, token)
+    return await _check_on_primary(request, sessionmaker, token)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -137,9 +137,16 @@ async def test_password_change_revokes_older_tokens(
     client: AsyncClient, make_account: AccountFactory
 ) -> None:
     account = await make_account()
+    draft = await client.post(
+        "/api/v1/posts", json={"title": "Mine", "body": "b"}, headers=account.headers
+    )
+    own = f"/api/v1/posts/{draft.json()['id']}"
+    assert (await client.get(own, headers=account.headers)).status_code == 200  # the viewer's
     changed = await client.patch(ME, json={"password": "a new password"}, headers=account.headers)
     assert changed.status_code == 200
     assert_problem(await client.get(ME, headers=account.headers), 401)
+    # The viewer of a public read is checked on every request too: at once, not eventually.
+    assert_problem(await client.get(own, headers=account.headers), 401)
 
 
 def test_production_refuses_the_development_secret() -> None:

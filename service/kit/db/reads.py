@@ -15,17 +15,18 @@ are (ints, strings, aware datetimes): no bind processors run on PostgreSQL.
 """
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.kit.db.engines import DRIVER_READS
 from service.kit.db.guard import slot_of
-from service.kit.db.session import DATABASE_ERRORS, ReadSessionMakerDep, router_of
+from service.kit.db.session import DATABASE, DATABASE_ERRORS, ReadSessionMakerDep, router_of
 from service.kit.http.answers import declares
 
 Row = Mapping[str, Any]
@@ -84,6 +85,21 @@ class CompiledRead:
     async def first(self, reader: AsyncConnection | AsyncSession, **params: Any) -> Row | None:
         rows = await self.all(reader, **params)
         return rows[0] if rows else None
+
+
+@asynccontextmanager
+async def primary_connection(
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[AsyncConnection]:
+    """A bare connection to the primary for a lookup outside the request's session (where the
+    pool autocommits, one statement and no transaction), in the request's guard slot."""
+    bind = sessionmaker.kw.get("bind")
+    async with slot_of(request):
+        if isinstance(bind, AsyncConnection):  # the tests bind their rolled-back connection
+            yield bind
+            return
+        async with DATABASE.of(request).reader.connect() as connection:
+            yield connection
 
 
 @declares(*DATABASE_ERRORS)

@@ -53,6 +53,7 @@ from service.kit.errors import (
     ServiceUnavailable,
 )
 from service.kit.http.answers import declares
+from service.kit.http.routing.hooks import shielded
 from service.kit.settings import KitSettings
 from service.kit.state import StateSlot
 
@@ -178,6 +179,7 @@ ReadSessionMakerDep = Annotated[
 
 
 @declares(Conflict(DATA_CONFLICT), writes_only=True)
+@shielded
 async def get_session(
     request: Request, response: Response, sessionmaker: SessionMakerDep
 ) -> AsyncIterator[AsyncSession]:

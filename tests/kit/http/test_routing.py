@@ -1,10 +1,12 @@
 """The route class: plans match FastAPI's own handler, overrides are honoured, internals pinned."""
 
 import ast
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
+import anyio
 import fastapi
 import pydantic
 import pytest
@@ -13,7 +15,7 @@ from fastapi.routing import APIRoute
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel, Field
 
-from service.kit.http.routing import PINNED, Answered, Route, api_routes
+from service.kit.http.routing import PINNED, Answered, Route, api_routes, shielded
 from service.main import create_app
 from tests.support.settings import make_settings
 
@@ -214,3 +216,30 @@ async def test_overrides_are_honoured_with_their_own_dependencies() -> None:
     app.dependency_overrides.clear()
     status, body, _ = await answer(app, "GET", "/items/7", {"headers": {"x-who": "bo"}})
     assert (body["who"], body["db"]) == ("bo", "session")
+
+
+@pytest.mark.parametrize("shield", [True, False])
+async def test_only_a_shielded_exit_outlives_a_cancelled_request(shield: bool) -> None:
+    """Cancelled by a cancel scope (a timeout, a task group) while a provider exits."""
+    finished: list[str] = []
+
+    async def held() -> AsyncIterator[str]:
+        yield "value"
+        await asyncio.sleep(0.2)  # the exit's own work (a COMMIT)
+        finished.append("exit")
+
+    provider = shielded(held) if shield else held
+    router = APIRouter(route_class=Route)
+
+    @router.get("/held")
+    async def endpoint(
+        value: Annotated[str, Depends(provider, scope="function")],
+    ) -> dict[str, str]:
+        return {"value": value}
+
+    app = FastAPI()
+    app.include_router(router)
+    with anyio.move_on_after(0.05) as scope:  # fires inside the exit
+        await answer(app, "GET", "/held", {})
+    assert scope.cancel_called  # the deadline passed during the exit
+    assert finished == (["exit"] if shield else [])

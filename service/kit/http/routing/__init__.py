@@ -20,10 +20,18 @@ Everything that reaches into FastAPI's or pydantic's internals stays in this pac
 run.py, route.py); `tests/kit/http/test_routing.py` pins it to the installed versions.
 """
 
+from service.kit.http.routing.hooks import Answered, ResponseHook, shielded
 from service.kit.http.routing.route import Route, api_routes, route_table
-from service.kit.http.routing.run import Answered, ResponseHook
 
 PINNED = {"fastapi": "0.165.0", "pydantic": "2.14.4"}
 """The versions whose internals this package was written against (checked by a test)."""
 
-__all__ = ["PINNED", "Answered", "ResponseHook", "Route", "api_routes", "route_table"]
+__all__ = [
+    "PINNED",
+    "Answered",
+    "ResponseHook",
+    "Route",
+    "api_routes",
+    "route_table",
+    "shielded",
+]

@@ -25,6 +25,8 @@ from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from service.kit.http.routing.hooks import SHIELDED, ResponseHook
+
 Where = Literal["path", "query", "header", "cookie"]
 
 
@@ -102,6 +104,8 @@ class Step:
     request_scoped: bool
     hook: bool
     """Its value may be a `ResponseHook` (by its return annotation; unannotated: maybe)."""
+    shielded: bool
+    """Its exit runs shielded from cancellation (`hooks.shielded`)."""
 
 
 @dataclass
@@ -150,8 +154,6 @@ def _kind(call: Callable[..., Any]) -> Literal["async", "agen", "sync"]:
 
 
 def _may_be_hook(call: Callable[..., Any]) -> bool:
-    from service.kit.http.routing.run import ResponseHook  # run.py imports this module
-
     try:
         returns = get_type_hints(call).get("return", Any)
     except Exception:  # an annotation that does not resolve: check the value
@@ -188,7 +190,8 @@ def _plan(
         if index is None:
             child = _plan(used, overrides, steps, cache)
             scoped = sub.scope != "function"
-            steps.append(Step(call, child, _kind(call), scoped, _may_be_hook(call)))
+            shield = bool(getattr(call, SHIELDED, False))
+            steps.append(Step(call, child, _kind(call), scoped, _may_be_hook(call), shield))
             index = len(steps) - 1
             if sub.use_cache:
                 cache[key] = index

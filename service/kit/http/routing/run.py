@@ -20,38 +20,20 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from service.kit.http.routing.hooks import Answered, ResponseHook
 from service.kit.http.routing.plan import Node, Plan, Step, Unplannable
-
-
-class ResponseHook:
-    """A provider's value that takes part in the response (e.g. an idempotency claim): a
-    base class, not a Protocol, so the check per provider value is a plain `isinstance`."""
-
-    async def before_commit(self, response: Response) -> None:
-        """The response is built; the request's transaction is still open."""
-
-    async def after_commit(self, response: Response) -> None:
-        """The request's transaction committed (function-scoped providers have exited)."""
-
-
-class Answered(Exception):
-    """Raised by a provider that already has the answer (an idempotent replay): the route sends
-    `response`, and the request's transaction rolls back."""
-
-    def __init__(self, response: Response) -> None:
-        super().__init__("answered")
-        self.response = response
 
 
 class Solved:
     """One request's state while the plan runs."""
 
-    __slots__ = ("background", "body", "errors", "exits", "response", "values")
+    __slots__ = ("background", "body", "errors", "exits", "response", "shield", "values")
 
     def __init__(self, body: Any, steps: int, takes_response: bool) -> None:
         self.values: list[Any] = [_PENDING] * steps
         self.errors: list[Any] = []
         self.exits: list[Any] = []
+        self.shield = False
         self.body = body
         self.response: Response | None = None
         if takes_response:  # the `Response` a provider or the endpoint sets headers on
@@ -184,21 +166,31 @@ class Runner:
             stack.push_async_exit(lambda *exc: _close(generator, exc[1]))
         else:
             solved.exits.append(generator)
+            solved.shield = solved.shield or step.shielded
         return value
 
     async def _exit(self, solved: Solved, failed: BaseException | None) -> None:
-        """Function-scoped providers exit, innermost first, shielded from cancellation (a
-        session commits or rolls back even when the client went away); an error raised by an
-        exit replaces the one it was given, as in `contextlib.AsyncExitStack`."""
-        raised = failed
-        with anyio.CancelScope(shield=True):
-            while solved.exits:
-                try:
-                    await _close(solved.exits.pop(), raised)
-                except BaseException as error:
-                    raised = error
+        """Function-scoped providers exit, innermost first; an error raised by an exit replaces
+        the one it was given, as in `contextlib.AsyncExitStack`. Shielded from cancellation
+        when a provider asks for it (`shielded`: a session commits or rolls back even if the
+        task is cancelled); a cancel scope per request is too dear for the others."""
+        if solved.shield:
+            with anyio.CancelScope(shield=True):
+                raised = await self._close_all(solved, failed)
+        else:
+            raised = await self._close_all(solved, failed)
         if raised is not None and raised is not failed:
             raise raised
+
+    @staticmethod
+    async def _close_all(solved: Solved, failed: BaseException | None) -> BaseException | None:
+        raised = failed
+        while solved.exits:
+            try:
+                await _close(solved.exits.pop(), raised)
+            except BaseException as error:
+                raised = error
+        return raised
 
     async def _body(self, request: Request) -> Any:
         """The body as FastAPI reads it: JSON for a JSON media type, bytes otherwise; JSON that
