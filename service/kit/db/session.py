@@ -193,11 +193,8 @@ async def own_transaction(
 ) -> AsyncIterator[AsyncSession]:
     """A session and a transaction of their own, committed on exit, rolled back on error.
 
-    The one other way to commit, beside `get_session`: for work that is not the request's
-    (a background job, an idempotency record after the commit). Never nest it inside a
-    request's session.
-    Like `get_session`, it runs the `after_commit` callbacks once committed.
-    """
+    The one other way to commit, beside `get_session` (and like it, it runs the `after_commit`
+    callbacks): for work that is not the request's. Never nest it inside a request's session."""
     async with sessionmaker() as session, _committed(session):
         yield session
 

@@ -31,11 +31,8 @@ def _get(headers: Headers, name: bytes) -> bytes | None:
 class HttpCaching:
     """HEAD, ETag, 304, Cache-Control and Vary; see the module docstring.
 
-    `personal_headers`: request headers whose presence makes a read personal (`private`), e.g.
-    `Authorization` and the consistency-token header; `personal_cookie`: a cookie that does the
-    same. Both are named in `Vary` (the cookie as `Cookie`). `never_cache`: path prefixes whose
-    answers are live state (probes, metrics), never stored.
-    """
+    `personal_headers` / `personal_cookie` make a read `private` and are named in `Vary`;
+    `never_cache` paths answer live state and are never stored."""
 
     def __init__(
         self,
