@@ -70,16 +70,10 @@ from service.users.security import HASHING, Hashing
 def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middleware]:
     """THE middleware list, outermost first. Every layer is pure ASGI.
 
-    - access log, request id and metrics see every response, errors included; with tracing on
-      (only then) the next layer puts that request id on the server span;
-    - security headers go on every response, the 500 of the error boundary included;
-    - HTTP caching (HEAD, ETag, 304, Cache-Control, Vary) sees every response too: a HEAD
-      runs as a GET through everything below it;
-    - the error boundary answers what nothing inside handled (problem+json, no internals);
-    - CORS, then the body limit (413 before anything reads a big body) and the query guard;
-    - the consistency middleware (read-your-writes) is innermost: it re-runs a GET whose
-      replica read failed, before anything was sent.
-    """
+    The order is the point: logging/metrics, security headers and caching see every response
+    (the error boundary's 500 too; a HEAD runs as a GET below caching); CORS, the body limit and
+    the query guard come before anything reads; read-your-writes is innermost, so it can re-run
+    a GET whose replica read failed before anything was sent."""
     return [
         Middleware(ObservabilityMiddleware),
         *tracing_middleware(tracing),

@@ -1,21 +1,8 @@
-"""The one way the service is served: `python -m service.serve` (used by `make run`, the
-Dockerfile's CMD and the tests' real server processes), so every one enforces the same bounds.
+"""The one way the service is served: `python -m service.serve` (`make run`, the image, tests).
 
-uvicorn (uvloop + httptools) with a protocol that adds what uvicorn does not bound:
-
-- the request head (request line + headers) may be at most HTTP_MAX_HEADER_BYTES: a larger one
-  is answered 431 and the connection closed, after buffering at most the limit plus one read;
-- the head must arrive within HTTP_HEADER_TIMEOUT_SECONDS of the connection opening (or of the
-  previous request ending): a slowloris client gets 408 and is disconnected;
-- a response whose client stops reading for HTTP_SEND_TIMEOUT_SECONDS (the socket buffer full
-  and not draining) is aborted, which frees what was buffered for it.
-
-Whose `X-Forwarded-For`/`-Proto` name the client is the environment's, like every other
-setting: PROXY_HEADERS (off by default: the client is the peer) and FORWARDED_ALLOW_IPS (the
-proxies trusted when it is on), so `make run`, the image and the tests agree.
-
-Everything else is uvicorn's: the graceful SIGTERM drain, workers, keep-alive.
-"""
+uvicorn (uvloop + httptools) with a protocol that bounds what uvicorn does not: the request
+head's size (431) and arrival time (408), and a client that stops reading (abort); proxy headers
+follow PROXY_HEADERS / FORWARDED_ALLOW_IPS (docs/security.md)."""
 
 import argparse
 import json

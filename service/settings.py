@@ -1,10 +1,7 @@
 """The application's settings: kit's generic part and every package's section, composed once.
 
-Each section subclasses `KitSettings`, so this one class reads every variable with its flat
-name (`DATABASE_URL`, `JWT_SECRET`, `JOBS_BATCH_SIZE`) from the environment or `.env`. Only the
-entry points import it (`main.py`, `serve.py`, `worker.py`, `work.py`, the CLI, migrations);
-packages read their own section (`USERS_SETTINGS`, `IDEMPOTENCY_SETTINGS`) or are handed it.
-"""
+Only the entry points import it (`main.py`, `serve.py`, `worker.py`, `work.py`, the CLI,
+migrations); packages read their own section or are handed it."""
 
 from functools import lru_cache
 

@@ -1,10 +1,8 @@
 """The job worker as its own process: `python -m service.worker` (`make worker`).
 
-Runs the same jobs as the service's embedded worker (set `JOBS_EMBEDDED=false` on the service
-instances when you run these instead); any number of them share the queue on PostgreSQL.
-`JOBS_METRICS_PORT` serves its Prometheus metrics. SIGTERM/SIGINT stop it between jobs; a job
-cut short is run again once its lease expires.
-"""
+Runs the same jobs as the embedded worker (set `JOBS_EMBEDDED=false` on the service when you run
+these instead); a job cut short by SIGTERM runs again once its lease expires
+(docs/operations.md)."""
 
 import asyncio
 import logging

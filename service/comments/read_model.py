@@ -1,12 +1,7 @@
-"""The public representation of comments on the read path: one compiled statement per page
-shape, run on the read connection (`CompiledRead`), rows built into `CommentPublic` by label.
+"""Comments on the read path: one compiled statement per page shape, rows built by label.
 
-A page lists the children of one parent (a post's top level, or a comment's replies), oldest
-first: live comments, and deleted ones that still hold replies (shown as deleted, body and
-author hidden). `reply_count` is the model's SQL expression (`Comment.reply_count`), computed in
-the same statement. The soft-delete rule is written out here: these statements run below the
-ORM's soft-delete filter.
-"""
+The soft-delete rule is written into these statements (they run below the ORM's filter): a
+deleted comment is listed, body and author hidden, only while it still holds replies."""
 
 from collections.abc import Sequence
 from functools import cache, lru_cache

@@ -1,24 +1,8 @@
 """`Idempotency-Key` for create endpoints: a retried POST replays the first response.
 
-Adopt it on a route with `dependencies=[Idempotent]` in the route decorator: the route class
-(service/kit/http/routing.py) records and replays.
-
-How it works (see docs/security.md and docs/operations.md for the full contract):
-1. The dependency inserts `(user_id, key, fingerprint)` into `idempotency_keys` inside the
-   request's own transaction, before the handler runs. The unique (user_id, key) constraint
-   serialises concurrent requests: a second INSERT with the same key waits on the first
-   transaction's index entry and fails once it commits (or succeeds if it rolled back).
-2. The handler runs and the route renders its response; `_Pending.before_commit` then writes
-   the status, a header subset and the body into the key's row, inside the request's transaction.
-   The row, the response it replays and what the request created commit together, or roll back
-   together: a crash leaves either all of them (the retry replays) or none (the retry re-runs).
-3. After the COMMIT the consistency token is on the response; `_Pending.after_commit` adds it
-   to the row (best effort: a replay without it is still the original answer).
-A row without a recorded answer (a streaming response, or a row written by an older version)
-answers 409 "in progress" with Retry-After, and only for `IDEMPOTENCY_LEASE_SECONDS`: after that
-the key is taken over and the request re-runs. A retry with the same key but another method,
-path or body gets 422.
-"""
+Adopt it with `dependencies=[Idempotent]`. The key is claimed and its answer recorded inside the
+request's own transaction, so the row and what the request created commit or roll back
+together; the full contract (409 in progress, 422 on reuse) is in docs/security.md."""
 
 import asyncio
 import hashlib

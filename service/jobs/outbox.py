@@ -1,17 +1,8 @@
 """The transactional outbox: events written in the caller's transaction, read back in order.
 
-`Outbox.emit` inserts one `outbox_events` row per payload with the caller's session, so the
-event commits with the write that caused it, or not at all (a rolled-back savepoint takes its
-events with it). Event ids are the feed's order, so they must become visible in id order: on
-PostgreSQL each emitting transaction takes one transaction-scoped advisory lock before it
-allocates ids and keeps it until COMMIT (emitters serialise for the last few statements of
-their transaction: see docs/operations.md); SQLite has one writer at a time anyway, and the
-table is AUTOINCREMENT so a purge never lets an id be reused. Whoever reads `id > n` and sees
-event `m` therefore knows every event below `m` is final.
-
-Once committed, `emit` wakes this process' consumers (the embedded worker, the realtime feed);
-on PostgreSQL a NOTIFY on `CHANNEL` at COMMIT wakes the other instances' feeds too.
-"""
+Invariant: event ids become visible in id order (PostgreSQL: a transaction-scoped advisory lock
+before ids are allocated; SQLite: one writer; AUTOINCREMENT: no reuse), so a reader of `id > n`
+that sees `m` knows every event below `m` is final (docs/operations.md)."""
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass

@@ -1,13 +1,7 @@
 """The worker: claims due events, runs their topic's handlers, retries, dead-letters.
 
-At-least-once: a claim is a lease (`locked_until`), not a held transaction. Each event runs in a
-transaction of its own (`own_transaction`) that also marks it done, so a handler's writes and the
-"done" mark commit together; a worker killed mid-job leaves the lease to expire and another
-worker (or its restart) runs the event again. Handlers must therefore be idempotent (e.g. a
-unique key plus ON CONFLICT DO NOTHING). On PostgreSQL the claim is `FOR UPDATE SKIP LOCKED`,
-so any number of workers, embedded or separate processes, share the queue; on SQLite the claim
-runs in a BEGIN IMMEDIATE transaction (one writer at a time).
-"""
+At-least-once: a claim is a lease, and a handler's writes commit with the event's "done" mark,
+so a killed worker's event runs again: handlers must be idempotent (docs/operations.md)."""
 
 import asyncio
 import contextlib

@@ -1,12 +1,7 @@
 """Object-level authorization: the one check every endpoint that takes an object id goes through.
 
-Services load the object, then call `ensure_owner` (or `authorize` with a custom policy) before
-changing it. Routers never compare ids themselves. The rule for which status to use:
-
-* the object does not exist, or the caller may not even know it exists (a draft, a soft-deleted
-  row) -> 404, the same answer as for a missing id, so ids cannot be probed;
-* the object is visible to the caller but belongs to someone else -> 403.
-"""
+A caller who may not know the object exists (missing, a draft, soft-deleted) gets 404, so ids
+cannot be probed; a visible object that belongs to someone else is 403."""
 
 from collections.abc import Callable
 from typing import Protocol, TypeVar

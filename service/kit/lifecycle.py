@@ -1,11 +1,7 @@
 """Graceful shutdown: readiness flips to 503 the moment SIGTERM arrives, then uvicorn drains.
 
-uvicorn owns SIGTERM/SIGINT (its `Server.handle_exit`). When the application starts under
-uvicorn it wraps that handler: the wrapper marks the app as shutting down (readiness 503,
-websocket clients told 1001) and, after `SHUTDOWN_DELAY_SECONDS` (time for a load balancer to
-stop routing here), hands the signal to uvicorn, which stops accepting, lets in-flight requests
-finish within `--timeout-graceful-shutdown`, then runs the lifespan shutdown.
-"""
+Under uvicorn the app wraps its signal handler: mark the app as shutting down, wait
+`SHUTDOWN_DELAY_SECONDS` for load balancers, then hand the signal on (docs/operations.md)."""
 
 import asyncio
 import gc
@@ -87,11 +83,8 @@ def _is_uvicorn_handler(handler: object) -> bool:
 
 
 def freeze_startup_heap() -> None:
-    """Once started, move every object alive (modules, the app and its routes, schemas and
-    SQLAlchemy metadata: ~160k objects) to the interpreter's permanent generation (`gc.freeze`).
-    A full collection no longer walks them: measured under load on a list of posts, full
-    collections went from 190 ms (median, 5 in 10 s) to 11 ms, the largest pauses a request
-    saw (docs/performance.md). What is frozen is never collected, which is right for what the
-    process keeps until it exits."""
+    """Once started, move every object alive to the permanent generation (`gc.freeze`), so full
+    collections no longer walk them (docs/performance.md). What is frozen is never collected, which
+    is right for what the process keeps until it exits."""
     gc.collect()
     gc.freeze()

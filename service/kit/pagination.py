@@ -1,14 +1,8 @@
 """Keyset (seek) pagination with opaque, HMAC-signed cursors.
 
-A cursor carries the sort key values of the last row of a page plus its unique id, so the
-next page is `WHERE (key, id) < (last_key, last_id)` (or `>` when ascending). The order is
-total, which is why pages never skip or repeat a row, even with equal sort keys or rows
-inserted between requests.
-
-A cursor is bound to the listing it came from: the signed payload holds a digest of the
-request's path and query parameters other than `cursor` and `limit` (filters, sort, ids in
-the path). Used with other filters or another sort it is a 400, not a silently wrong page.
-"""
+A cursor holds the last row's sort key plus its unique id, so the order is total and pages
+never skip or repeat a row; it is bound to its listing by a digest of the path and query
+(docs/http.md)."""
 
 import base64
 import binascii
@@ -172,11 +166,9 @@ def paginate(
 
 
 def row_limit(rows: int) -> ColumnElement[int]:
-    """A page's `LIMIT` written into the SQL, not bound (statements are compiled and cached
-    once per page size). PostgreSQL plans a prepared statement whose LIMIT is a parameter
-    again on every execution (with the row count unknown its generic plan looks too costly, so
-    it never switches to it): a page of 20 posts cost 0.69 ms of server CPU planned each time,
-    0.39 ms on the generic plan (docs/performance.md)."""
+    """A page's `LIMIT` written into the SQL, not bound (compiled and cached once per page size):
+    PostgreSQL plans a prepared statement with a bound LIMIT again on every execution
+    (docs/performance.md)."""
     return literal_column(str(int(rows)), Integer)
 
 

@@ -1,12 +1,8 @@
 """The generic part of the runtime configuration, read from the environment (and `.env`).
 
-`KitSettings` holds what kit itself reads: environment, logging and tracing, the database and
-its pool, HTTP limits, CORS, the rate-limit store, shutdown. Every package declares its own
-section as a subclass (`service/<package>/settings.py`) and `service/settings.py` composes them
-into the application's `Settings`, so variable names stay flat (`DATABASE_URL`). Kit reads the
-composed object as `KitSettings` (`SETTINGS`); a package reads it as its own section
-(`section_slot`).
-"""
+Every package declares its section as a subclass (`service/<package>/settings.py`), composed into
+`service/settings.py`'s `Settings` so variable names stay flat; kit reads the composed object as
+`KitSettings` (docs/architecture.md)."""
 
 from typing import Annotated, Literal, TypeVar
 

@@ -1,11 +1,7 @@
 """The bulk writes of `/posts/bulk` (up to 1000 items): create, publish or unpublish, delete.
-Each item is validated on its own; bad items are reported as `{index, detail}`, the others are
-applied in a constant handful of statements.
 
-A status change or delete reads the caller's rows in one SELECT, then runs one UPDATE per target
-(published / draft / deleted) guarded by `(id, version) IN (...)`: a row another request changed
-in between is reported, never overwritten (the optimistic lock of `PATCH /posts/{id}`, in SQL).
-"""
+Each item is validated on its own; a status change or delete is one UPDATE per target guarded
+by `(id, version) IN (...)`, so a row changed in between is reported, never overwritten."""
 
 from collections.abc import Sequence
 from typing import Any, TypeVar

@@ -1,11 +1,7 @@
 """What happened to a post, written to the transactional outbox by the posts service.
 
-The posts service calls `Publisher.published()` inside the transaction that published posts;
-it writes one `post.published` event per post into the outbox (`service/jobs`) in that same
-transaction, so the event commits with the post or not at all. Who reacts is wired by the
-composition root, never imported here: the notifications fan-out is a job handler of the topic
-(`service/flows.py`), and the realtime feed reads the events in order (`service/realtime`).
-"""
+One `post.published` event per post, in the publishing transaction; who reacts is wired by the
+composition root (`service/flows.py`), never imported here."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

@@ -1,23 +1,8 @@
 """`GET /posts/export`: every post a filter matches, oldest first, streamed as NDJSON or CSV.
 
-Memory stays flat whatever the size: rows are read CHUNK at a time and written out before the
-next chunk is read.
-
-- PostgreSQL: ONE statement on a server-side cursor (`DECLARE ... CURSOR`, then `FETCH CHUNK`:
-  `service/kit/db/streaming.py` says why not the protocol-level cursor of
-  `AsyncSession.stream`), so the export is one consistent snapshot, planned for its first
-  rows, and the server sends CHUNK rows per round trip. It runs
-  on the primary, in a transaction of its own that is never committed: a server-side cursor
-  needs a transaction (the reader engine is autocommit), and a long query on a hot-standby
-  replica is cancelled by replay conflicts.
-- SQLite: keyset chunks (`(created_at, id) > last`, LIMIT CHUNK), one short statement each.
-
-Both are `repository.export_chunks`; this module scopes the filters and encodes the rows.
-
-The route opens the session (and the database slot) in a dependency that lives until the
-response is sent, and runs the query before the first byte: a busy or unavailable database is
-a 503 problem, not a truncated 200.
-"""
+Memory stays flat: CHUNK rows at a time (a declared cursor on the primary on PostgreSQL, keyset
+chunks on SQLite: `repository.export_chunks`, docs/domain.md). The query runs before the first
+byte, so a busy database is a 503 problem, not a truncated 200."""
 
 import csv
 import io

@@ -1,12 +1,8 @@
 """The feed is the outbox, read in event order: `post.published` events become frames.
 
-`FeedTail` follows the outbox from where it stood when the process started: woken after a local
-commit (`Outbox.on_commit`), by NOTIFY from other instances (`listener.py`), after its own LISTEN
-reconnect (backfill), and at least every `REALTIME_POLL_SECONDS` whatever happens, it reads the
-events above the last one it published and hands their frames to the hub. Because event ids
-become visible in id order (see `service/jobs/outbox.py`), reading `id > last` never skips one.
-`replay` serves `?after=`: the same frames, from storage.
-"""
+`FeedTail` reads the events above the last one it published whenever woken (local commit,
+NOTIFY, reconnect, every `REALTIME_POLL_SECONDS`); ids become visible in id order
+(`service/jobs/outbox.py`), so `id > last` never skips one. `replay` serves `?after=`."""
 
 import asyncio
 import contextlib

@@ -1,11 +1,8 @@
 """Read-your-writes routing: the `SessionRouter` (service/kit/db/session.py) of the application.
 
-Per request, through its `ReadYourWrites` (service/replication/scope.py): a read goes to a
-healthy replica that has replayed the client's token, else to the primary; a replica read that
-fails in a way the primary can absorb marks an unreachable replica down and raises
-`ReplicaReadFailed` (the middleware re-runs the GET/HEAD on the primary); a committed write's
-response carries the primary's WAL position as its consistency token (header and cookie).
-"""
+A read goes to a healthy replica that has replayed the client's token, else the primary; a
+failed replica read raises `ReplicaReadFailed` for the middleware to re-run on the primary; a
+commit's response carries the primary's WAL position as its token (docs/scaling.md)."""
 
 import logging
 from collections.abc import AsyncIterator, Mapping

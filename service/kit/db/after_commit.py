@@ -1,11 +1,8 @@
 """Work that must happen once the current transaction commits, and never if it rolls back.
 
-A caller registers a callback with `after_commit(session, callback)` while it writes; the one
-commit place (`get_session`, `own_transaction` in `service/kit/db/session.py`) runs the callbacks
-right after its COMMIT succeeded, in registration order. A callback registered inside a
-SAVEPOINT that is rolled back is dropped with it. Pending callbacks live in `session.info` under
-one key, only here: this module is the only reader and writer of it.
-"""
+The one commit place (`get_session`, `own_transaction`) runs the callbacks after its COMMIT, in
+registration order; a rolled-back SAVEPOINT drops its own. Only this module touches their
+`session.info` key."""
 
 import inspect
 import logging

@@ -1,11 +1,7 @@
-"""The one place that tells what a database error means.
+"""The one place that tells what a database error means; everything that reacts to one asks here.
 
-Everything that reacts to a database failure asks here: the problem+json handlers
-(`service/kit/errors.py`: 409, 400, 503 or 500), the engine's disconnect hook, the replica failover
-(`service/replication/`) and the services that turn a named unique constraint into their own
-answer (a taken slug). SQLSTATEs come from the driver error SQLAlchemy wraps (`.orig`), or from
-any error in the cause chain.
-"""
+SQLSTATEs come from the driver error SQLAlchemy wraps (`.orig`), or from any error in the cause
+chain."""
 
 import re
 import sqlite3

@@ -20,15 +20,10 @@ BUSY = "The database is busy; retry shortly."
 
 
 class SessionGuard:
-    """FIFO admission in front of the pools: at most `limit` requests of this process use the
-    database at once.
+    """FIFO admission in front of the pools: at most `limit` requests of this process use the DB.
 
-    Requests beyond the pool size queue here (asyncio.Semaphore wakes waiters in order) instead
-    of in the pool, where over-the-size requests churned overflow connections (connect, use,
-    close) and starved waiters (sqlalchemy#7679): that is where the p99 tails came from. A
-    request that gets no slot within the pool timeout is a 503 with Retry-After. One slot per
-    request, however many sessions it opens, so a request can never wait on itself.
-    """
+    Requests beyond the pool size queue here, in order, not in the pool (why: docs/scaling.md). One
+    slot per request, however many sessions it opens, so a request can never wait on itself."""
 
     def __init__(self, limit: int, timeout: float, retry_after: int) -> None:
         self.limit, self.timeout, self.retry_after = limit, timeout, retry_after

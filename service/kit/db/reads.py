@@ -1,18 +1,8 @@
 """Hot reads below the ORM: a Core SELECT compiled once, run on the request's read connection.
 
-The statement is an ordinary SQLAlchemy Core `Select` (typed columns, labels, bound
-parameters), one per dialect where they differ. On PostgreSQL it is compiled once to asyncpg's
-SQL and run with the driver's own `fetch` on the checked-out connection: no ORM execution, no
-per-call compilation, no result-processing layer, one statement cache lookup in asyncpg. On
-SQLite, and behind PgBouncer (see `DRIVER_READS`), it runs through SQLAlchemy Core. Either way
-the rows are read by label. The connection comes from `ReadConnection`, the reader a
-`ReadSessionDep` would use: the replica routing, the session guard, fail-over and the tests'
-rolled-back connection all apply unchanged.
-
-Rules for statements run this way: soft-delete conditions are written into them (the ORM
-filter does not see them), and their parameters are plain values the driver accepts as they
-are (ints, strings, aware datetimes): no bind processors run on PostgreSQL.
-"""
+Statements run this way carry their own soft-delete conditions (the ORM filter does not see
+them), and their parameters must be values the driver takes as they are (ints, strings, aware
+datetimes): on PostgreSQL no bind processors run."""
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager

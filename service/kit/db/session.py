@@ -1,29 +1,8 @@
 """The session dependencies: `SessionDep` (the one commit) and `ReadSessionDep`.
 
-One request's database work, top to bottom:
-
-- A write handler takes `SessionDep`: `get_session` opens an `AsyncSession` from
-  `get_sessionmaker` (the primary) inside the request's `SessionGuard` slot, runs the handler in
-  one transaction and commits it BEFORE the response is sent (`scope="function"`), or rolls it
-  back if the handler raised. After the COMMIT it runs the `after_commit` callbacks, then, if the
-  transaction wrote, asks the `SessionRouter` (`router.committed`) for the response's headers:
-  replication answers with the consistency token.
-- A read handler takes `ReadSessionDep`: `get_read_session` opens an `AsyncReadSession` (a type
-  that refuses writes) from `get_read_sessionmaker`, which asks the router for a replica
-  (`router.choose_reader`) and falls back to the primary's reader. The router also wraps the
-  session's life (`router.reading`), so a replica that fails can be left for the primary.
-  A read session is never committed.
-
-The router is the seam between this generic kit and `service/replication`, which implements it
-(replica choice by the client's token, fail-over, the token after a commit); the application
-lifespan installs it in `SESSION_ROUTER`. Without one (an app that did not install it) every read
-goes to the primary and a commit produces no token.
-
-A hot read takes `ReadConnection` (service/kit/db/reads.py): the same reader without a Session.
-Both sides take their sessionmakers from one provider each (`get_sessionmaker`,
-`get_read_sessionmaker`), which the tests override with their rolled-back connection
-(`app.dependency_overrides`, tests/support/sessions.py).
-"""
+A write session commits BEFORE the response is sent, then runs the `after_commit` callbacks and
+asks the `SessionRouter` for the consistency token; a read session refuses writes and is never
+committed. Without an installed router every read goes to the primary (docs/architecture.md)."""
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -60,14 +39,10 @@ from service.kit.state import StateSlot
 
 @dataclass(eq=False)
 class Database:
-    """The primary's engines of one process; created by the application lifespan, which calls
-    `dispose()` at shutdown.
+    """The primary's engines of one process; the application lifespan creates and disposes them.
 
-    `primary` is transactional (writes, `primary.begin()`); `reader` serves reads on the primary
-    (no replica, fallback). On PostgreSQL without PgBouncer both share ONE pool whose connections
-    default to autocommit: a read then costs its queries only (no BEGIN/COMMIT) and the pre-ping
-    is a single round trip, while `primary` switches each checkout to READ COMMITTED locally.
-    """
+    On PostgreSQL without PgBouncer `primary` and `reader` share one autocommit pool and `primary`
+    switches each checkout to READ COMMITTED (docs/scaling.md, "Lean read path")."""
 
     primary: AsyncEngine
     reader: AsyncEngine
@@ -220,11 +195,8 @@ async def own_transaction(
 ) -> AsyncIterator[AsyncSession]:
     """A session and a transaction of their own, committed on exit, rolled back on error.
 
-    The one other way to commit, beside `get_session`: for work that is not the request's
-    (a background job, an idempotency record after the commit). Never nest it inside a
-    request's session.
-    Like `get_session`, it runs the `after_commit` callbacks once committed.
-    """
+    The one other way to commit, beside `get_session` (and like it, it runs the `after_commit`
+    callbacks): for work that is not the request's. Never nest it inside a request's session."""
     async with sessionmaker() as session, _committed(session):
         yield session
 

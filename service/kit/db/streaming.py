@@ -21,12 +21,9 @@ async def get_streaming_session(
 ) -> AsyncIterator[AsyncSession]:
     """A session on the primary for a response streamed from a cursor (an export).
 
-    Opened before the handler runs, so the handler can start its query before the first byte
-    (a failure is still a problem response); closed, rolled back and never committed, once the
-    last byte is sent or the client went away (`scope="request"`). It holds the request's
-    database slot (`SessionGuard`) all that time: the slot must be free when it is resolved,
-    so the handler's other dependencies use short sessions of their own (`SignedInUser`).
-    """
+    Opened before the handler, so a failing query is still a problem response; rolled back once the
+    last byte is sent. It holds the request's `SessionGuard` slot all that time, so the handler's
+    other dependencies use short sessions of their own (`SignedInUser`)."""
     async with slot_of(request), sessionmaker() as session:
         yield session
 
@@ -60,15 +57,9 @@ async def cursor_chunks(
 ) -> AsyncIterator[Sequence[Row[Any]]]:
     """The rows of `statement` on a SQL cursor in the session's transaction, `size` at a time.
 
-    Why `DECLARE` and not the driver's protocol-level cursor (`AsyncSession.stream`): a
-    protocol portal is planned for the whole result, so an ordered export of a big table gets
-    a sequential scan and a sort, and the first row comes only once every row was read and
-    sorted (measured: 0.4-2 s before the first byte at 200k posts, and it grows with the
-    table). A declared cursor is planned for its first rows (`cursor_tuple_fraction`): it walks
-    the index that gives the order, so the first chunk comes at once and every FETCH costs the
-    same. The first FETCH runs before this returns: a failing query fails the request, not the
-    body halfway through.
-    """
+    `DECLARE`, not `AsyncSession.stream`: a protocol portal is planned for the whole result, a
+    declared cursor for its first rows (docs/domain.md, docs/performance.md). The first FETCH runs
+    before this returns: a failing query fails the request, not the body halfway through."""
     connection = await session.connection()
     await connection.execute(DeclareCursor(name, statement), dict(params))
     fetch = text(f"FETCH {int(size)} FROM {name}").columns(*statement.selected_columns)

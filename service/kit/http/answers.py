@@ -1,15 +1,8 @@
 """What a route can answer, declared where it is decided, read when the route is built.
 
-A dependency that can refuse a request says so once, on itself: `@declares(Unauthorized(...))`
-on the authentication dependency, `ServiceUnavailable` on the session makers, `TooManyRequests`
-on a rate limit. A route then documents, without a word of its own, every error its
-dependencies can raise; the error's class fixes the status, title and type, the instance's
-detail becomes the example (`service/kit/http/openapi.py` renders them). What only a service
-knows (an owner check) goes in the route decorator's `responses=error_responses(Forbidden(...))`.
-
-Success headers are declared the same way: `headers=` on a dependency (RateLimit-* on a rate
-limit), `responses=success_headers(201, LOCATION, ETAG)` on a route.
-"""
+A dependency that can refuse declares it on itself (`@declares(...)`), so every route using it
+documents the error without a word of its own; what only a service knows goes in the route's
+`responses=error_responses(...)`, success headers in `success_headers(...)`."""
 
 import json
 from collections.abc import Callable, Iterable, Mapping

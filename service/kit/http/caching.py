@@ -1,19 +1,8 @@
 """The HTTP semantics of reads, for every route, in one pure-ASGI layer (docs/http.md).
 
-- HEAD is the GET of the same URL without its body (RFC 9110 §9.3.2): the request runs as a
-  GET, so every GET route (present and future, API, docs and health alike) answers HEAD with
-  the same status and headers, Content-Length included; the body is dropped here.
-- Validators: a 200 read whose body arrives in one piece gets a strong `ETag` (the hash of its
-  bytes, service/kit/http/etags.py) unless the route set one; `If-None-Match` that matches
-  (weak comparison, `*`, lists) turns it into a 304 with no body that keeps the ETag,
-  Cache-Control and Vary. A streamed body (the export) is passed through untouched.
-- Cache-Control: a successful anonymous read is `public, max-age=<READ_CACHE_SECONDS>` (unless
-  the route set its own); operational paths (health probes, metrics: `never_cache`) are
-  `no-store` and get no validator; a read whose request carries
-  credentials or a consistency token is `private, no-cache` (a browser may keep it, revalidates
-  it every time, a shared cache never stores it); every other response (writes, errors) is
-  `no-store`. Reads carry `Vary` naming the request headers that make an answer personal.
-"""
+HEAD runs as the GET and drops the body; a 200 read in one piece gets a strong ETag, which
+`If-None-Match` turns into a 304; Cache-Control is `public` for anonymous reads, `private,
+no-cache` with credentials or a token, `no-store` otherwise; streamed bodies pass untouched."""
 
 from collections.abc import Iterable
 
@@ -42,11 +31,8 @@ def _get(headers: Headers, name: bytes) -> bytes | None:
 class HttpCaching:
     """HEAD, ETag, 304, Cache-Control and Vary; see the module docstring.
 
-    `personal_headers`: request headers whose presence makes a read personal (`private`), e.g.
-    `Authorization` and the consistency-token header; `personal_cookie`: a cookie that does the
-    same. Both are named in `Vary` (the cookie as `Cookie`). `never_cache`: path prefixes whose
-    answers are live state (probes, metrics), never stored.
-    """
+    `personal_headers` / `personal_cookie` make a read `private` and are named in `Vary`;
+    `never_cache` paths answer live state and are never stored."""
 
     def __init__(
         self,

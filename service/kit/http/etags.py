@@ -1,11 +1,7 @@
-"""Entity tags (RFC 9110 §8.8.3, §13.1.1-2): made from the bytes of a representation, and
-compared the two ways the RFC defines.
+"""Entity tags (RFC 9110 §8.8.3, §13.1.1-2): made from a body's bytes, compared both RFC ways.
 
-A strong tag is the SHA-256 of the body, truncated to 128 bits: byte-identical bodies get the
-same tag, any change (a like, an edit, another page of results) another one. SHA-256 because
-it is the fastest hash `hashlib` has here (OpenSSL, SHA extensions): ~1 µs for a 600-byte post,
-~2 µs for 2 KB, ~13 µs for a 20 KB page (docs/http.md has the measurements).
-"""
+A strong tag is the SHA-256 of the body truncated to 128 bits, the fastest hash `hashlib` has
+here (its cost is in docs/performance.md)."""
 
 import hashlib
 

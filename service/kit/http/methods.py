@@ -1,11 +1,7 @@
 """405 Method Not Allowed done right, for the whole route table at once.
 
-Starlette routes one method per route and answers 405 with the `Allow` of the first route whose
-path matched: `OPTIONS /posts` said `Allow: POST` although `GET /posts` exists. The 405 handler
-here lists every method of the path (`Allow` from all its routes). A fixed path never falls into
-a parameterised sibling: ids are typed in the paths (`/users/{user_id:int}/profile` does not
-match `/users/me/profile`). A path's methods are those of its most specific template.
-"""
+Starlette answers 405 with the `Allow` of the first route whose path matched; here `Allow` lists
+every method of the path, those of its most specific template (ids are typed in paths)."""
 
 import re
 from collections.abc import Sequence

@@ -1,18 +1,8 @@
 """The OpenAPI document a client generator can trust.
 
-Each route documents itself when it is built (`document_route`, called by the route class
-with the route's `RouteShape`): every error status it can produce, as
-`application/problem+json` with the `Problem` schema and one example per cause: what its
-providers declare (401 from authentication, 429 from a rate limit, 503 from the database...),
-what its decorator declares (`error_responses(...)`: an owner check's 403), and what its
-signature implies (parameters or a body: 422; a body: 413; query parameters: 400; a path id:
-404; an `If-Match` header: 412; anything: 500); the headers of those answers and of its
-success; and whether a token is optional.
-
-`openapi_of(app)` adds what belongs to the whole document: the `Problem` schema, headers a
-middleware adds to every write, links from every `201` of `POST /x` to the operations on
-`/x/{id}` (clients and schemathesis' stateful phase act on what they created), exact bounds.
-"""
+Each route documents itself when built (`document_route`): every error status its providers,
+decorator and signature imply, as problem+json with examples. `openapi_of(app)` adds what
+belongs to the whole document (the `Problem` schema, write headers, links from `201`s)."""
 
 import re
 from collections.abc import Callable

@@ -1,11 +1,7 @@
 """Rate limits: moving-window counters (`limits`) in memory or in Redis, and the route dependency.
 
-A moving window of N per period allows at most N hits in ANY period-long interval. In memory by
-default (one counter set per application instance); `RATE_LIMIT_STORAGE_URI=redis://...` makes
-every instance share them. Every limited response carries `RateLimit-Limit`,
-`RateLimit-Remaining` and `RateLimit-Reset` (seconds); a refused one is a 429 problem with
-`Retry-After` that names the setting to change.
-"""
+A moving window of N per period allows at most N hits in ANY period-long interval. Counters are
+per instance in memory; `RATE_LIMIT_STORAGE_URI=redis://...` shares them (docs/security.md)."""
 
 import math
 import time
@@ -89,14 +85,11 @@ class RateLimiter:
         return Verdict(allowed, item.amount, stats.remaining, _reset_after(stats))
 
     async def reserve(self, *counts: Count) -> list[Verdict]:
-        """For a hit decided later (a login counts only if it fails): reserve one hit of each
-        count when every one has room, else reserve none; a verdict per count.
+        """Reserve one hit of each count if every one has room, else none; a verdict per count.
 
-        The room left is the window's minus this process's reservations, read with no await in
-        between, so concurrent requests cannot all pass before any is counted. Every successful
-        reservation must end with `settle`. A refusal owed only to reservations says to retry
-        in 1 s: they settle as soon as their checks end.
-        """
+        For a hit decided later (a login counts only if it fails); every reservation must end
+        with `settle`. Room is read with no await in between, so concurrent requests cannot all
+        pass before any is counted."""
         windows = [await self.strategy.get_window_stats(c.item, *c.key) for c in counts]
         room = [w.remaining - self._reserved[c.key] for c, w in zip(counts, windows, strict=True)]
         verdicts = [

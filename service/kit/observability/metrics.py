@@ -215,7 +215,7 @@ def instrument_engine(engine: AsyncEngine, settings: KitSettings, *, role: str) 
 
     def _on_pool_event(*_: Any) -> None:
         # Three gauge writes (a lock each, an mmap write in multiprocess mode) on every checkout
-        # and checkin were ~2% of a hot read: sample at most every POOL_SAMPLE_SECONDS, and
+        # and checkin cost too much on a hot read: sample at most every POOL_SAMPLE_SECONDS, and
         # whenever the pool falls idle, so an idle worker never reports a stale busy pool. The
         # worker that answers a scrape samples its own pools then (`render_metrics`).
         nonlocal sampled_at

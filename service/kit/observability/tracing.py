@@ -1,24 +1,8 @@
 """Optional OpenTelemetry tracing: TRACING_ENABLED=true and the `tracing` extra installed.
 
-Off by default, and then free: FastAPI's own telemetry is switched off (see `telemetry_config`)
-and nothing is added to the middleware list. On, a request gets:
-
-- a SERVER span from FastAPI's built-in telemetry (`FastAPI(telemetry=...)`, outermost, around
-  the whole middleware stack), continuing the caller's trace from `traceparent` (the global
-  propagator: W3C trace context and baggage unless OTEL_PROPAGATORS says otherwise), named
-  `GET /api/v1/posts/{post_id}` once the route is known; with TRACING_OPERATION_SPANS, child
-  spans for dependency resolution, the endpoint and serialization;
-- a CLIENT span per SQL statement (opentelemetry-instrumentation-sqlalchemy on the process'
-  engines), the statement text without parameters;
-- the request id (`inkwell.request_id`, the `X-Request-ID` of the access log) on the server
-  span and on every span started inside the request.
-
-Traces start only at requests: a statement of background work (the feed's and the job worker's
-polls, the replica monitor) has no request span above it and is not recorded. Health probes
-and `/metrics` are not traced. The sampler otherwise is the SDK's (OTEL_TRACES_SAMPLER), the
-service name OTEL_SERVICE_NAME (default `inkwell`), the OTLP endpoint
-OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT (default localhost:4318).
-"""
+Off, it costs nothing (FastAPI's telemetry off, no middleware). On: a server span per request,
+a client span per SQL statement, the request id on every span; background work, health probes
+and `/metrics` are not traced (docs/operations.md has the settings)."""
 
 from collections.abc import MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,8 +23,8 @@ if TYPE_CHECKING:  # the SDK is the `tracing` extra: imported only when tracing 
 REQUEST_ID_ATTRIBUTE = "inkwell.request_id"
 UNTRACED_PATHS = ("/health/", "/metrics")
 OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
-"""FastAPI's built-in hooks look the global providers up on every request when left on (~4% of
-a hot read's CPU); Inkwell's own metrics and logs do not use them."""
+"""FastAPI's built-in hooks look the global providers up on every request when left on
+(docs/performance.md); Inkwell's own metrics and logs do not use them."""
 
 
 def _untraced(scope: MutableMapping[str, Any]) -> bool:

@@ -11,12 +11,9 @@ ResponseT = TypeVar("ResponseT", bound=BaseModel)
 def construct(cls: type[ResponseT], fields: dict[str, Any]) -> ResponseT:
     """A response model from trusted values (typed database columns), with no validation.
 
-    What `model_construct` does for the models it is used on, at a fraction of its cost (it
-    walks every field's aliases and defaults: ~40% of building a page of posts). The rules that
-    make it equivalent, checked by tests/kit/test_construct.py: `fields` names every field of
-    `cls` by its field name, in declaration order (the JSON follows it), and `cls` has no
-    private attributes and no `model_post_init`.
-    """
+    Equivalent to `model_construct`, and cheaper (docs/performance.md), only while `fields` names
+    every field of `cls` in declaration order and `cls` has no private attributes and no
+    `model_post_init` (tests/kit/test_construct.py)."""
     # object.__new__: SQLModel.__new__ would also set the three attributes set below.
     model: ResponseT = object.__new__(cls)
     _set(model, "__dict__", fields)
