@@ -2,26 +2,13 @@
 pages and threads (a deleted comment holding replies shows as deleted, anything else hidden is
 404); comment cursors are bound to their thread."""
 
-from typing import Any
-
 from httpx import AsyncClient
 
 from service.kit.ids import uuid7
-from tests.support.accounts import Account, AccountFactory
-from tests.support.api import API, POSTS, create_post, problem
+from tests.support.accounts import AccountFactory
+from tests.support.api import API, POSTS, create_comment, create_post, problem
 
 COMMENTS = f"{API}/comments"
-
-
-async def _comment(
-    client: AsyncClient, account: Account, post_id: int, parent: str | None = None
-) -> Any:
-    payload = {"body": "hello", **({"parent_id": parent} if parent else {})}
-    response = await client.post(
-        f"{POSTS}/{post_id}/comments", json=payload, headers=account.headers
-    )
-    assert response.status_code == 201, response.text
-    return response
 
 
 async def test_location_of_a_new_comment_is_its_own_url(
@@ -29,13 +16,13 @@ async def test_location_of_a_new_comment_is_its_own_url(
 ) -> None:
     alice = await make_account()
     post = await create_post(client, alice)
-    created = await _comment(client, alice, post["id"])
+    created = await create_comment(client, alice, post["id"])
     assert created.headers["location"] == f"{COMMENTS}/{created.json()['id']}"
     fetched = await client.get(created.headers["location"])
     assert fetched.status_code == 200, fetched.text
     assert fetched.json() == created.json()
     assert fetched.json()["reply_count"] == 0
-    await _comment(client, alice, post["id"], parent=created.json()["id"])
+    await create_comment(client, alice, post["id"], parent=created.json()["id"])
     assert (await client.get(created.headers["location"])).json()["reply_count"] == 1
 
 
@@ -44,9 +31,9 @@ async def test_deleted_and_hidden_comments_follow_the_404_rules(
 ) -> None:
     alice, bob = await make_account(), await make_account()
     post = await create_post(client, alice)
-    lone = (await _comment(client, bob, post["id"])).json()
-    holder = (await _comment(client, bob, post["id"])).json()
-    await _comment(client, alice, post["id"], parent=holder["id"])
+    lone = (await create_comment(client, bob, post["id"])).json()
+    holder = (await create_comment(client, bob, post["id"])).json()
+    await create_comment(client, alice, post["id"], parent=holder["id"])
     for comment in (lone, holder):
         deleted = await client.delete(f"{COMMENTS}/{comment['id']}", headers=bob.headers)
         assert deleted.status_code == 204, deleted.text
@@ -58,13 +45,13 @@ async def test_deleted_and_hidden_comments_follow_the_404_rules(
     assert shown["reply_count"] == 1
 
     draft = await create_post(client, alice, status="draft")
-    on_draft = (await _comment(client, alice, draft["id"])).json()
+    on_draft = (await create_comment(client, alice, draft["id"])).json()
     assert (await client.get(f"{COMMENTS}/{on_draft['id']}", headers=alice.headers)).is_success
     problem(await client.get(f"{COMMENTS}/{on_draft['id']}", headers=bob.headers), 404)
     problem(await client.get(f"{COMMENTS}/{on_draft['id']}"), 404)
 
     gone = await create_post(client, alice)
-    on_gone = (await _comment(client, bob, gone["id"])).json()
+    on_gone = (await create_comment(client, bob, gone["id"])).json()
     assert (await client.delete(f"{POSTS}/{gone['id']}", headers=alice.headers)).is_success
     problem(await client.get(f"{COMMENTS}/{on_gone['id']}"), 404)
 
@@ -78,8 +65,8 @@ async def test_a_comment_cursor_is_bound_to_its_thread(
     alice = await make_account()
     first, second = await create_post(client, alice), await create_post(client, alice)
     for _ in range(2):
-        await _comment(client, alice, first["id"])
-        await _comment(client, alice, second["id"])
+        await create_comment(client, alice, first["id"])
+        await create_comment(client, alice, second["id"])
     url = f"{POSTS}/{first['id']}/comments"
     cursor = (await client.get(url, params={"limit": 1})).json()["next_cursor"]
     assert (await client.get(url, params={"cursor": cursor})).status_code == 200

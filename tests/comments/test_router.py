@@ -1,28 +1,11 @@
 import uuid
-from typing import Any
 
 from httpx import AsyncClient
 
 from service.kit.ids import uuid7
-from tests.support.accounts import Account, AccountFactory
-from tests.support.api import API, POSTS, create_post, pages, problem
+from tests.support.accounts import AccountFactory
+from tests.support.api import API, POSTS, create_comment, create_post, pages, problem
 from tests.support.statements import StatementCounter
-
-
-async def _comment(
-    client: AsyncClient,
-    account: Account,
-    post_id: int,
-    body: str = "hello",
-    parent: str | None = None,
-) -> dict[str, Any]:
-    payload = {"body": body, **({"parent_id": parent} if parent else {})}
-    response = await client.post(
-        f"{POSTS}/{post_id}/comments", json=payload, headers=account.headers
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def test_uuid7_is_time_ordered_and_version_7() -> None:
@@ -37,12 +20,14 @@ async def test_threads_reply_counts_and_keyset_pages(
 ) -> None:
     alice, bob = await make_account(), await make_account()
     post = await create_post(client, alice)
-    top = [await _comment(client, bob, post["id"], f"c{i}") for i in range(5)]
+    top = [(await create_comment(client, bob, post["id"], body=f"c{i}")).json() for i in range(5)]
     assert top[0]["author"]["id"] == bob.id
     for i in range(3):
-        await _comment(client, alice, post["id"], f"r{i}", parent=top[1]["id"])
-    nested = await _comment(client, bob, post["id"], "deep", parent=top[0]["id"])
-    await _comment(client, bob, post["id"], "deeper", parent=nested["id"])
+        await create_comment(client, alice, post["id"], body=f"r{i}", parent=top[1]["id"])
+    nested = (
+        await create_comment(client, bob, post["id"], body="deep", parent=top[0]["id"])
+    ).json()
+    await create_comment(client, bob, post["id"], body="deeper", parent=nested["id"])
 
     got = await pages(client, f"{POSTS}/{post['id']}/comments", limit=2)
     assert [len(p) for p in got] == [2, 2, 1]
@@ -61,9 +46,11 @@ async def test_deleted_comment_with_replies_shows_as_deleted(
 ) -> None:
     alice, bob, carol = await make_account(), await make_account(), await make_account()
     post = await create_post(client, alice)
-    parent = await _comment(client, bob, post["id"], "parent")
-    lonely = await _comment(client, bob, post["id"], "lonely")
-    reply = await _comment(client, carol, post["id"], "reply", parent=parent["id"])
+    parent = (await create_comment(client, bob, post["id"], body="parent")).json()
+    lonely = (await create_comment(client, bob, post["id"], body="lonely")).json()
+    reply = (
+        await create_comment(client, carol, post["id"], body="reply", parent=parent["id"])
+    ).json()
 
     # The author deletes one, the post's owner deletes the other.
     deleted = await client.delete(f"{API}/comments/{parent['id']}", headers=bob.headers)
@@ -101,7 +88,7 @@ async def test_comment_errors(client: AsyncClient, make_account: AccountFactory)
     post = await create_post(client, alice)
     other = await create_post(client, alice)
     draft = await create_post(client, alice, status="draft")
-    comment = await _comment(client, bob, post["id"])
+    comment = (await create_comment(client, bob, post["id"])).json()
     url = f"{POSTS}/{post['id']}/comments"
     # Parent on another post, unknown parent, empty body, unknown field, no token.
     for payload in (
@@ -138,7 +125,7 @@ async def test_comments_of_a_deleted_post_are_unreachable(
 ) -> None:
     alice, bob = await make_account(), await make_account()
     post = await create_post(client, alice)
-    comment = await _comment(client, bob, post["id"])
+    comment = (await create_comment(client, bob, post["id"])).json()
     await client.delete(f"{POSTS}/{post['id']}", headers=alice.headers)
     problem(await client.get(f"{POSTS}/{post['id']}/comments"), 404)
     problem(await client.get(f"{API}/comments/{comment['id']}/replies"), 404)
@@ -157,10 +144,10 @@ async def test_comment_lists_run_a_constant_number_of_statements(
     alice = await make_account()
     post = await create_post(client, alice)
     commenters = [await make_account() for _ in range(6)]
-    top = [await _comment(client, c, post["id"]) for c in commenters]
+    top = [(await create_comment(client, c, post["id"])).json() for c in commenters]
     for c in commenters:
-        await _comment(client, c, post["id"], parent=top[0]["id"])
-        await _comment(client, c, post["id"], parent=top[1]["id"])
+        await create_comment(client, c, post["id"], parent=top[0]["id"])
+        await create_comment(client, c, post["id"], parent=top[1]["id"])
     for url in (f"{POSTS}/{post['id']}/comments", f"{API}/comments/{top[0]['id']}/replies"):
         counts = []
         for limit in (1, 6):

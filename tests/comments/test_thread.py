@@ -11,21 +11,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.comments.models import Comment
-from tests.support.accounts import Account, AccountFactory
-from tests.support.api import API, POSTS, create_post, problem
+from tests.support.accounts import AccountFactory
+from tests.support.api import API, create_comment, create_post, problem
 from tests.support.statements import StatementCounter
-
-
-async def _comment(
-    client: AsyncClient, account: Account, post_id: int, parent: str | None = None
-) -> str:
-    payload = {"body": "text", **({"parent_id": parent} if parent else {})}
-    response = await client.post(
-        f"{POSTS}/{post_id}/comments", json=payload, headers=account.headers
-    )
-    assert response.status_code == 201, response.text
-    comment_id: str = response.json()["id"]
-    return comment_id
 
 
 def _shape(node: dict[str, Any]) -> list[Any]:
@@ -37,10 +25,11 @@ async def test_a_thread_nests_replies_as_deep_as_asked(
 ) -> None:
     author = await make_account()
     post = await create_post(client, author)
-    root = await _comment(client, author, post["id"])
-    first, second = [await _comment(client, author, post["id"], root) for _ in range(2)]
-    deep = await _comment(client, author, post["id"], first)
-    await _comment(client, author, post["id"], deep)
+    root = (await create_comment(client, author, post["id"])).json()["id"]
+    replies = [await create_comment(client, author, post["id"], parent=root) for _ in range(2)]
+    first, second = (reply.json()["id"] for reply in replies)
+    deep = (await create_comment(client, author, post["id"], parent=first)).json()["id"]
+    await create_comment(client, author, post["id"], parent=deep)
     # A deleted reply without replies vanishes; one that holds replies stays, as deleted.
     assert (await client.delete(f"{API}/comments/{second}", headers=author.headers)).is_success
     assert (await client.delete(f"{API}/comments/{first}", headers=author.headers)).is_success
@@ -62,10 +51,10 @@ async def test_a_thread_costs_one_statement_per_level_whatever_its_width(
     post = await create_post(client, author)
     counts = []
     for width in (1, 6):
-        root = await _comment(client, author, post["id"])
+        root = (await create_comment(client, author, post["id"])).json()["id"]
         for _ in range(width):
-            child = await _comment(client, author, post["id"], root)
-            await _comment(client, author, post["id"], child)
+            child = (await create_comment(client, author, post["id"], parent=root)).json()["id"]
+            await create_comment(client, author, post["id"], parent=child)
         statements.count = 0
         response = await client.get(f"{API}/comments/{root}/thread", params={"depth": 2})
         assert response.status_code == 200
@@ -83,8 +72,8 @@ async def test_computed_fields_are_sql_expressions_too(
     """`Comment.deleted` filters in SQL; `reply_count` is loaded only when asked for."""
     author = await make_account()
     post = await create_post(client, author)
-    root = await _comment(client, author, post["id"])
-    await _comment(client, author, post["id"], root)
+    root = (await create_comment(client, author, post["id"])).json()["id"]
+    await create_comment(client, author, post["id"], parent=root)
     async with sessionmaker() as session:
         live = select(col(Comment.id)).where(
             col(Comment.post_id) == post["id"],

@@ -12,18 +12,15 @@ from typing import Any
 import asyncpg
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient, Response
+from httpx import Response
 
 from service.kit.db.session import DATABASE
 from tests.scaleout.probe import running_app
+from tests.support.api import asgi_client
 from tests.support.scaleout import ScaleoutDb, wait_for
 from tests.support.settings import make_settings
 
 APP_NAME = "inkwell-primary"
-
-
-def client_for(app: FastAPI) -> AsyncClient:
-    return AsyncClient(transport=ASGITransport(app), base_url="http://test", timeout=60)
 
 
 def report(name: str, seconds: float) -> None:
@@ -76,7 +73,7 @@ async def small_pool_app(scaleout_db: ScaleoutDb) -> AsyncIterator[FastAPI]:
 async def test_pool_saturation_answers_503_within_the_pool_timeout(
     small_pool_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
-    async with client_for(small_pool_app) as client:
+    async with asgi_client(small_pool_app, timeout=60) as client:
         assert (await client.get("/api/v1/posts")).status_code == 200
         holder = asyncio.create_task(client.post("/_test/sleep", params={"seconds": 4}))
 
@@ -112,7 +109,7 @@ async def test_primary_restart_recovers_without_restarting_the_service(
     primary_app: FastAPI, scaleout_db: ScaleoutDb, mode: str
 ) -> None:
     cluster = scaleout_db.cluster
-    async with client_for(primary_app) as client:
+    async with asgi_client(primary_app, timeout=60) as client:
         # fill the pool with connections that the restart will kill
         warm = await asyncio.gather(*(client.get("/api/v1/posts") for _ in range(4)))
         assert {r.status_code for r in warm} == {200}
@@ -167,7 +164,7 @@ async def _terminate_when_running(db: ScaleoutDb) -> int:
 async def test_terminated_backend_fails_cleanly_and_the_pool_recovers(
     primary_app: FastAPI, scaleout_db: ScaleoutDb, method: str
 ) -> None:
-    async with client_for(primary_app) as client:
+    async with asgi_client(primary_app, timeout=60) as client:
         request = asyncio.create_task(
             client.request(method, "/_test/sleep", params={"seconds": 10})
         )

@@ -2,12 +2,12 @@
 tokens in, retry of safe requests, 503 for unsafe ones; the tokens a commit issues."""
 
 from fastapi import FastAPI, Request
-from httpx import ASGITransport, AsyncClient
 
 from service.kit.errors import install_error_handlers
 from service.replication.middleware import ConsistencyMiddleware
 from service.replication.scope import SCOPE_KEY, ReadYourWrites, ReplicaReadFailed
 from service.replication.tokens import COOKIE, HEADER, TokenCodec, TokenIssuer
+from tests.support.api import asgi_client
 
 SECRET = "s" * 32
 
@@ -41,13 +41,9 @@ def build() -> tuple[FastAPI, list[bool]]:
     return app, calls
 
 
-def client_for(app: FastAPI) -> AsyncClient:
-    return AsyncClient(transport=ASGITransport(app), base_url="http://t")
-
-
 async def test_a_safe_request_is_retried_once_on_the_primary() -> None:
     app, calls = build()
-    async with client_for(app) as client:
+    async with asgi_client(app) as client:
         response = await client.get("/flaky")
     assert response.status_code == 200
     assert response.json() == {"primary": True}
@@ -56,7 +52,7 @@ async def test_a_safe_request_is_retried_once_on_the_primary() -> None:
 
 async def test_a_second_failure_and_unsafe_requests_are_503_never_500() -> None:
     app, _ = build()
-    async with client_for(app) as client:
+    async with asgi_client(app) as client:
         for response in (await client.get("/always"), await client.post("/unsafe")):
             assert response.status_code == 503
             assert response.headers["retry-after"] == "2"
@@ -66,7 +62,7 @@ async def test_a_second_failure_and_unsafe_requests_are_503_never_500() -> None:
 async def test_a_valid_token_sets_the_min_lsn_from_header_or_cookie() -> None:
     app, _ = build()
     token = TokenCodec(SECRET).encode(0xABC)
-    async with client_for(app) as client:
+    async with asgi_client(app) as client:
         by_header = await client.get("/seen", headers={HEADER: token})
         by_cookie = await client.get("/seen", headers={"Cookie": f"{COOKIE}={token}"})
     assert by_header.json() == {"min_lsn": 0xABC}
@@ -76,7 +72,7 @@ async def test_a_valid_token_sets_the_min_lsn_from_header_or_cookie() -> None:
 async def test_an_absent_or_forged_token_leaves_no_min_lsn() -> None:
     app, _ = build()
     forged = TokenCodec("other secret " * 3).encode(0xABC)
-    async with client_for(app) as client:
+    async with asgi_client(app) as client:
         for headers in ({}, {HEADER: forged}, {HEADER: "garbage"}):
             response = await client.get("/seen", headers=headers)
             assert response.json() == {"min_lsn": None}, headers

@@ -7,20 +7,15 @@ from typing import Any
 import asyncpg
 import pytest
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
 
 from service.replication.tokens import COOKIE, HEADER, TokenCodec
 from service.users.settings import USERS_SETTINGS
 from tests.scaleout.probe import running_app
-from tests.support.api import register_with_token
+from tests.support.api import asgi_client, register_with_token
 from tests.support.scaleout import ScaleoutDb, wait_for
 from tests.support.settings import make_settings
 
 FAST_CHECKS = {"db_replica_check_interval": 0.2, "db_replica_cooldown": 1.0}
-
-
-def client_for(app: FastAPI) -> AsyncClient:
-    return AsyncClient(transport=ASGITransport(app), base_url="http://test")
 
 
 @pytest.fixture
@@ -38,7 +33,7 @@ async def replica_app(scaleout_db: ScaleoutDb) -> AsyncIterator[FastAPI]:
 
 
 async def wait_until_replica_used(app: FastAPI, within: float = 30) -> None:
-    async with client_for(app) as client:
+    async with asgi_client(app) as client:
 
         async def on_replica() -> bool:
             response = await client.get("/_test/where")
@@ -48,7 +43,7 @@ async def wait_until_replica_used(app: FastAPI, within: float = 30) -> None:
 
 
 async def test_read_runs_on_replica_and_write_on_primary(replica_app: FastAPI) -> None:
-    async with client_for(replica_app) as client:
+    async with asgi_client(replica_app) as client:
         read = await client.get("/_test/where")
         write = await client.post("/_test/where")
     assert read.status_code == 200
@@ -59,7 +54,7 @@ async def test_read_runs_on_replica_and_write_on_primary(replica_app: FastAPI) -
 
 
 async def test_health_reports_replica_state_and_lag(replica_app: FastAPI) -> None:
-    async with client_for(replica_app) as client:
+    async with asgi_client(replica_app) as client:
         response = await client.get("/health/ready")
     body = response.json()
     assert response.status_code == 200
@@ -82,7 +77,7 @@ async def _set_replay(db: ScaleoutDb, paused: bool) -> None:
 async def test_read_your_writes_while_replay_is_paused(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
-    async with client_for(replica_app) as writer, client_for(replica_app) as stranger:
+    async with asgi_client(replica_app) as writer, asgi_client(replica_app) as stranger:
         headers = (await register_with_token(writer, USERS_SETTINGS.of(replica_app))).headers
         await wait_until_replica_used(replica_app)
         await _set_replay(scaleout_db, paused=True)
@@ -117,7 +112,7 @@ async def test_read_your_writes_while_replay_is_paused(
                 assert response.status_code == 404, bad
         finally:
             await _set_replay(scaleout_db, paused=False)
-    async with client_for(replica_app) as late:
+    async with asgi_client(replica_app) as late:
         # replay resumed: the replica catches up and serves the post without any token
         async def visible() -> bool:
             return (await late.get(path)).status_code == 200
@@ -126,7 +121,7 @@ async def test_read_your_writes_while_replay_is_paused(
 
 
 async def test_reads_without_writes_carry_no_token(replica_app: FastAPI) -> None:
-    async with client_for(replica_app) as client:
+    async with asgi_client(replica_app) as client:
         headers = (await register_with_token(client, USERS_SETTINGS.of(replica_app))).headers
         response = await client.get("/api/v1/posts", headers=headers)
     assert response.status_code == 200
@@ -139,7 +134,7 @@ async def test_stopped_replica_falls_back_to_primary_and_returns(
     replica_app: FastAPI, scaleout_db: ScaleoutDb
 ) -> None:
     cluster = scaleout_db.cluster
-    async with client_for(replica_app) as client:
+    async with asgi_client(replica_app) as client:
         assert (await client.get("/_test/where")).json()["replica"] is True
         try:
             cluster.ctl("replica", "stop")
@@ -180,7 +175,7 @@ async def test_recovery_conflict_is_retried_once_on_the_primary(
         finally:
             await connection.close()
 
-    async with client_for(replica_app) as client:
+    async with asgi_client(replica_app) as client:
         request = asyncio.create_task(client.get("/_test/conflict", params={"seconds": 30}))
         await wait_for(replica_query_running, within=10, interval=0.05)
         primary = await asyncpg.connect(scaleout_db.dsn(scaleout_db.primary_url), timeout=5)
@@ -196,7 +191,7 @@ async def test_recovery_conflict_is_retried_once_on_the_primary(
 
 async def test_reads_run_without_begin_on_replica_and_primary(replica_app: FastAPI) -> None:
     far_future = TokenCodec(USERS_SETTINGS.of(replica_app).jwt_secret).encode(2**60)
-    async with client_for(replica_app) as client:
+    async with asgi_client(replica_app) as client:
         on_replica = (await client.get("/_test/autocommit")).json()
         on_primary = (await client.get("/_test/autocommit", headers={HEADER: far_future})).json()
     assert on_replica == {"autocommit": True, "replica": True}

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.main import create_app
 from service.users.models import Role
 from tests.support.accounts import Account, AccountFactory
-from tests.support.api import create_post
+from tests.support.api import create_comment, create_post
 from tests.support.problems import assert_problem
 from tests.support.roles import promote
 from tests.support.settings import make_settings
@@ -77,12 +77,14 @@ async def deleted_draft(client: AsyncClient, owner: Account) -> Target:
 
 async def comment_on_draft(client: AsyncClient, owner: Account) -> Target:
     post_id = await _post(client, owner, "draft")
-    return Target({"comment_id": await _comment(client, owner, post_id)})
+    return Target(
+        {"comment_id": (await create_comment(client, owner, post_id, body="mine")).json()["id"]}
+    )
 
 
 async def deleted_comment(client: AsyncClient, owner: Account) -> Target:
     post_id = await _post(client, owner, "published")
-    comment_id = await _comment(client, owner, post_id)
+    comment_id = (await create_comment(client, owner, post_id, body="mine")).json()["id"]
     deleted = await client.delete(f"{API}/comments/{comment_id}", headers=owner.headers)
     assert deleted.status_code == 204
     return Target({"comment_id": comment_id})
@@ -90,16 +92,9 @@ async def deleted_comment(client: AsyncClient, owner: Account) -> Target:
 
 async def comment_on_published(client: AsyncClient, owner: Account) -> Target:
     post_id = await _post(client, owner, "published")
-    return Target({"comment_id": await _comment(client, owner, post_id)})
-
-
-async def _comment(client: AsyncClient, owner: Account, post_id: int) -> str:
-    created = await client.post(
-        f"{API}/posts/{post_id}/comments", json={"body": "mine"}, headers=owner.headers
+    return Target(
+        {"comment_id": (await create_comment(client, owner, post_id, body="mine")).json()["id"]}
     )
-    assert created.status_code == 201, created.text
-    comment_id: str = created.json()["id"]
-    return comment_id
 
 
 EDIT = {"title": "taken over", "status": "published"}

@@ -4,7 +4,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient, Response
 
 from service.users.security import create_access_token
 from service.users.settings import UsersSettings
@@ -18,6 +19,8 @@ __all__ = [
     "API",
     "POSTS",
     "Registered",
+    "asgi_client",
+    "create_comment",
     "create_post",
     "create_post_as",
     "pages",
@@ -25,6 +28,28 @@ __all__ = [
     "register",
     "register_with_token",
 ]
+
+
+def asgi_client(app: FastAPI, *, timeout: float = 5.0) -> AsyncClient:
+    """A client of `app` in process (no server, no lifespan)."""
+    return AsyncClient(transport=ASGITransport(app), base_url="http://test", timeout=timeout)
+
+
+async def create_comment(
+    client: AsyncClient,
+    account: Account,
+    post_id: int,
+    *,
+    body: str = "hello",
+    parent: str | None = None,
+) -> Response:
+    """`POST /posts/{post_id}/comments` as `account` (a reply with `parent`); asserts the 201."""
+    payload = {"body": body, **({"parent_id": parent} if parent else {})}
+    response = await client.post(
+        f"{POSTS}/{post_id}/comments", json=payload, headers=account.headers
+    )
+    assert response.status_code == 201, response.text
+    return response
 
 
 async def create_post(
