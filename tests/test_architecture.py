@@ -244,12 +244,12 @@ def test_posts_below_the_routers_know_no_http() -> None:
     """Only posts' routers, their query models (filters.py) and the publisher's provider
     (events.py) speak FastAPI; the service layer and the SQL do not. The one exception:
     representation.py builds the response models the route sends with the route class's
-    `construct` (kit/http/routing/models.py: no validation of trusted columns)."""
+    `construct` (kit/http/routing.py: no validation of trusted columns)."""
     http = ("fastapi", "starlette", "service.kit.http")
     below = [
         p
         for p in _sources("posts")
         if not p.name.endswith("router.py") and p.name not in ("filters.py", "events.py")
     ]
-    allowed = "service.posts.representation imports service.kit.http.routing.models"
+    allowed = "service.posts.representation imports service.kit.http.routing"
     assert [o for o in _offenders(below, http) if not o.startswith(allowed)] == []

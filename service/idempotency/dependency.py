@@ -63,7 +63,7 @@ class IdempotencyKeyReused(AppError):
 @dataclass
 class _Pending(ResponseHook):
     """A claimed key: the route records its response in the request's transaction
-    (service/kit/http/routing/ `ResponseHook`)."""
+    (service/kit/http/routing.py `ResponseHook`)."""
 
     record_id: int
     session: AsyncSession

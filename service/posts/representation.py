@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypedDict, cast
 
-from service.kit.http.routing.models import construct
+from service.kit.http.routing import construct
 from service.posts.models import Post, PostStatus
 from service.posts.queries import PublicRow
 from service.posts.schemas import PostPublic

@@ -32,7 +32,7 @@ from service.kit.errors import (
     ServiceUnavailable,
 )
 from service.kit.http.answers import declares
-from service.kit.http.routing.hooks import shielded
+from service.kit.http.routing import shielded
 from service.kit.settings import KitSettings
 from service.kit.state import StateSlot
 

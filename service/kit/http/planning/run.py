@@ -7,11 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from fastapi._body_limit import get_body_limit_error
-from fastapi._compat import ModelField, Undefined
-from fastapi.dependencies.utils import request_body_to_args
 from fastapi.exceptions import RequestValidationError
-from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
 from starlette.background import BackgroundTasks
 from starlette.concurrency import run_in_threadpool
@@ -20,8 +16,17 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.kit.http.routing.hooks import Answered, ResponseHook
-from service.kit.http.routing.plan import Node, Plan, Step, Unplannable
+from service.kit.http.planning.hooks import Answered, ResponseHook
+from service.kit.http.planning.plan import Node, Plan, Step, Unplannable
+from service.kit.http.routing import (
+    ModelField,
+    Undefined,
+    body_limit_error,
+    generic_origin,
+    is_body_allowed_for_status_code,
+    render_json,
+    request_body_to_args,
+)
 
 
 class Solved:
@@ -68,8 +73,8 @@ class Runner:
         self.response_type = annotation if isinstance(annotation, type) else None
         # A generic model's page (`Page[PostPublic]`) may come back as its origin (`Page`):
         # already built from typed values, it is rendered as it is, like the exact type.
-        generic = getattr(self.response_type, "__pydantic_generic_metadata__", None) or {}
-        self.trusted = tuple(t for t in (self.response_type, generic.get("origin")) if t)
+        origin = generic_origin(self.response_type)
+        self.trusted = tuple(t for t in (self.response_type, origin) if t)
         self.by_alias = route.response_model_by_alias
         if any(
             (
@@ -212,7 +217,7 @@ class Runner:
         except HTTPException:
             raise
         except Exception as error:
-            if MAX_BODY_SIZE_SCOPE_KEY in request.scope and (limit := get_body_limit_error(error)):
+            if MAX_BODY_SIZE_SCOPE_KEY in request.scope and (limit := body_limit_error(error)):
                 raise limit from error
             raise HTTPException(400, "There was an error parsing the body") from error
 
@@ -238,8 +243,7 @@ class Runner:
         if self.response_field is not None and self.default_class:
             if type(content) in self.trusted:
                 assert isinstance(content, BaseModel)
-                serializer = content.__pydantic_serializer__
-                body = serializer.to_json(content, by_alias=self.by_alias)
+                body = render_json(content, by_alias=self.by_alias)
             else:
                 value, errors = self.response_field.validate(content, {}, loc=("response",))
                 if errors:

@@ -7,25 +7,23 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal, get_args, get_type_hints
 
-from fastapi import params
-from fastapi._compat import (
-    ModelField,
-    Undefined,
-    field_annotation_is_sequence,
-    get_missing_field_error,
-)
-from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import (
-    _get_param_aliases,
-    _is_json_field,
-    get_dependant,
-    request_params_to_args,
-)
 from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from service.kit.http.routing.hooks import SHIELDED, ResponseHook
+from service.kit.http.planning.hooks import SHIELDED, ResponseHook
+from service.kit.http.routing import (
+    Dependant,
+    ModelField,
+    Undefined,
+    field_annotation_is_sequence,
+    get_dependant,
+    get_missing_field_error,
+    is_form,
+    is_json_field,
+    param_aliases,
+    request_params_to_args,
+)
 
 Where = Literal["path", "query", "header", "cookie"]
 
@@ -121,7 +119,7 @@ class Plan:
 
 def _param(field_: ModelField, where: Where) -> Param:
     annotation = field_.field_info.annotation
-    aliases = _get_param_aliases(field_)
+    aliases = param_aliases(field_)
     kind: Literal["scalar", "sequence", "model", "generic"] = "scalar"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         fields = annotation.model_fields.values()
@@ -134,7 +132,7 @@ def _param(field_: ModelField, where: Where) -> Param:
             kind = "generic"
     elif len(aliases) > 1:
         kind = "generic"
-    elif not _is_json_field(field_) and field_annotation_is_sequence(annotation):
+    elif not is_json_field(field_) and field_annotation_is_sequence(annotation):
         kind = "sequence"
     return Param(field_, where, aliases[0][1], kind)
 
@@ -204,7 +202,7 @@ def _plan(
     ):
         node.params.extend((f.name, _param(f, where)) for f in fields)  # type: ignore[arg-type]
     node.body = list(dependant.body_params)
-    if any(isinstance(f.field_info, params.Form) for f in node.body):
+    if any(is_form(f) for f in node.body):
         raise Unplannable("a form body")
     if dependant.websocket_param_name:
         raise Unplannable("a websocket")
