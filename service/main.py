@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Included directly under the prefix (one routing level, not a nested /api/v1 router); the
     # hottest reads first (a request is matched against the routes in order). Ids are typed in
-    # the paths (`{post_id:int}`), so the order is about speed only.
+    # the paths (`{post_id:id}`), so the order is about speed only.
     for router in (
         posts_read_router,
         comments_router,

@@ -26,7 +26,7 @@ NOT_YOURS = Forbidden("You may not change this comment.")
 
 
 @router.get(
-    "/posts/{post_id:int}/comments",
+    "/posts/{post_id:id}/comments",
     response_model=Page[CommentPublic],
     summary="List a post's comments",
     description="Top-level comments, oldest first, each with its `reply_count`. A deleted "
@@ -39,7 +39,7 @@ async def list_comments(
 
 
 @router.post(
-    "/posts/{post_id:int}/comments",
+    "/posts/{post_id:id}/comments",
     status_code=status.HTTP_201_CREATED,
     response_model=CommentPublic,
     dependencies=[WriteRateLimit, Idempotent],

@@ -10,7 +10,7 @@ from service.kit.pagination import Page, PagerDep
 from service.kit.schemas import IdPath
 from service.users.dependencies import CurrentUser, WriteRateLimit
 
-router = APIRouter(prefix="/users/{user_id:int}", tags=["follows"], route_class=Route)
+router = APIRouter(prefix="/users/{user_id:id}", tags=["follows"], route_class=Route)
 
 
 @router.put(

@@ -15,7 +15,7 @@ router = APIRouter(tags=["moderation"], route_class=Route)
 
 
 @router.put(
-    "/users/{user_id:int}/role",
+    "/users/{user_id:id}/role",
     response_model=UserPrivate,
     summary="Set a user's role",
     description="Admins only (`member`, `moderator` or `admin`); never your own role. "

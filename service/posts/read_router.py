@@ -56,7 +56,7 @@ async def list_posts(
 
 
 @router.get(
-    "/{post_id:int}",
+    "/{post_id:id}",
     response_model=PostPublic,
     summary="Read a post",
     description="A published post, or your own draft (anyone else's draft is a 404). The "

@@ -48,7 +48,7 @@ NOT_YOURS = Forbidden("You may not change this post.")
 STALE = PreconditionFailed("The post has changed since you read it.")
 
 
-# Declaration order is match order: /bulk before /{post_id:int}. The reads are a router of their
+# Declaration order is match order: /bulk before /{post_id:id}. The reads are a router of their
 # own, included before this one (service/posts/read_router.py).
 @router.post(
     "",
@@ -124,7 +124,7 @@ async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) 
 
 
 @router.patch(
-    "/{post_id:int}",
+    "/{post_id:id}",
     response_model=PostPublic,
     dependencies=[WriteRateLimit],
     summary="Update a post",
@@ -154,7 +154,7 @@ async def update_post(
 
 
 @router.delete(
-    "/{post_id:int}",
+    "/{post_id:id}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[WriteRateLimit],
     summary="Delete a post",
@@ -170,7 +170,7 @@ async def delete_post(
 
 
 @router.post(
-    "/{post_id:int}/restore",
+    "/{post_id:id}/restore",
     response_model=PostPublic,
     dependencies=[WriteRateLimit],
     summary="Restore a deleted post",
@@ -186,7 +186,7 @@ async def restore_post(
 
 
 @router.put(
-    "/{post_id:int}/like",
+    "/{post_id:id}/like",
     response_model=LikeState,
     dependencies=[WriteRateLimit],
     summary="Like a post",
@@ -199,7 +199,7 @@ async def like_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> 
 
 
 @router.delete(
-    "/{post_id:int}/like",
+    "/{post_id:id}/like",
     response_model=LikeState,
     dependencies=[WriteRateLimit],
     summary="Unlike a post",

@@ -10,7 +10,7 @@ router = APIRouter(tags=["stats"], route_class=Route)
 
 
 @router.get(
-    "/users/{user_id:int}/stats",
+    "/users/{user_id:id}/stats",
     response_model=UserStats,
     summary="Read a user's stats",
     description="Published posts, live comments, followers, following and likes received on "

@@ -171,7 +171,7 @@ async def list_users(session: ReadSessionDep, pager: PagerDep) -> Page[UserPubli
 
 
 @router.get(
-    "/users/{user_id:int}",
+    "/users/{user_id:id}",
     response_model=UserPublic,
     summary="Read a user",
     description="A user's public view (never the email).",
@@ -181,7 +181,7 @@ async def read_user(user_id: IdPath, session: ReadSessionDep) -> UserPublic:
 
 
 @router.get(
-    "/users/{user_id:int}/profile",
+    "/users/{user_id:id}/profile",
     response_model=ProfilePublic,
     summary="Read a user's profile",
     description="A user without a saved profile has an empty one.",

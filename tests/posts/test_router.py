@@ -196,5 +196,5 @@ async def test_missing_post_is_a_problem_404(
     assert_problem(
         await client.patch(f"{POSTS}/999999", json={"title": "x"}, headers=author.headers), 404
     )
-    # ids are typed in the path (`{post_id:int}`): a non-numeric id matches no route (docs/http.md)
+    # ids are typed in the path (`{post_id:id}`): a non-numeric id matches no route (docs/http.md)
     assert_problem(await client.get(f"{POSTS}/not-a-number"), 404)

@@ -32,6 +32,7 @@ from fastapi.dependencies.utils import (
 from fastapi.routing import APIRoute, _effective_route_context_var, iter_route_contexts
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic import BaseModel
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -47,6 +48,7 @@ __all__ = [
     "PINNED",
     "Answered",
     "Dependant",
+    "IdConvertor",
     "ModelField",
     "ResponseHook",
     "Route",
@@ -68,6 +70,25 @@ __all__ = [
     "route_table",
     "shielded",
 ]
+
+
+class IdConvertor(Convertor[str]):
+    """`{post_id:id}`: a segment that starts with a letter is a name (`search`, `me`), never an id.
+
+    Anything else is handed to the parameter's own validation, so `/posts/1.0` is a 422 that
+    names it, while `/posts/search` can never fall into `/posts/{post_id:id}`.
+    """
+
+    regex = "[^/A-Za-z][^/]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 ResponseT = TypeVar("ResponseT", bound=BaseModel)

@@ -117,7 +117,7 @@ Session = Annotated[str, Depends(session, scope="function")]
 def build(route_class: type[APIRoute]) -> FastAPI:
     router = APIRouter(route_class=route_class)
 
-    @router.get("/items/{item_id:int}")
+    @router.get("/items/{item_id:id}")
     async def read(
         item_id: Annotated[int, fastapi.Path(ge=1, le=1000)],
         who: Who,
