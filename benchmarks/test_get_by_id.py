@@ -22,7 +22,7 @@ from sqlmodel import col
 from benchmarks.conftest import Runner
 from loadtests.reference.app import GET_POST
 from loadtests.reference.app import app as reference_app
-from service.kit.db.engines import create_engine, make_sessionmaker
+from service.database.engines import create_engine, make_sessionmaker
 from service.main import create_app
 from service.posts import repository
 from service.posts.models import Post

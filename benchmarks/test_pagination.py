@@ -14,7 +14,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from benchmarks.conftest import Runner
-from service.kit.db.engines import create_engine, make_sessionmaker
+from service.database.engines import create_engine, make_sessionmaker
 from service.posts import queries, repository
 from service.posts.models import Post, PostStatus
 from service.posts.schemas import PostFilter, PostSort

@@ -9,7 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.engine import Connection, make_url
 from sqlmodel.sql.sqltypes import AutoString
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.kit.db.errors import causes, is_unavailable, sqlstate
 from service.kit.model_base import UTCDateTime
 from service.kit.settings import with_async_driver

@@ -6,7 +6,7 @@ described here, since OpenAPI has no place for it.
 
 from typing import Any
 
-from service.kit.observability.metrics import METRICS
+from service.observability.metrics import METRICS
 from service.realtime.docs import FEED
 
 DESCRIPTION = f"""\

@@ -4,9 +4,9 @@ process (`python -m service.worker`, `make worker`)."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.database.session import Database
 from service.idempotency.dependency import purge_expired
 from service.jobs.worker import Registry, Worker, purge_done
-from service.kit.db.session import Database
 from service.notifications.service import deliver_post_published
 from service.posts.events import POST_PUBLISHED
 from service.settings import Settings

@@ -13,15 +13,16 @@ from starlette.middleware import Middleware
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
 from service.comments.router import router as comments_router
+from service.database.guard import SESSION_GUARD, SessionGuard
+from service.database.session import DATABASE, SESSION_ROUTER, Database
 from service.flows import worker as job_worker
 from service.follows.router import router as follows_router
+from service.health.lifecycle import LIFECYCLE, Lifecycle, freeze_startup_heap
 from service.health.router import router as health_router
 from service.idempotency.dependency import HEADER as IDEMPOTENCY_HEADER
 from service.idempotency.dependency import REPLAYED_HEADER
 from service.jobs.outbox import OUTBOX, Outbox
 from service.jobs.worker import JOBS
-from service.kit.db.guard import SESSION_GUARD, SessionGuard
-from service.kit.db.session import DATABASE, SESSION_ROUTER, Database
 from service.kit.errors import ErrorBoundary, install_error_handlers
 from service.kit.http.caching import HttpCaching
 from service.kit.http.docs import mount_docs
@@ -33,24 +34,23 @@ from service.kit.http.middleware import (
     cors,
 )
 from service.kit.http.openapi import openapi_of
-from service.kit.http.ratelimit import RATE_LIMITER, RateLimiter
 from service.kit.http.routing import Route
-from service.kit.lifecycle import LIFECYCLE, Lifecycle, freeze_startup_heap
-from service.kit.observability.access import ObservabilityMiddleware
-from service.kit.observability.logging import configure_logging
-from service.kit.observability.metrics import mark_process_dead, metrics_router
-from service.kit.observability.tracing import (
+from service.kit.pagination import CURSOR_CODEC, CursorCodec
+from service.kit.settings import SETTINGS
+from service.moderation.router import router as moderation_router
+from service.notifications.router import router as notifications_router
+from service.observability.access import ObservabilityMiddleware
+from service.observability.logging import configure_logging
+from service.observability.metrics import mark_process_dead, metrics_router
+from service.observability.tracing import (
     TRACING,
     Tracing,
     telemetry_config,
     tracing_middleware,
 )
-from service.kit.pagination import CURSOR_CODEC, CursorCodec
-from service.kit.settings import SETTINGS
-from service.moderation.router import router as moderation_router
-from service.notifications.router import router as notifications_router
 from service.posts.read_router import router as posts_read_router
 from service.posts.router import router as posts_router
+from service.ratelimit.limiter import RATE_LIMITER, RateLimiter
 from service.realtime.router import router as realtime_router
 from service.realtime.runtime import REALTIME, Realtime
 from service.replication.middleware import ConsistencyMiddleware

@@ -5,15 +5,23 @@ migrations); packages read their own section or are handed it."""
 
 from functools import lru_cache
 
+from service.health.settings import HealthSettings
 from service.idempotency.settings import IdempotencySettings
 from service.jobs.settings import JobsSettings
+from service.ratelimit.settings import RateLimitSettings
 from service.realtime.settings import RealtimeSettings
 from service.replication.settings import ReplicationSettings
 from service.users.settings import UsersSettings
 
 
 class Settings(
-    UsersSettings, IdempotencySettings, JobsSettings, RealtimeSettings, ReplicationSettings
+    UsersSettings,
+    IdempotencySettings,
+    JobsSettings,
+    RealtimeSettings,
+    ReplicationSettings,
+    RateLimitSettings,
+    HealthSettings,
 ):
     """Every setting of the service (README, Configuration)."""
 

@@ -11,9 +11,9 @@ import signal
 
 from prometheus_client import start_http_server
 
+from service.database.session import Database
 from service.flows import worker
-from service.kit.db.session import Database
-from service.kit.observability.logging import configure_logging
+from service.observability.logging import configure_logging
 from service.settings import get_settings
 
 log = logging.getLogger("inkwell.jobs")

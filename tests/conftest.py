@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import (
+from service.database.engines import (
     AsyncReadSession,
     create_engine,
     make_read_sessionmaker,
@@ -47,7 +47,11 @@ def _backends() -> tuple[str, ...]:
     return ("sqlite", "postgresql")
 
 
-pytest_plugins = ["tests.support.scheduling"]
+pytest_plugins = [
+    "tests.support.scheduling",
+    "tests.support.committed",
+    "tests.support.cluster",
+]
 BACKENDS = _backends()
 TESTS = Path(__file__).parent
 PGBOUNCER_SUITES = ("test_router.py",)
@@ -77,8 +81,24 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 OUT_OF_PROCESS = ("ops", "hostile", "scaleout", "container")
 """Folders whose tests start real servers, clusters or images: not part of `--quick`."""
-SERVER_MODULES = ("docs/test_readme.py", "kit/test_docs_browser.py", "test_dockerfile.py")
-"""Modules elsewhere that start a real server (and a browser): not part of `--quick` either."""
+SERVER_MODULES = (
+    "docs/test_readme.py",
+    "kit/test_docs_browser.py",
+    "test_dockerfile.py",
+    "realtime/test_hub.py",
+    "realtime/test_cluster.py",
+    "realtime/test_commit.py",
+    "realtime/test_sqlite.py",
+    "idempotency/test_faults.py",
+    "replication/test_routing.py",
+    "replication/test_tokens.py",
+    "replication/test_middleware.py",
+    "replication/test_replicas.py",
+    "observability/test_logging.py",
+    "observability/test_metrics.py",
+    "observability/test_multiprocess_metrics.py",
+)
+"""Modules elsewhere that start a real server, a cluster or a browser: not part of `--quick`."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from tests.support import databases
 from tests.support.databases import _dsn
 from tests.support.migrations import alembic_config

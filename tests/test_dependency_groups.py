@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from tests.support.paths import ROOT
 
-EXTRA_ONLY = {"service/kit/observability/tracing_sdk.py": "tracing"}
+EXTRA_ONLY = {"service/observability/tracing_sdk.py": "tracing"}
 """Modules imported only when their extra is on, with that extra."""
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.models import metadata
 from service.posts.migration_filters import include_object
 from tests.support import databases

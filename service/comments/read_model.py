@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import Select as ColumnSelect
 
 from service.comments.models import Comment
 from service.comments.schemas import CommentPublic
-from service.kit.db.reads import CompiledRead, Row
+from service.database.reads import CompiledRead, Row
 from service.kit.http.routing import construct
 from service.kit.pagination import row_limit
 from service.users.models import User

@@ -6,7 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.comments.models import Comment
-from service.kit.db.session_rules import INCLUDE_DELETED
+from service.database.session_rules import INCLUDE_DELETED
 from service.kit.pagination import SortKey
 
 # A time-ordered UUID is unique and increases with time: it is the whole keyset, oldest first.

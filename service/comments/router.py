@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
-from service.kit.db.reads import ReadConnection
-from service.kit.db.session import ReadSessionDep, SessionDep
+from service.database.reads import ReadConnection
+from service.database.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest, Forbidden
 from service.kit.http.answers import LOCATION, body_examples, error_responses, success_headers
 from service.kit.http.routing import Route

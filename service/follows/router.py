@@ -1,8 +1,8 @@
 from fastapi import APIRouter, status
 
+from service.database.session import ReadSessionDep, SessionDep
 from service.follows import service
 from service.follows.schemas import FollowPublic
-from service.kit.db.session import ReadSessionDep, SessionDep
 from service.kit.errors import BadRequest
 from service.kit.http.answers import error_responses
 from service.kit.http.routing import Route

@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from service.kit.db.session import DATABASE
+from service.database.session import DATABASE
+from service.health.lifecycle import LIFECYCLE
 from service.kit.http.answers import RETRY_AFTER
 from service.kit.http.routing import Route
-from service.kit.lifecycle import LIFECYCLE
 from service.replication.replicas import REPLICAS
 
 router = APIRouter(prefix="/health", tags=["health"], route_class=Route)

@@ -20,10 +20,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
+from service.database.session import SessionDep, SessionMakerDep, own_transaction
 from service.idempotency.models import IdempotencyKey
 from service.idempotency.settings import IDEMPOTENCY_SETTINGS
 from service.kit.authz import Principal
-from service.kit.db.session import SessionDep, SessionMakerDep, own_transaction
 from service.kit.errors import AppError, Conflict
 from service.kit.http.answers import ResponseHeader, declares
 from service.kit.http.routing import Answered, ResponseHook

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Table, func, insert, select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.database.after_commit import after_commit
 from service.jobs.models import EventState, OutboxEvent
-from service.kit.db.after_commit import after_commit
 from service.kit.model_base import utcnow
 from service.kit.state import StateSlot
 

@@ -15,12 +15,12 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.database.engines import AsyncReadSession
+from service.database.session import own_transaction
 from service.jobs import metrics
 from service.jobs.models import EventState
 from service.jobs.outbox import EVENTS, Event
 from service.jobs.settings import JobsSettings
-from service.kit.db.engines import AsyncReadSession
-from service.kit.db.session import own_transaction
 from service.kit.model_base import utcnow
 from service.kit.state import StateSlot
 from service.kit.tasks import cancel_and_wait

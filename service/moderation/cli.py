@@ -4,8 +4,8 @@ import argparse
 import asyncio
 import sys
 
-from service.kit.db.engines import create_engine, make_sessionmaker
-from service.kit.db.session import own_transaction
+from service.database.engines import create_engine, make_sessionmaker
+from service.database.session import own_transaction
 from service.kit.errors import NotFound
 from service.settings import get_settings
 

@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from service.kit.db.session import ReadSessionDep, SessionDep
+from service.database.session import ReadSessionDep, SessionDep
 from service.kit.errors import Forbidden
 from service.kit.http.answers import body_examples, error_responses
 from service.kit.http.routing import Route

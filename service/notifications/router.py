@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Body, status
 
-from service.kit.db.session import ReadSessionDep, SessionDep
+from service.database.session import ReadSessionDep, SessionDep
 from service.kit.http.answers import body_examples
 from service.kit.http.routing import Route
 from service.kit.pagination import Page, PagerDep

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.sql.expression import Select as ColumnSelect
 
-from service.kit.db.reads import CompiledRead, Row
+from service.database.reads import CompiledRead, Row
 from service.kit.pagination import SortKey, row_limit
 from service.posts.models import Post
 from service.posts.schemas import PostFilter, PostSort

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from service.kit.db.reads import ReadConnection
-from service.kit.db.session import ReadSessionDep
-from service.kit.db.streaming import StreamingSessionDep
+from service.database.reads import ReadConnection
+from service.database.session import ReadSessionDep
+from service.database.streaming import StreamingSessionDep
 from service.kit.errors import Unauthorized
 from service.kit.http.answers import ETAG, declares, error_responses, success_headers
 from service.kit.http.routing import Route

@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select as ColumnSelect
 from sqlmodel.sql.expression import SelectOfScalar
 
-from service.kit.db import dialects, streaming
-from service.kit.db.session_rules import INCLUDE_DELETED
+from service.database import streaming
+from service.database.session_rules import INCLUDE_DELETED
+from service.kit.db import dialects
 from service.kit.model_base import utcnow
 from service.kit.pagination import SortKey, paginate
 from service.posts import queries

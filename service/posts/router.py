@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from service.kit.db.session import SessionDep
+from service.database.session import SessionDep
 from service.kit.errors import Forbidden, PreconditionFailed
 from service.kit.http.answers import (
     ETAG,

@@ -11,8 +11,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.database.reads import Row
 from service.kit.authz import ensure_owner
-from service.kit.db.reads import Row
 from service.kit.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
 from service.kit.model_base import utcnow
 from service.kit.pagination import Page, Pager, SortKey

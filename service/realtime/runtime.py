@@ -1,8 +1,8 @@
 """The realtime feed of one application: its hub, the outbox tail and, on PostgreSQL, its LISTEN
 connection (the wake-up call from other instances)."""
 
-from service.kit.db.engines import make_sessionmaker
-from service.kit.db.session import Database
+from service.database.engines import make_sessionmaker
+from service.database.session import Database
 from service.kit.state import StateSlot
 from service.realtime.feed import FeedTail
 from service.realtime.hub import Hub

@@ -2,10 +2,11 @@
 
 from pydantic import Field, field_validator
 
-from service.kit.settings import KitSettings, with_async_driver
+from service.database.settings import DatabaseSettings
+from service.kit.settings import with_async_driver
 
 
-class RealtimeSettings(KitSettings):
+class RealtimeSettings(DatabaseSettings):
     realtime_listen_url: str | None = Field(
         default=None,
         description="direct (not PgBouncer) PostgreSQL URL for LISTEN; default DATABASE_URL",

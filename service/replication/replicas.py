@@ -11,7 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from service.kit.db.engines import (
+from service.database.engines import (
     AsyncReadSession,
     create_engine,
     make_read_sessionmaker,

@@ -1,4 +1,4 @@
-"""Read-your-writes routing: the `SessionRouter` (service/kit/db/session.py) of the application.
+"""Read-your-writes routing: the `SessionRouter` (service/database/session.py) of the application.
 
 A read goes to a healthy replica that has replayed the client's token, else the primary; a
 failed replica read raises `ReplicaReadFailed` for the middleware to re-run on the primary; a
@@ -12,9 +12,9 @@ from fastapi import Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import AsyncReadSession
+from service.database.engines import AsyncReadSession
+from service.database.session import Database
 from service.kit.db.errors import is_pool_timeout, is_recovery_conflict, is_unavailable
-from service.kit.db.session import Database
 from service.replication.metrics import record_route
 from service.replication.replicas import PRIMARY_LSN, ReplicaSet, parse_lsn
 from service.replication.scope import ReadYourWrites, ReplicaReadFailed

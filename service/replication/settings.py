@@ -5,10 +5,11 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
 
-from service.kit.settings import KitSettings, comma_separated, with_async_driver
+from service.database.settings import DatabaseSettings
+from service.kit.settings import comma_separated, with_async_driver
 
 
-class ReplicationSettings(KitSettings):
+class ReplicationSettings(DatabaseSettings):
     database_replica_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     db_replica_max_lag: float = Field(
         default=10.0, gt=0, description="seconds a replica may lag before it is skipped"

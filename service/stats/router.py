@@ -1,6 +1,6 @@
 from fastapi import APIRouter
 
-from service.kit.db.session import ReadSessionDep
+from service.database.session import ReadSessionDep
 from service.kit.http.routing import Route
 from service.kit.schemas import IdPath
 from service.stats import service

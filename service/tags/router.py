@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.kit.db.session import ReadSessionDep
+from service.database.session import ReadSessionDep
 from service.kit.http.routing import Route
 from service.tags import service
 from service.tags.schemas import TagPublic

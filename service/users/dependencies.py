@@ -9,13 +9,13 @@ from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.database.reads import primary_connection
+from service.database.session import SessionDep, SessionMakerDep
 from service.idempotency.dependency import require_idempotency
-from service.kit.db.reads import primary_connection
-from service.kit.db.session import SessionDep, SessionMakerDep
 from service.kit.errors import Unauthorized
 from service.kit.http.answers import declares
-from service.kit.http.ratelimit import Budget, per_caller
-from service.kit.observability.context import bind_user
+from service.observability.context import bind_user
+from service.ratelimit.limiter import Budget, per_caller
 from service.users import queries, repository
 from service.users import service as users_service
 from service.users.models import User

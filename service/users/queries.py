@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 
-from service.kit.db.reads import CompiledRead
+from service.database.reads import CompiledRead
 from service.users.models import Role, User
 
 USERS: Table = User.__table__  # type: ignore[attr-defined]

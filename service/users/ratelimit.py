@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from service.kit.errors import Unauthorized
 from service.kit.http.answers import declares
-from service.kit.http.ratelimit import (
+from service.ratelimit.limiter import (
     RATE_LIMITER,
     Count,
     RateLimiter,

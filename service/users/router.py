@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from service.kit.db.session import ReadSessionDep, SessionDep, SessionMakerDep
+from service.database.session import ReadSessionDep, SessionDep, SessionMakerDep
 from service.kit.errors import Conflict, Unauthorized
 from service.kit.http.answers import LOCATION, body_examples, error_responses, success_headers
 from service.kit.http.routing import Route

@@ -5,8 +5,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.database.guard import side_session
 from service.kit.db.errors import violated_unique
-from service.kit.db.guard import side_session
 from service.kit.errors import Conflict, NotFound, Unauthorized
 from service.kit.pagination import Page, Pager
 from service.users import repository

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from service.kit.db.session import Database
+from service.database.session import Database
 from service.settings import Settings
 from tests.support import databases
 from tests.support.migrations import migrated_database

@@ -10,11 +10,11 @@ from sqlalchemy import select, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service import flows
+from service.database.session import Database, own_transaction
 from service.idempotency.models import IdempotencyKey
 from service.jobs import metrics
 from service.jobs.outbox import EVENTS, Event, Outbox
 from service.jobs.worker import Handler, Registry, Worker, purge_done
-from service.kit.db.session import Database, own_transaction
 from service.kit.model_base import utcnow
 from service.settings import Settings
 from service.users.models import User

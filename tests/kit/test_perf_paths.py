@@ -9,8 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from loadtests.seed import SeedParams, seed
-from service.kit.db.engines import create_engine
-from service.kit.db.guard import SessionGuard
+from service.database.engines import create_engine
+from service.database.guard import SessionGuard
 from service.kit.errors import ServiceUnavailable
 from service.posts.queries import Shape, statement_for
 from service.posts.schemas import PostFilter, PostSort

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.users.models import Role
 from tests.support import databases
 from tests.support.accounts import AccountFactory

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from tests.ops.durability_support import FAST
 from tests.support.api import create_post_as, register
 from tests.support.paths import ROOT

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.posts.export import CHUNK
 from tests.support.servers import running_service
 from tests.support.settings import make_settings

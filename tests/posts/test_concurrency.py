@@ -18,7 +18,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.main import create_app
 from service.settings import Settings
 from service.users.security import create_access_token

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from service.kit.db.session import DATABASE, ReadSessionDep, SessionDep
+from service.database.session import DATABASE, ReadSessionDep, SessionDep
 from service.main import create_app
 from service.replication.replicas import REPLICAS
 from service.settings import Settings

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from httpx import Response
 
-from service.kit.db.session import DATABASE
+from service.database.session import DATABASE
 from tests.scaleout.probe import running_app
 from tests.support.api import asgi_client
 from tests.support.scaleout import ScaleoutDb, wait_for

@@ -28,8 +28,8 @@ from schemathesis.engine.statistic import Statistic
 from schemathesis.python import asgi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.database.engines import create_engine
 from service.idempotency.dependency import HEADER as IDEMPOTENCY_KEY
-from service.kit.db.engines import create_engine
 from service.main import create_app
 from service.settings import Settings
 from service.users.security import create_access_token

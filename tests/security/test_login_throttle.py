@@ -19,7 +19,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.users.models import User
 from tests.support.servers import Service, served
 from tests.support.settings import make_settings

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from service.kit.db.engines import create_engine
+from service.database.engines import create_engine
 from service.posts.schemas import METADATA_MAX_BYTES, METADATA_MAX_DEPTH
 from service.settings import Settings
 from tests.support.accounts import AccountFactory

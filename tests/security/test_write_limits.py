@@ -13,8 +13,8 @@ from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.http.ratelimit import RATE_LIMITER
 from service.main import create_app
+from service.ratelimit.limiter import RATE_LIMITER
 from service.settings import Settings
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem

@@ -30,7 +30,7 @@ async def run_alembic(connection: AsyncConnection, name: str, *args: Any) -> Non
 
 async def migrated_database(url: str) -> str:
     """Bring the database at `url` to head (an engine of its own, disposed); returns `url`."""
-    from service.kit.db.engines import create_engine
+    from service.database.engines import create_engine
     from tests.support.settings import make_settings
 
     engine = create_engine(url, make_settings(url), role="migrate")

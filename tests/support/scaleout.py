@@ -1,6 +1,6 @@
-"""What the scale-out tests share (tests/scaleout/): the cluster the `cluster` fixture hands
-out, the throw-away database of `scaleout_db`, and `wait_for`. The fixtures themselves live in
-tests/scaleout/conftest.py."""
+"""What the cluster tests share (tests/scaleout/, tests/replication/): the `cluster` fixture's
+cluster, the throw-away database of `scaleout_db`, and `wait_for` (the fixtures:
+tests/support/cluster.py)."""
 
 import asyncio
 import subprocess

@@ -4,8 +4,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.kit.db.engines import AsyncReadSession, make_read_sessionmaker
-from service.kit.db.session import get_read_sessionmaker, get_sessionmaker
+from service.database.engines import AsyncReadSession, make_read_sessionmaker
+from service.database.session import get_read_sessionmaker, get_sessionmaker
 
 
 def bind_sessions(
