@@ -5,7 +5,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -57,13 +56,23 @@ def _shown(found: _Found | None, viewer: User | None, *, any_status: bool = Fals
 async def create(
     session: AsyncSession, publisher: Publisher, *, author: User, data: PostCreate
 ) -> PostPublic:
+    """The post, its tags and its outbox event in the request's transaction; the answer is built
+    from what the INSERT returned and the caller (no read-back), as the next GET shows it."""
     assert author.id is not None
-    post = await _insert(session, author.id, data)
-    assert post.id is not None
-    await _set_tags(session, post, data.tags, new=True)
-    if post.status == PostStatus.published:
-        await publisher.published(session, [PostPublished(post.id, author.id)])
-    return await _representation(session, post.id)
+    row = await _insert(session, author.id, data)
+    if data.tags:
+        await tags.attach(session, row["id"], data.tags)
+    if row["status"] == PostStatus.published:
+        await publisher.published(session, [PostPublished(row["id"], author.id)])
+    return build(
+        {
+            **row,
+            "author_username": author.username,
+            "author_display_name": author.display_name,
+            "author_created_at": author.created_at,
+            "tags": data.tags,
+        }
+    )
 
 
 async def _representation(session: AsyncSession, post_id: int) -> PostPublic:
@@ -75,51 +84,39 @@ async def _representation(session: AsyncSession, post_id: int) -> PostPublic:
     return build(fields)
 
 
-async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> Post:
-    """Insert with the explicit slug (409 when taken), or one derived from the title."""
-    slug = data.slug
-    if slug is None:
-        base = slugs.slugify(data.title)
-        taken = await repository.taken_slugs(session, [base])
-        slug = slugs.with_suffix(base) if base in taken else base
-    post = _new_post(author_id, data, slug)
-    try:
-        # A SAVEPOINT, so that losing the slug race does not doom the request's transaction.
-        async with session.begin_nested():
-            session.add(post)
-            await session.flush()
-    except IntegrityError as error:
-        if not slugs.is_slug_conflict(error):
-            raise
+SLUG_ATTEMPTS = 3
+"""A derived slug that is taken gets a random suffix (36^6 of them): a third try never loses."""
+
+
+async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> PublicRow:
+    """Insert with the explicit slug (409 when taken), or the title's, suffixed when taken."""
+    now = utcnow()
+    values = {
+        "author_id": author_id,
+        "title": data.title,
+        "body": data.body,
+        "excerpt": excerpt_of(data.body),
+        "status": data.status,
+        "metadata": data.meta,
+        "created_at": now,
+        "updated_at": now,
+    }
+    slug = data.slug or slugs.slugify(data.title)
+    for _ in range(SLUG_ATTEMPTS):
+        row = await repository.insert_new(session, {**values, "slug": slug})
+        if row is not None:
+            return row
         if data.slug is not None:
-            raise Conflict("That slug is already taken.") from error
-        # A concurrent insert took the derived slug between our check and our insert.
-        post = _new_post(author_id, data, slugs.with_suffix(slugs.slugify(data.title)))
-        session.add(post)
-        await session.flush()
-    return post
+            break
+        slug = slugs.with_suffix(slugs.slugify(data.title))
+    raise Conflict("That slug is already taken.")
 
 
-def _new_post(author_id: int, data: PostCreate, slug: str) -> Post:
-    return Post(
-        author_id=author_id,
-        title=data.title,
-        body=data.body,
-        excerpt=excerpt_of(data.body),
-        status=data.status,
-        meta=data.meta,
-        slug=slug,
-    )
-
-
-async def _set_tags(session: AsyncSession, post: Post, names: list[str], *, new: bool) -> None:
+async def _set_tags(session: AsyncSession, post: Post, names: list[str]) -> None:
     assert post.id is not None
     by_name = await tags.get_or_create(session, names)
     chosen = [by_name[name] for name in names]
-    if new:
-        await tags.link(session, [(post.id, t.id) for t in chosen if t.id is not None])
-    else:
-        await repository.replace_tags(session, post.id, [t.id for t in chosen if t.id is not None])
+    await repository.replace_tags(session, post.id, [t.id for t in chosen if t.id is not None])
     # The response shows the tags without another SELECT and without an ORM collection flush.
     set_committed_value(post, "tags", sorted(chosen, key=lambda t: t.name))
 
@@ -230,7 +227,7 @@ async def update(
     if new_tags is not None:
         # The link rows first, while the post is still clean: their statements autoflush, and
         # a post made dirty before them would be UPDATEd twice (two versions for one PATCH).
-        await _set_tags(session, post, new_tags, new=False)
+        await _set_tags(session, post, new_tags)
         # Link rows are not columns of `posts`: touch the row so the version still moves.
         post.updated_at = utcnow()
     for field, value in changes.items():

@@ -62,8 +62,10 @@ class ReplicaRouter:
             raise ReplicaReadFailed(f"{replica.name}: {type(error).__name__}") from error
 
     async def committed(self, request: Request, session: AsyncSession) -> Mapping[str, str]:
-        """The primary's WAL position after the commit, as the response's consistency token."""
-        if session.get_bind().dialect.name != "postgresql":
+        """The primary's WAL position after the commit, as the response's consistency token.
+
+        None without replicas: every read goes to the primary, so there is nothing to route."""
+        if not self.replicas.replicas or session.get_bind().dialect.name != "postgresql":
             return {}
         lsn = await self._lsn_after_commit(session)
         return {} if lsn is None else self.tokens.headers(lsn)

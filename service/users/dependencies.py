@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.database.reads import primary_connection
@@ -16,7 +17,7 @@ from service.kit.errors import Unauthorized
 from service.kit.http.answers import declares
 from service.observability.context import bind_user
 from service.ratelimit.limiter import Budget, per_caller
-from service.users import queries, repository
+from service.users import queries
 from service.users import service as users_service
 from service.users.models import User
 from service.users.schemas import UserCreate, UserUpdate
@@ -49,9 +50,16 @@ def _current(user: User | None, claims: TokenClaims) -> User:
 
 
 async def _authenticate(request: Request, session: AsyncSession, token: str) -> User:
-    """The token's user, in the request's session; 401 for a bad, expired or revoked token."""
+    """The token's user, in the request's session; 401 for a bad, expired or revoked token.
+
+    Read by the compiled `TOKEN_USER` statement and attached to the session as a persistent
+    entity, without the ORM's load of `session.get` (the services may still change it)."""
     claims = _claims(request, token)
-    return _current(await repository.get_by_id(session, claims.user_id), claims)
+    row = await queries.TOKEN_USER.first(session, user_id=claims.user_id)
+    user = _current(None if row is None else queries.entity(row), claims)
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
 
 
 async def _check_on_primary(
