@@ -113,12 +113,14 @@ bench-micro: $(BENCH_STAMP)
 	if [[ $$was != running && "$${BENCH_KEEP:-0}" != 1 ]]; then $(BIN)/python -m loadtests.bench down; fi; \
 	exit $$rc
 
+# `make db-up ha=1`: the HA cluster instead (etcd + Patroni: primary, synchronous standby, async
+# replica; scripts/ha-up.sh, docs/scaling.md); `make db-down ha=1` stops it.
 db-up:
-	scripts/db-up.sh
+	scripts/$(if $(filter 1 yes true,$(ha)),ha-up,db-up).sh
 
 # `make db-down purge=1` also deletes the cluster's data directory (CLUSTER_DIR, .cluster).
 db-down:
-	scripts/db-down.sh $(if $(filter 1 yes true,$(purge)),--purge)
+	scripts/$(if $(filter 1 yes true,$(ha)),ha-down,db-down).sh $(if $(filter 1 yes true,$(purge)),--purge)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

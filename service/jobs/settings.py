@@ -2,10 +2,10 @@
 
 from pydantic import Field
 
-from service.kit.settings import KitSettings
+from service.database.settings import DatabaseSettings
 
 
-class JobsSettings(KitSettings):
+class JobsSettings(DatabaseSettings):
     jobs_embedded: bool = Field(
         default=True, description="run the job worker inside the service (false: `make worker`)"
     )
@@ -17,7 +17,10 @@ class JobsSettings(KitSettings):
     )
     jobs_backoff_max_seconds: float = Field(default=300.0, gt=0)
     jobs_lease_seconds: float = Field(
-        default=60.0, gt=0, description="a claimed job whose worker vanished is re-run after this"
+        default=2.0,
+        gt=0,
+        description="a claimed job's lease, renewed while its worker lives; a dead worker's job"
+        " runs again this long after its last renewal",
     )
     jobs_retention_seconds: int = Field(
         default=2 * 24 * 3600, ge=24 * 3600, description="done events kept (realtime replay)"

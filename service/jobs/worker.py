@@ -1,7 +1,9 @@
 """The worker: claims due events, runs their topic's handlers, retries, dead-letters.
 
-At-least-once: a claim is a lease, and a handler's writes commit with the event's "done" mark,
-so a killed worker's event runs again: handlers must be idempotent (docs/operations.md)."""
+At-least-once: a claim is a short lease that a heartbeat renews while the worker runs the event
+(service/jobs/leases.py), and a handler's writes commit with the event's "done" mark, so a
+killed worker's event runs again seconds later: handlers must be idempotent
+(docs/operations.md)."""
 
 import asyncio
 import contextlib
@@ -9,15 +11,16 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.database.engines import AsyncReadSession
 from service.database.session import own_transaction
 from service.jobs import metrics
+from service.jobs.leases import Leases
 from service.jobs.models import EventState
 from service.jobs.outbox import EVENTS, Event
 from service.jobs.settings import JobsSettings
@@ -53,14 +56,6 @@ class QueueStats:
     oldest_age_seconds: float
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        EVENTS.c.state == EventState.pending.value,
-        EVENTS.c.run_after <= now,
-        or_(EVENTS.c.locked_until.is_(None), EVENTS.c.locked_until < now),
-    )
-
-
 class Worker:
     def __init__(
         self,
@@ -73,6 +68,7 @@ class Worker:
         self.registry = registry
         self.sessionmaker = sessionmaker
         self.read_sessionmaker = read_sessionmaker
+        self.leases = Leases(settings, sessionmaker)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -96,9 +92,11 @@ class Worker:
         """Claim one batch of due events and run them; returns how many were claimed."""
         if not await self._anything_due():
             return 0
-        events = await self._claim()
-        for event in events:
-            await self._run(event)
+        events = await self.leases.claim()
+        async with self.leases.holding(events):
+            for event in events:
+                await self._run(event)
+                self.leases.finished(event.id)
         return len(events)
 
     async def drain(self, max_seconds: float = 10.0) -> int:
@@ -116,46 +114,13 @@ class Worker:
 
     async def _anything_due(self, *, include_running: bool = False) -> bool:
         """A cheap read first: an idle worker never takes SQLite's write lock."""
-        now = utcnow()
-        condition = _due(now)
+        condition = self.leases.due()
         if include_running:
-            condition = or_(
-                condition,
-                and_(EVENTS.c.state == EventState.pending.value, EVENTS.c.locked_until >= now),
-            )
+            condition = or_(condition, self.leases.running())
         async with self.read_sessionmaker() as session:
             connection = await session.connection()
             found = await connection.execute(select(EVENTS.c.id).where(condition).limit(1))
             return found.first() is not None
-
-    async def _claim(self) -> list[Event]:
-        now = utcnow()
-        due = (
-            select(EVENTS.c.id)
-            .where(_due(now))
-            .order_by(EVENTS.c.id)
-            .limit(self.settings.jobs_batch_size)
-            .with_for_update(skip_locked=True)
-        )
-        lease = now + timedelta(seconds=self.settings.jobs_lease_seconds)
-        statement = (
-            update(EVENTS)
-            .where(EVENTS.c.id.in_(due))
-            .values(attempts=EVENTS.c.attempts + 1, locked_until=lease)
-            .returning(
-                EVENTS.c.id,
-                EVENTS.c.topic,
-                EVENTS.c.payload,
-                EVENTS.c.created_at,
-                EVENTS.c.attempts,
-            )
-        )
-        async with own_transaction(self.sessionmaker) as session:
-            rows = (await (await session.connection()).execute(statement)).mappings().all()
-        events = [
-            Event(r["id"], r["topic"], r["payload"], r["created_at"], r["attempts"]) for r in rows
-        ]
-        return sorted(events, key=lambda e: e.id)
 
     async def _run(self, event: Event) -> None:
         try:
@@ -245,7 +210,9 @@ class Worker:
 
     async def stats(self) -> QueueStats:
         now = utcnow()
-        leased = and_(EVENTS.c.locked_until.is_not(None), EVENTS.c.locked_until >= now)
+        leased = and_(
+            EVENTS.c.locked_until.is_not(None), EVENTS.c.locked_until >= self.leases.now()
+        )
         statement = select(
             func.count().filter(and_(EVENTS.c.state == "pending", ~leased)),
             func.count().filter(and_(EVENTS.c.state == "pending", leased)),

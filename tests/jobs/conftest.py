@@ -24,7 +24,7 @@ async def jobs_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture
 def jobs_settings(jobs_url: str) -> Settings:
     return make_settings(jobs_url).model_copy(
-        update={"jobs_backoff_seconds": 0.01, "jobs_max_attempts": 3, "jobs_lease_seconds": 5}
+        update={"jobs_backoff_seconds": 0.01, "jobs_max_attempts": 3}
     )
 
 

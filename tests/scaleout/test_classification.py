@@ -25,7 +25,7 @@ def wrapped(orig: BaseException) -> sa_exc.DBAPIError:
     return sa_exc.DBAPIError("SELECT 1", None, orig)
 
 
-@pytest.mark.parametrize("state", ["57P01", "57P02", "57P03", "53300", "08006", "08001"])
+@pytest.mark.parametrize("state", ["57P01", "57P02", "57P03", "53300", "08006", "08001", "25006"])
 def test_shutdown_and_connection_states_are_disconnects(state: str) -> None:
     error = wrapped(DriverError(state))
     assert is_disconnect_error(error)
@@ -36,6 +36,7 @@ def test_shutdown_and_connection_states_are_disconnects(state: str) -> None:
     "orig",
     [
         asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle"),
+        asyncpg.exceptions.TargetServerAttributeNotMatched("None of the hosts match"),
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
         ConnectionRefusedError(111, "Connection refused"),

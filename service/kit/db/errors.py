@@ -30,8 +30,9 @@ class DbFailure(Enum):
 
 # class 08 (connection exception), 57P01 admin shutdown (pg_terminate_backend, fast shutdown),
 # 57P02 crash shutdown (immediate shutdown), 57P03 cannot connect now (starting up),
-# 53300 too many connections.
-_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# 53300 too many connections, 25006 read-only transaction (a primary demoted under its
+# connections by a fail-over: drop them, the next connect finds the new primary).
+_UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300", "25006"})
 # 40001 serialization failure / 40P01 deadlock: what a hot-standby conflict cancels a query with.
 _RECOVERY_CONFLICT_STATES = frozenset({"40001", "40P01"})
 _UNIQUE_VIOLATION = "23505"
@@ -92,7 +93,12 @@ def is_disconnect_error(error: BaseException) -> bool:
         if isinstance(state, str) and (state in _UNAVAILABLE_STATES or state.startswith("08")):
             return True
         name = type(cause).__name__
-        if name in {"ConnectionDoesNotExistError", "ConnectionFailureError"}:
+        # TargetServerAttributeNotMatched: no host of a multi-host DSN is the primary (yet).
+        if name in {
+            "ConnectionDoesNotExistError",
+            "ConnectionFailureError",
+            "TargetServerAttributeNotMatched",
+        }:
             return True
         if isinstance(cause, ConnectionError):
             return True
