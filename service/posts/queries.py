@@ -60,6 +60,11 @@ PUBLIC_COLUMNS: tuple[Any, ...] = (
     col(User.created_at).label("author_created_at"),
 )
 
+WRITTEN_COLUMNS: tuple[Any, ...] = tuple(
+    c for c in PUBLIC_COLUMNS if c.element.table is Post.__table__  # type: ignore[attr-defined]
+)
+"""The public columns of the posts table alone: what a write returns (the author is the caller)."""
+
 PublicRow = Mapping[str, Any]
 """A result row of the public columns plus `tags`, read by label (representation.PublicFields)."""
 

@@ -49,30 +49,13 @@ async def get(
     return (await session.exec(statement)).first()
 
 
-_WRITTEN = (
-    POSTS.c.id,
-    POSTS.c.slug,
-    POSTS.c.title,
-    POSTS.c.body,
-    POSTS.c.status,
-    POSTS.c.metadata.label("meta"),
-    POSTS.c.like_count,
-    POSTS.c.version,
-    POSTS.c.created_at,
-    POSTS.c.updated_at,
-    POSTS.c.author_id,
-)
-"""A written post's columns, by the labels of queries.PUBLIC_COLUMNS (the author's are the
-caller's: the service adds them)."""
-
-
 async def insert_new(session: AsyncSession, values: dict[str, Any]) -> PublicRow | None:
     """One INSERT ... ON CONFLICT (slug) DO NOTHING RETURNING the post as stored (JSONB key order
     included); None when the slug is taken (no probe, no SAVEPOINT)."""
     statement = (
         dialects.insert(session, POSTS)
         .on_conflict_do_nothing(index_elements=[POSTS.c.slug])
-        .returning(*_WRITTEN)
+        .returning(*queries.WRITTEN_COLUMNS)
     )
     row = (await session.exec(statement, params=values)).mappings().first()
     return None if row is None else dict(row)
