@@ -49,6 +49,8 @@ class SeedParams:
     comments: int = 300_000
     likes: int = 200_000
     follows: int = 100_000
+    feed_follows: tuple[int, ...] = (1_000, 10_000)
+    """The home-feed probes' readers: the last users, each following this many authors."""
     seed: int = 20261125
 
 
@@ -257,9 +259,22 @@ async def seed_follows(
         follower, followee = rng.randint(1, params.users), _skewed(rng, params.users)
         if follower != followee:
             pairs.add((follower, followee))
+    for reader, count in feed_readers(params).items():
+        pairs |= {(reader, b) for b in _followees(rng, params.users, reader, count)}
     rows = [(a, b, EPOCH) for a, b in sorted(pairs)]
     await _copy(conn, "follows", ("follower_id", "followee_id", "followed_at"), rows)
     return len(rows)
+
+
+def feed_readers(params: SeedParams) -> dict[int, int]:
+    """user id -> how many authors it follows: the feed probes' callers (the last users)."""
+    return {params.users - i: count for i, count in enumerate(params.feed_follows)}
+
+
+def _followees(rng: random.Random, users: int, reader: int, count: int) -> list[int]:
+    """`count` authors for `reader` (every other user when there are not that many)."""
+    others = [u for u in range(1, users + 1) if u != reader]
+    return others if count >= len(others) else rng.sample(others, count)
 
 
 Seeder = Callable[[asyncpg.Connection, SeedParams, random.Random, Generated], Awaitable[int]]
@@ -343,12 +358,19 @@ def _say(message: str) -> None:
     sys.stderr.write(f"[seed] {message}\n")
 
 
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     defaults = SeedParams()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     for name, value in asdict(defaults).items():
-        parser.add_argument(f"--{name}", type=int, default=value)
+        if isinstance(value, tuple):  # a comma list: --feed_follows 1000,10000
+            parser.add_argument(f"--{name}", type=_ints, default=value)
+        else:
+            parser.add_argument(f"--{name}", type=int, default=value)
     parser.add_argument("--force", action="store_true", help="reload even if already seeded")
     args = parser.parse_args(argv)
     if not args.database_url or not args.database_url.startswith("postgresql"):

@@ -12,9 +12,11 @@ from starlette.middleware import Middleware
 
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
+from service.bookmarks.router import router as bookmarks_router
 from service.comments.router import router as comments_router
 from service.database.guard import SESSION_GUARD, SessionGuard
 from service.database.session import DATABASE, SESSION_ROUTER, Database
+from service.feed.router import router as feed_router
 from service.flows import worker as job_worker
 from service.follows.router import router as follows_router
 from service.health.lifecycle import LIFECYCLE, Lifecycle, freeze_startup_heap
@@ -178,6 +180,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         tags_router,
         follows_router,
+        feed_router,
+        bookmarks_router,
         stats_router,
         notifications_router,
         realtime_router,

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from service.bookmarks.models import Bookmark
 from service.comments.models import Comment
 from service.follows.models import Follow
 from service.idempotency.models import IdempotencyKey
@@ -15,6 +16,7 @@ from service.users.models import Profile, User
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Bookmark",
     "Comment",
     "Follow",
     "IdempotencyKey",

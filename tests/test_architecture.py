@@ -21,6 +21,8 @@ DOMAINS = (
     "stats",
     "realtime",
     "health",
+    "bookmarks",
+    "feed",
 )
 CROSS_CUTTING = ("database", "observability", "ratelimit", "replication", "idempotency", "jobs")
 MAX_LINES = 300
@@ -119,7 +121,7 @@ def test_kit_settings_name_no_setting_of_a_package() -> None:
 
 
 def test_posts_import_neither_realtime_nor_notifications() -> None:
-    subscribers = ("service.realtime", "service.notifications")
+    subscribers = ("service.realtime", "service.notifications", "service.bookmarks", "service.feed")
     assert _offenders(_sources("posts"), subscribers) == []
 
 

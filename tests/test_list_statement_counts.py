@@ -37,6 +37,10 @@ EXPECTED = {  # endpoint -> statements of the request itself
     # RELEASE here (the test's transaction) are BEGIN and COMMIT in production; + the user.
     "GET /moderation/log": 2 + 2,  # moderator token; the log page
     "GET /users/me/notifications": 2 + 2,  # token; the page (notifications JOIN the actor)
+    # SignedInUser: the token's user in one statement outside any transaction; the page.
+    "GET /users/me/feed": 1 + 1,  # posts JOIN authors + tags + bookmarked, follows inside
+    "GET /users/me/bookmarks": 1 + 1,  # bookmarks JOIN posts JOIN authors + tags
+    "GET /posts (signed in)": 1 + 1,  # + `bookmarked` in the same statement
 }
 
 
@@ -58,6 +62,8 @@ async def test_statement_count_of_every_list_endpoint(
     comments = []
     for a in authors:
         await client.put(f"{POSTS}/{posts[1]['id']}/like", headers=a.headers)
+        for post in posts:
+            await client.put(f"{POSTS}/{post['id']}/bookmark", headers=a.headers)
         if a is not star:
             await client.put(f"{API}/users/{star.id}/follow", headers=a.headers)
             await client.put(f"{API}/users/{a.id}/follow", headers=star.headers)
@@ -86,6 +92,9 @@ async def test_statement_count_of_every_list_endpoint(
     tokens = {
         "GET /moderation/log": moderator.headers,
         "GET /users/me/notifications": star.headers,
+        "GET /users/me/feed": star.headers,
+        "GET /users/me/bookmarks": star.headers,
+        "GET /posts (signed in)": star.headers,
     }
     urls = {
         "GET /users": f"{API}/users",
@@ -105,6 +114,9 @@ async def test_statement_count_of_every_list_endpoint(
         "GET /users/{id}/stats": f"{API}/users/{star.id}/stats",
         "GET /moderation/log": f"{API}/moderation/log",
         "GET /users/me/notifications": f"{API}/users/me/notifications",
+        "GET /users/me/feed": f"{API}/users/me/feed",
+        "GET /users/me/bookmarks": f"{API}/users/me/bookmarks",
+        "GET /posts (signed in)": POSTS,
     }
     measured = {}
     for name, url in urls.items():

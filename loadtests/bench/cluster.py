@@ -23,7 +23,7 @@ import asyncpg
 
 from loadtests.bench.config import BIN, ROOT, Knobs, say
 from loadtests.cursors import NEWEST, OLDEST, Cursors
-from loadtests.seed import SeedParams, seed
+from loadtests.seed import SeedParams, feed_readers, seed
 
 PORT_RANGE = (59500, 59900)
 
@@ -185,6 +185,11 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
         create_access_token(settings, user_id=u["id"], token_version=u["token_version"])
         for u in users
     ]
+    # The feed probes' readers (`auth = "follows_1000"` in thresholds.toml), by follow count.
+    readers = {
+        f"follows_{count}": create_access_token(settings, user_id=user_id, token_version=0)
+        for user_id, count in feed_readers(seed_params()).items()
+    }
     cursors = Cursors(jwt_secret)
     rng = random.Random(7)
     sample = rng.sample(list(posts), min(500, len(posts)))
@@ -193,6 +198,7 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
         "author_ids": [r["author_id"] for r in authors],
         "users": len(users),
         "tokens": tokens,
+        "readers": readers,
         "cursors": {
             sort: [cursors.encode(sort, [r["created_at"], r["id"]], listing) for r in sample]
             for sort, listing in PROBE_LISTINGS.items()

@@ -80,6 +80,10 @@ def probe_gates(
                     "" if value is not None else "not measured",
                 )
             )
+        if "max_p50_ms" in spec:
+            p50 = pooled(service).p50_ms
+            limit = spec["max_p50_ms"]
+            gates.append(Gate("probe", endpoint, "service p50 ms", limit, p50, p50 <= limit))
         reference = rounds.get((endpoint, "reference"))
         if "min_reference_rps_ratio" in spec and reference is not None:
             value = median_ratio(service, reference, "rps")

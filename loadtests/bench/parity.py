@@ -7,9 +7,10 @@ import urllib.request
 from typing import Any
 
 
-def fetch(url: str) -> tuple[int, Any]:
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, None
@@ -39,11 +40,13 @@ def first_difference(expected: Any, actual: Any, where: str = "$") -> str | None
     return None
 
 
-def compare(service: str, other: str, paths: list[str]) -> str | None:
-    """None when `other` answers every path exactly as the service does."""
+def compare(
+    service: str, other: str, paths: list[str], headers: dict[str, str] | None = None
+) -> str | None:
+    """None when `other` answers every path exactly as the service does (sending `headers`)."""
     for path in paths:
-        want_status, want = fetch(service + path)
-        got_status, got = fetch(other + path)
+        want_status, want = fetch(service + path, headers)
+        got_status, got = fetch(other + path, headers)
         if want_status != 200:
             return f"{path}: the service answered {want_status}"
         if got_status != want_status:

@@ -123,6 +123,13 @@ def median_ratio(
     return statistics.median(ratios) if ratios else None
 
 
+def probe_headers(spec: dict[str, Any], fixture: dict[str, Any]) -> dict[str, str]:
+    """`auth = "<reader>"` in a probe's spec: that seeded reader's bearer token (the fixture's
+    `readers`), sent with every request of the probe and of its parity check."""
+    reader = spec.get("auth")
+    return {} if reader is None else {"Authorization": f"Bearer {fixture['readers'][reader]}"}
+
+
 def run_probe(
     endpoint: str,
     template: str,
@@ -134,6 +141,8 @@ def run_probe(
     postmaster: int | None,
     out: Path,
     round_no: int = 0,
+    headers: dict[str, str] | None = None,
+    connections: int | None = None,
 ) -> ProbeResult:
     rng = random.Random(f"{endpoint}:{server.name}")
     paths = expand(template, fixture, PATHS_PER_PROBE, rng)
@@ -143,7 +152,8 @@ def run_probe(
     paths_file.write_text(json.dumps(paths), encoding="utf-8")
     script = paths_file.with_suffix(".lua")
     if wrk:
-        write_script(paths, script)
+        write_script(paths, script, headers or {})
+    connections = connections or knobs.probe_connections
 
     def load(seconds: int, stage: str) -> Load:
         log = out / "probes" / f"{name}.{stage}"
@@ -153,11 +163,13 @@ def run_probe(
                 server.url,
                 script,
                 seconds=seconds,
-                connections=knobs.probe_connections,
+                connections=connections,
                 log=log.with_suffix(f".{stage}.log"),
             )
+        if headers:
+            raise SystemExit(f"{endpoint}: a signed-in probe needs wrk (BENCH_GENERATOR=wrk)")
         return probe_with_locust(
-            server.url, paths_file, seconds=seconds, users=knobs.probe_connections, prefix=log
+            server.url, paths_file, seconds=seconds, users=connections, prefix=log
         )
 
     say(

@@ -93,14 +93,17 @@ def measure(
     service = running["service"]
     for endpoint, spec in chosen.items():
         sample = probes.expand(spec["path"], fixture, 3, random.Random(endpoint))
-        for target in knobs.targets[1:]:
+        headers = probes.probe_headers(spec, fixture)
+        # A probe may name the targets that serve it (the idiomatic app has no feed).
+        targets = [t for t in knobs.targets if t == "service" or t in spec.get("targets", [t])]
+        for target in targets[1:]:
             results.parity[(endpoint, target)] = parity.compare(
-                service.url, running[target].url, sample
+                service.url, running[target].url, sample, headers
             )
             if results.parity[(endpoint, target)]:
                 say(f"parity {endpoint} {target}: {results.parity[(endpoint, target)]}")
         for round_no in range(knobs.probe_rounds):
-            for target in knobs.targets:  # back to back: the same host noise for all three
+            for target in targets:  # back to back: the same host noise for all of them
                 results.probe_results.append(
                     probes.run_probe(
                         endpoint,
@@ -112,6 +115,8 @@ def measure(
                         postmaster=db.postmaster,
                         out=out,
                         round_no=round_no,
+                        headers=headers,
+                        connections=spec.get("connections"),
                     )
                 )
     offered = _paths(service.url)

@@ -68,14 +68,16 @@ def find_wrk(mode: str) -> tuple[str | None, str]:
     return None, "Locust: apt-get could not install wrk"
 
 
-def write_script(paths: list[str], path: Path) -> None:
+def write_script(paths: list[str], path: Path, headers: dict[str, str] | None = None) -> None:
     listed = ",\n".join(json.dumps(p) for p in paths)  # a JSON string is a valid Lua string
+    sent = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items())
     path.write_text(
         f"local paths = {{\n{listed}\n}}\n"
+        f"local headers = {{{sent}}}\n"
         "local n = #paths\n"
         "math.randomseed(os.time())\n"
         "request = function()\n"
-        '  return wrk.format("GET", paths[math.random(n)])\n'
+        '  return wrk.format("GET", paths[math.random(n)], headers)\n'
         "end\n" + _DONE,
         encoding="utf-8",
     )

@@ -133,6 +133,7 @@ class PostPublic(SQLModel):
     updated_at: datetime
     author: UserPublic
     tags: list[str]
+    bookmarked: bool = False  # anonymous readers: always false, as the service says
 
     @field_validator("tags", mode="before")
     @classmethod

@@ -8,7 +8,9 @@ three on live responses before measuring): posts with author and tags, pages wit
 `reply_count`. Only published, non-deleted posts are served, as to an anonymous reader.
 
 Endpoints: `GET /api/v1/posts/{id}`, `GET /api/v1/posts?limit&cursor&author_id&sort`
-(`-created_at` or `created_at`, `status=published` only), `GET /api/v1/posts/{id}/comments`.
+(`-created_at` or `created_at`, `status=published` only), `GET /api/v1/posts/{id}/comments`,
+and the signed-in `GET /api/v1/users/me/feed?limit&cursor` (its token's user read on every
+request, as the service does; the statement in `feed.py`).
 
 Run: `DATABASE_URL=... JWT_SECRET=... uvicorn loadtests.reference.app:app`.
 """
@@ -27,16 +29,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from loadtests.cursors import COMMENTS, NEWEST, OLDEST, Cursors
+from loadtests.reference import feed
+from loadtests.reference.columns import POST_COLUMNS
 
-POST_COLUMNS = """
-    p.id, p.slug, p.title, p.body, p.status, p.metadata, p.like_count, p.version,
-    p.created_at, p.updated_at,
-    u.id AS author_id, u.username, u.display_name, u.created_at AS author_created_at,
-    ARRAY(
-        SELECT t.name FROM post_tags pt JOIN tags t ON t.id = pt.tag_id
-        WHERE pt.post_id = p.id ORDER BY t.name
-    ) AS tags
-"""
 VISIBLE = "p.status = 'published' AND p.deleted_at IS NULL"
 GET_POST = f"""
 SELECT {POST_COLUMNS}
@@ -125,6 +120,7 @@ def _post(row: asyncpg.Record) -> dict[str, Any]:
         "updated_at": _when(row["updated_at"]),
         "author": _author(row),
         "tags": row["tags"],
+        "bookmarked": row.get("bookmarked", False),
     }
 
 
@@ -218,6 +214,28 @@ async def list_comments(request: Request) -> Response:
     return JSONResponse({"items": [_comment(r) for r in rows[:limit]], "next_cursor": next_cursor})
 
 
+async def read_feed(request: Request) -> Response:
+    secret = os.environ.get("JWT_SECRET", "")
+    try:
+        limit = _limit(request)
+        user_id, version = feed.token_user(request.headers.get("authorization", ""), secret)
+        cursor = request.query_params.get("cursor")
+        listing = Cursors.listing(request.url.path, request.query_params.multi_items())
+        after = _cursors(request).decode(cursor, NEWEST, listing) if cursor else None
+    except ValueError as error:
+        return _problem(400 if "cursor" in str(error) else 401, str(error))
+    async with _pool(request).acquire() as conn:
+        if await conn.fetchval(feed.TOKEN_VERSION, user_id) != version:
+            return _problem(401, "The access token is no longer valid.")
+        statement = feed.PAGE[(after is not None, limit + 1)]
+        rows = await conn.fetch(statement, user_id, *(after or ()))
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = _cursors(request).encode(NEWEST, [last["created_at"], last["id"]], listing)
+    return JSONResponse({"items": [_post(r) for r in rows[:limit]], "next_cursor": next_cursor})
+
+
 async def live(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
@@ -239,6 +257,7 @@ app = Starlette(
         Route("/api/v1/posts/{post_id}", get_post),
         Route("/api/v1/posts/{post_id}/comments", list_comments),
         Route("/api/v1/posts", list_posts),
+        Route("/api/v1/users/me/feed", read_feed),
         Route("/health/live", live),
     ],
     lifespan=lifespan,

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, String, Text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, String, Text, literal_column
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Relationship, SQLModel
@@ -35,6 +35,9 @@ def excerpt_of(body: str) -> str:
     return body[:EXCERPT_LENGTH]
 
 
+LIVE = "status = 'published' AND deleted_at IS NULL"
+"""What a partial index of the posts everyone may see covers (a constant: plans match it)."""
+
 # version_id_col needs the Column object itself, so it is declared once here.
 _version = Column("version", Integer, nullable=False, server_default="1")
 
@@ -46,6 +49,16 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
         Index("ix_posts_created_at_id", "created_at", "id"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
         Index("ix_posts_like_count_id", "like_count", "id"),
+        # The home feed's per-author merge (feed/queries.py): each author's newest live posts,
+        # read from the index alone.
+        Index(
+            "ix_posts_live_author_id_created_at_id",
+            "author_id",
+            "created_at",
+            "id",
+            postgresql_where=literal_column(LIVE),
+            sqlite_where=literal_column(LIVE),
+        ),
         # PostgreSQL-only objects (not modelled, see migrations/env.py PG_ONLY):
         # `search_vector` generated tsvector + GIN, GIN (jsonb_path_ops) on `metadata`.
     )

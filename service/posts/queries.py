@@ -6,7 +6,6 @@ cursor is given), never on the values: each shape is compiled once, with bound p
 the metadata filter, whose parameter needs SQLAlchemy's processing, takes the Core path.
 """
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -30,6 +29,7 @@ from sqlmodel.sql.expression import Select as ColumnSelect
 
 from service.database.reads import CompiledRead, Row
 from service.kit.pagination import SortKey, row_limit
+from service.posts.fts import fts5_query as fts5_query  # the repository's search reads it here
 from service.posts.models import Post
 from service.posts.schemas import PostFilter, PostSort
 from service.tags.models import PostTag, Tag
@@ -85,23 +85,40 @@ _TAGS = {
 }
 
 
+# bookmarks sits above posts in the import order: a lightweight table clause, not its model.
+_bookmarks = table("bookmarks", column("user_id"), column("post_id"))
+BOOKMARKED = (
+    exists()
+    .where(_bookmarks.c.post_id == col(Post.id), _bookmarks.c.user_id == bindparam("viewer_id"))
+    .label("bookmarked")
+)
+"""Whether the viewer (`viewer_id`) bookmarked the row's post: one index probe in the same
+statement, only in the shapes of a signed-in reader (anonymous reads do not pay for it)."""
+
+
 @cache
-def public_rows(dialect: str) -> ColumnSelect[*tuple[Any, ...]]:
+def public_rows(dialect: str, seen: bool = False) -> ColumnSelect[*tuple[Any, ...]]:
     """Live posts JOIN their authors, as the public columns and their tags (one statement per
-    response). Soft-deleted posts are excluded here, explicitly: the compiled reads run below
-    the ORM's soft-delete filter."""
+    response); `seen`: plus `bookmarked` for the reader `viewer_id`. Soft-deleted posts are
+    excluded here, explicitly: the compiled reads run below the ORM's soft-delete filter."""
+    extra = (BOOKMARKED,) if seen else ()
     return (
-        ColumnSelect(*PUBLIC_COLUMNS, _TAGS[dialect].label("tags"))
+        ColumnSelect(*PUBLIC_COLUMNS, _TAGS[dialect].label("tags"), *extra)
         .join(User, col(User.id) == col(Post.author_id))
         .where(col(Post.deleted_at).is_(None))
     )
 
 
-BY_ID = CompiledRead(
-    public_rows("sqlite").where(col(Post.id) == bindparam("post_id")),
-    postgresql=public_rows("postgresql").where(col(Post.id) == bindparam("post_id")),
-)
+def _by_id(seen: bool) -> CompiledRead:
+    one = col(Post.id) == bindparam("post_id")
+    pg = public_rows("postgresql", seen).where(one)
+    return CompiledRead(public_rows("sqlite", seen).where(one), postgresql=pg)
+
+
+BY_ID = _by_id(seen=False)
 """One post with its author and tags, whatever its status (the service checks visibility)."""
+BY_ID_SEEN = _by_id(seen=True)
+"""`BY_ID` for a signed-in reader (`viewer_id`): with `bookmarked`."""
 
 _VISIBILITY: ColumnSelect[*tuple[Any, ...]] = ColumnSelect(
     col(Post.status).label("status"), col(Post.author_id).label("author_id")
@@ -114,35 +131,8 @@ VISIBILITY = CompiledRead(
 # Full text. SQLite's external-content FTS5 table is created by the migration, synced by triggers.
 FTS = table("posts_fts")
 SEARCH_VECTOR: ColumnElement[Any] = literal_column("posts.search_vector")
-_TERM = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
 # comments sits above posts in the import order: a lightweight table clause, not its model.
 _comments = table("comments", column("post_id"), column("author_id"), column("deleted_at"))
-
-
-def fts5_query(q: str) -> str | None:
-    """Translate web-search syntax (as `websearch_to_tsquery` reads it) into an FTS5 query.
-
-    Words and "quoted phrases" are required (AND), `or` between terms is OR, `-term` excludes.
-    Every term is re-quoted from its word characters only, so FTS5 syntax in user input is
-    inert. FTS5 cannot start with NOT, so each OR-group lists its positive terms first; a
-    group with no positive term is dropped. None when nothing searchable is left.
-    """
-    groups: list[tuple[list[str], list[str]]] = [([], [])]
-    for match in _TERM.finditer(q[:200]):
-        negative = bool(match.group(1) or match.group(3))
-        text = match.group(2) if match.group(2) is not None else match.group(4)
-        if match.group(4) is not None and not negative and text.lower() == "or":
-            groups.append(([], []))
-            continue
-        words = re.findall(r"\w+", text)
-        if words:
-            groups[-1][negative].append('"' + " ".join(words[:16]) + '"')
-    clauses = [
-        " ".join(positive) + "".join(f" NOT {term}" for term in negative)
-        for positive, negative in groups
-        if positive
-    ]
-    return " OR ".join(f"({clause})" for clause in clauses) or None
 
 
 def fts_hits(query: Any) -> Select[tuple[Any]]:
@@ -168,9 +158,12 @@ class Shape:
     meta: bool
     commented_by: bool
     cursor: bool
+    seen: bool = False
 
     @classmethod
-    def of(cls, dialect: str, filters: PostFilter, sort: PostSort, cursor: bool) -> "Shape":
+    def of(
+        cls, dialect: str, filters: PostFilter, sort: PostSort, cursor: bool, seen: bool = False
+    ) -> "Shape":
         return cls(
             dialect,
             sort,
@@ -182,6 +175,7 @@ class Shape:
             filters.meta is not None,
             filters.commented_by is not None,
             cursor,
+            seen,
         )
 
 
@@ -212,7 +206,7 @@ def statement_for(shape: Shape, rows: int) -> CompiledRead:
 
 def filtered(shape: Shape) -> ColumnSelect[*tuple[Any, ...]]:
     """The rows a shape selects, unordered (the export orders and streams them itself)."""
-    statement = public_rows(shape.dialect).where(
+    statement = public_rows(shape.dialect, shape.seen).where(
         col(Post.status) == bindparam("status", type_=String)
     )
     if shape.author:
@@ -280,11 +274,15 @@ async def page_rows(
     sort: PostSort,
     after: Sequence[Any] | None,
     limit: int,
+    viewer: User | None = None,
 ) -> Sequence[Row]:
-    """One page (plus a look-ahead row) of posts matching `filters` (`GET /posts`)."""
+    """One page (plus a look-ahead row) of posts matching `filters` (`GET /posts`); for a
+    signed-in `viewer`, each row says whether they bookmarked it."""
     dialect = reader.dialect.name
     params = parameters(filters, after, dialect)
     if params is None:
         return []
-    shape = Shape.of(dialect, filters, sort, after is not None)
+    if viewer is not None:
+        params["viewer_id"] = viewer.id
+    shape = Shape.of(dialect, filters, sort, after is not None, seen=viewer is not None)
     return await statement_for(shape, limit + 1).all(reader, **params)

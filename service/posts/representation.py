@@ -4,7 +4,7 @@ from a written entity, built the same way (so both hash to the same ETag)."""
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, TypeVar, cast
 
 from service.kit.http.routing import construct
 from service.posts.models import Post, PostStatus
@@ -32,6 +32,7 @@ class PublicFields(TypedDict):
     author_display_name: str | None
     author_created_at: datetime
     tags: list[str]
+    bookmarked: NotRequired[bool]
 
 
 def _tags(value: Any) -> list[str]:
@@ -47,8 +48,16 @@ _STATUSES = {status.value: status for status in PostStatus}
 equal to its value, so it finds itself)."""
 
 
+Shown = TypeVar("Shown", bound=PostPublic)
+
+
 def build(fields: PublicRow) -> PostPublic:
     """THE way to a PostPublic, from database rows and from entities alike."""
+    return build_as(PostPublic, fields)
+
+
+def build_as(model: type[Shown], fields: PublicRow, **extra: Any) -> Shown:
+    """`build` as a PostPublic subclass with its `extra` fields (a bookmark's post)."""
     # construct: the values come from the database through typed columns, so validating them
     # again would only cost time.
     author = construct(
@@ -61,7 +70,7 @@ def build(fields: PublicRow) -> PostPublic:
         },
     )
     return construct(
-        PostPublic,
+        model,
         {
             "id": fields["id"],
             "slug": fields["slug"],
@@ -75,6 +84,9 @@ def build(fields: PublicRow) -> PostPublic:
             "updated_at": fields["updated_at"],
             "author": author,
             "tags": _tags(fields["tags"]),
+            # Only the shapes of a signed-in reader select it (queries.BOOKMARKED).
+            "bookmarked": bool(fields.get("bookmarked", False)),
+            **extra,
         },
     )
 

@@ -78,6 +78,11 @@ class PostPublic(ResponseModel):
     updated_at: datetime
     author: UserPublic
     tags: list[str]
+    bookmarked: bool = Field(
+        description="Whether you bookmarked the post: on `GET /posts`, `GET /posts/{id}`, "
+        "`GET /users/me/feed` and `GET /users/me/bookmarks` with a token; always false without "
+        "one and on the other reads"
+    )
 
 
 class PostSort(StrEnum):

@@ -144,9 +144,11 @@ async def get_any(session: AsyncSession, post_id: int) -> Post:
 async def read_post(
     reader: AsyncConnection | AsyncSession, post_id: int, viewer: User | None
 ) -> PostPublic:
-    """`get_visible` for the read path: the public representation, one statement (no entity)."""
-    fields = _shown(await queries.BY_ID.first(reader, post_id=post_id), viewer)
-    return build(fields)
+    """`get_visible` for the read path: the public representation, one statement (no entity),
+    with `bookmarked` for a signed-in viewer."""
+    seen = {} if viewer is None else {"viewer_id": viewer.id}
+    read = queries.BY_ID_SEEN if seen else queries.BY_ID
+    return build(_shown(await read.first(reader, post_id=post_id, **seen), viewer))
 
 
 async def read_published(session: AsyncSession, post_ids: list[int]) -> list[PostPublic]:
@@ -170,7 +172,7 @@ async def list_posts(
         filters = replace(filters, author_id=viewer.id)
     key = queries.SORTS[sort]
     rows = await queries.page_rows(
-        reader, filters=filters, sort=sort, after=pager.after(key), limit=pager.limit
+        reader, filters=filters, sort=sort, after=pager.after(key), limit=pager.limit, viewer=viewer
     )
     return _page(rows, key, pager)
 
@@ -203,8 +205,10 @@ async def _get_owned(
 def check_precondition(post: Post, precondition: Precondition) -> None:
     """412 unless `precondition` holds on the post's current representation. `post` is the
     entity with its author and tags, as loaded for the write: its representation is built the
-    way a GET builds it (so an `If-Match` compares the ETag a GET sent)."""
-    if not precondition.holds(of_entity(post)):
+    way a GET builds it (so an `If-Match` compares the ETag a GET sent); `bookmarked` is the
+    reader's, not the post's: a tag of either value names this state of the post."""
+    shown = [of_entity(post).model_copy(update={"bookmarked": b}) for b in (False, True)]
+    if not any(precondition.holds(representation) for representation in shown):
         raise PreconditionFailed("The post has changed since you read it (If-Match).")
 
 

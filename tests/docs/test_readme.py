@@ -89,6 +89,19 @@ def check_comment(output: str, seen: dict[str, Any]) -> None:
     assert comment["author"]["username"] == "alice"
 
 
+def check_bookmark(output: str, seen: dict[str, Any]) -> None:
+    assert output.strip().splitlines()[0] == "204", output
+    page = answer(output)
+    assert [(p["id"], p["bookmarked"]) for p in page["items"]] == [(seen["post_id"], True)]
+    assert page["items"][0]["bookmarked_at"]
+
+
+def check_home_feed(output: str, seen: dict[str, Any]) -> None:
+    page = answer(output)
+    assert [(p["id"], p["bookmarked"]) for p in page["items"]] == [(seen["post_id"], False)]
+    assert page["next_cursor"] is None
+
+
 def check_feed(output: str, seen: dict[str, Any]) -> None:
     frame = answer(output)
     assert (frame["type"], frame["post"]["id"]) == ("post.published", seen["post_id"])
@@ -103,6 +116,8 @@ STEPS: list[Callable[[str, dict[str, Any]], None]] = [
     check_list,
     check_like,
     check_comment,
+    check_bookmark,
+    check_home_feed,
     check_feed,
 ]
 """One check per README block, in order: a block added without its check fails the test."""

@@ -130,7 +130,19 @@ FORGED_CURSOR_VALUES: dict[str, list[Any]] = {
     "single uuid-ish": ["not-a-uuid"],
     "negative": [-(2**63) - 1],
 }
-CURSOR_SORTS = ("-created_at", "created_at", "-like_count", "id", "followers", "following")
+CURSOR_SORTS = (
+    "-created_at",
+    "created_at",
+    "-like_count",
+    "id",
+    "followers",
+    "following",
+    "-bookmarked_at",
+)
+SIGNED_IN_LISTS = {
+    "-created_at": "/users/me/feed?limit=5",
+    "-bookmarked_at": "/users/me/bookmarks?limit=5",
+}
 
 
 def forged_cursor(sort: str, values: list[Any], url: str) -> str:
@@ -251,6 +263,8 @@ def query_cases(t: Target) -> Iterator[Case]:
         "/tags": ("limit",),
         f"/posts/{t.post}/comments": ("cursor",),
         "/users/me/notifications": ("cursor",),
+        "/users/me/feed": ("limit", "cursor"),
+        "/users/me/bookmarks": ("limit", "cursor"),
     }
     for path, names in params.items():
         for name in names:
@@ -269,6 +283,8 @@ def id_cases(t: Target) -> Iterator[Case]:
         ("DELETE", "/posts/{}"),
         ("POST", "/posts/{}/restore"),
         ("PUT", "/posts/{}/like"),
+        ("PUT", "/posts/{}/bookmark"),
+        ("DELETE", "/posts/{}/bookmark"),
         ("GET", "/posts/{}/comments"),
         ("GET", "/users/{}"),
         ("GET", "/users/{}/profile"),
@@ -292,6 +308,7 @@ def forged_cases(t: Target) -> Iterator[Case]:
         "id": "/users?limit=5",
         "followers": f"/users/{t.user}/followers?limit=5",
         "following": f"/users/{t.user}/following?limit=5",
+        "-bookmarked_at": "/users/me/bookmarks?limit=5",
     }
     comment_pages = (f"/posts/{t.post}/comments?limit=5", f"/comments/{t.comment}/replies?limit=5")
     for sort in CURSOR_SORTS:
@@ -299,6 +316,10 @@ def forged_cases(t: Target) -> Iterator[Case]:
             for url in (lists[sort], "/posts/top?per_author=2", *comment_pages):
                 cursor = forged_cursor(sort, values, url)
                 yield Case(f"GET {url} cursor[{sort}]={label}", "GET", f"{url}&cursor={cursor}")
+    for sort, url in SIGNED_IN_LISTS.items():
+        for label, values in FORGED_CURSOR_VALUES.items():
+            cursor = forged_cursor(sort, values, url)
+            yield Case(f"GET {url} cursor[{sort}]={label}", "GET", f"{url}&cursor={cursor}")
     for label, claims in FORGED_CLAIMS.items():
         token = {"Authorization": f"Bearer {forged_token(**claims)}"}
         for method, url, content in (

@@ -35,6 +35,7 @@ POST_ROW: dict[str, Any] = {
     "created_at": WHEN,
     "updated_at": WHEN,
     "tags": ["a", "b"],  # as representation._tags leaves them: sorted by code point
+    "bookmarked": False,
     **AUTHOR_ROW,
 }
 COMMENT_ROW: dict[str, Any] = {

@@ -117,6 +117,10 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     # Acting as yourself on someone else's object: only where it is visible to you.
     ("PUT", f"{API}/posts/{{post_id}}/like"): [Case("draft", draft_post, 200)],
     ("DELETE", f"{API}/posts/{{post_id}}/like"): [Case("draft", draft_post, 200)],
+    ("PUT", f"{API}/posts/{{post_id}}/bookmark"): [
+        Case("draft", draft_post, 204),
+        Case("deleted", deleted_post, 404),
+    ],
     ("POST", f"{API}/posts/{{post_id}}/comments"): [
         Case("draft", draft_post, 201, json={"body": "sneaky"})
     ],
@@ -167,6 +171,16 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", f"{API}/tags"): "public read (counts of published posts)",
     ("PUT", f"{API}/users/me/profile"): "self-only: acts on the token's user",
     ("GET", f"{API}/users/me/notifications"): "self-only: the token's user's notifications",
+    ("GET", f"{API}/users/me/feed"): (
+        "self-only: published posts of whom the token's user follows (tests/feed)"
+    ),
+    ("GET", f"{API}/users/me/bookmarks"): (
+        "self-only: the token's user's bookmarks (test_bookmarks_are_only_ever_the_callers_own)"
+    ),
+    ("DELETE", f"{API}/posts/{{post_id}}/bookmark"): (
+        "deletes only the caller's own bookmark row, 204 for any id: reveals nothing"
+        " (test_bookmarks_are_only_ever_the_callers_own)"
+    ),
     ("GET", f"{API}/users/{{user_id}}/profile"): "public profile",
     ("GET", f"{API}/users/{{user_id}}/stats"): "public counters",
     ("GET", f"{API}/users/{{user_id}}/followers"): "public list",
@@ -313,3 +327,23 @@ async def test_follow_rows_belong_to_the_caller(
     assert await snapshot() == before
     followers = await client.get(f"{API}/users/{bob.id}/followers")
     assert [f["user"]["id"] for f in followers.json()["items"]] == [alice.id]
+
+
+async def test_bookmarks_are_only_ever_the_callers_own(
+    client: AsyncClient,
+    make_account: AccountFactory,
+    snapshot: Callable[[], Awaitable[Snapshot]],
+) -> None:
+    """Nobody reads or removes another's bookmarks: the list and the DELETE are the caller's."""
+    alice, mallory, author = await make_account(), await make_account(), await make_account()
+    post_id = await _post(client, author, "published")
+    bookmark = f"{API}/posts/{post_id}/bookmark"
+    assert (await client.put(bookmark, headers=alice.headers)).status_code == 204
+    mine = await client.get(f"{API}/users/me/bookmarks", headers=alice.headers)
+    assert [p["id"] for p in mine.json()["items"]] == [post_id]
+    theirs = await client.get(f"{API}/users/me/bookmarks", headers=mallory.headers)
+    assert theirs.json()["items"] == []
+    before = await snapshot()
+    assert (await client.delete(bookmark, headers=mallory.headers)).status_code == 204
+    assert await snapshot() == before
+    assert_problem(await client.delete(bookmark), 401)

@@ -115,13 +115,15 @@ async def _create_user(client: AsyncClient, name: str, password: str) -> int:
     return user_id
 
 
-async def pages(client: AsyncClient, url: str, **params: Any) -> list[list[dict[str, Any]]]:
-    """Every page of a keyset listing, following `next_cursor` to the end."""
+async def pages(
+    client: AsyncClient, url: str, *, headers: Mapping[str, str] | None = None, **params: Any
+) -> list[list[dict[str, Any]]]:
+    """Every page of a keyset listing, following `next_cursor` to the end (as `headers`' caller)."""
     result: list[list[dict[str, Any]]] = []
     cursor: str | None = None
     while True:
         query = {**params, **({"cursor": cursor} if cursor else {})}
-        response = await client.get(url, params=query)
+        response = await client.get(url, params=query, headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()
         result.append(body["items"])
