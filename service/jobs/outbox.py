@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, bindparam, func, insert, literal, literal_column, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.database.after_commit import after_commit
@@ -22,6 +22,30 @@ CHANNEL = "inkwell_outbox"
 ORDER_LOCK = 0x496E6B77  # "Inkw": the advisory lock that keeps ids in commit order
 
 EVENTS: Table = OutboxEvent.__table__  # type: ignore[attr-defined]
+
+_ORDERED = select(
+    func.pg_advisory_xact_lock(literal_column(str(ORDER_LOCK))),
+    func.pg_notify(literal_column(f"'{CHANNEL}'"), literal_column("''")),
+)
+"""PostgreSQL: take the order lock before any id is allocated; NOTIFY (sent at commit)."""
+
+_ONE_ORDERED_EVENT = (
+    insert(EVENTS)
+    .from_select(
+        ["topic", "payload", "state", "attempts", "run_after", "created_at"],
+        select(
+            bindparam("topic", type_=EVENTS.c.topic.type),
+            bindparam("payload", type_=EVENTS.c.payload.type),
+            literal(EventState.pending.value, EVENTS.c.state.type),
+            literal(0),
+            bindparam("now", type_=EVENTS.c.created_at.type),
+            bindparam("now", type_=EVENTS.c.created_at.type),
+        ).select_from(_ORDERED.subquery("ordered")),
+    )
+    .returning(EVENTS.c.id)
+)
+"""One event in one statement: its row is built from the subquery that took the lock (a
+subquery with volatile functions is never flattened), so the id comes after the lock."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +80,14 @@ class Outbox:
             return []
         connection = await session.connection()
         postgres = connection.dialect.name == "postgresql"
-        if postgres:
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ORDER_LOCK})
         now = utcnow()
+        after_commit(session, self.wake)
+        if postgres and len(payloads) == 1:
+            # The common case in one round trip: the order lock and the NOTIFY, then the row.
+            values = {"topic": topic, "payload": dict(payloads[0]), "now": now}
+            return [int((await connection.execute(_ONE_ORDERED_EVENT, values)).scalar_one())]
+        if postgres:
+            await connection.execute(_ORDERED)
         rows = [
             {
                 "topic": topic,
@@ -77,11 +106,7 @@ class Outbox:
         # SQLite's one writer) keeps any other emitter out; only RETURNING's order is not
         # promised, so the ids are sorted.
         statement = insert(EVENTS).returning(EVENTS.c.id)
-        ids = sorted(int(i) for i in (await connection.execute(statement, rows)).scalars())
-        if postgres:
-            await connection.execute(text("SELECT pg_notify(:c, '')"), {"c": CHANNEL})
-        after_commit(session, self.wake)
-        return ids
+        return sorted(int(i) for i in (await connection.execute(statement, rows)).scalars())
 
 
 OUTBOX: StateSlot[Outbox] = StateSlot("outbox")
