@@ -55,3 +55,35 @@ def compare(
         if found:
             return f"{path}: {found}"
     return None
+
+
+VOLATILE = ("id", "slug", "title", "created_at", "updated_at")
+"""What two writes of the same body may differ in: their ids, titles (unique per request) and
+times; the rest of the answer (author, status, counts, metadata, tags) must be the same."""
+
+
+def written(url: str, method: str, body: str, token: str) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def compare_write(
+    service: str, other: str, path: str, method: str, body: str, token: str
+) -> str | None:
+    """None when `other` answers the same write as the service does, volatile fields aside."""
+    want_status, want = written(service + path, method, body.replace("{n}", "parity-s"), token)
+    got_status, got = written(other + path, method, body.replace("{n}", "parity-o"), token)
+    if want_status >= 300:
+        return f"{method} {path}: the service answered {want_status}"
+    if got_status != want_status:
+        return f"{method} {path}: HTTP {got_status}, the service {want_status}"
+    for answer in (want, got):
+        for key in VOLATILE:
+            answer.pop(key, None)
+    found = first_difference(want, got)
+    return None if found is None else f"{method} {path}: {found}"

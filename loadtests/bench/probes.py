@@ -123,6 +123,22 @@ def median_ratio(
     return statistics.median(ratios) if ratios else None
 
 
+@dataclass(frozen=True)
+class Write:
+    """A write probe (`body` in its spec): the method, the JSON body (`{n}` made unique per
+    request) and the bearer tokens it rotates over (the fixture's seeded users)."""
+
+    method: str
+    body: str
+    tokens: list[str]
+
+
+def write_of(spec: dict[str, Any], fixture: dict[str, Any]) -> Write | None:
+    if "body" not in spec:
+        return None
+    return Write(spec.get("method", "POST"), spec["body"], list(fixture["tokens"]))
+
+
 def probe_headers(spec: dict[str, Any], fixture: dict[str, Any]) -> dict[str, str]:
     """`auth = "<reader>"` in a probe's spec: that seeded reader's bearer token (the fixture's
     `readers`), sent with every request of the probe and of its parity check."""
@@ -143,6 +159,7 @@ def run_probe(
     round_no: int = 0,
     headers: dict[str, str] | None = None,
     connections: int | None = None,
+    write: Write | None = None,
 ) -> ProbeResult:
     rng = random.Random(f"{endpoint}:{server.name}")
     paths = expand(template, fixture, PATHS_PER_PROBE, rng)
@@ -151,7 +168,10 @@ def run_probe(
     paths_file.parent.mkdir(exist_ok=True)
     paths_file.write_text(json.dumps(paths), encoding="utf-8")
     script = paths_file.with_suffix(".lua")
-    if wrk:
+    if wrk and write:
+        sent = {**(headers or {}), "Content-Type": "application/json"}
+        write_script(paths, script, sent, method=write.method, body=write.body, tokens=write.tokens)
+    elif wrk:
         write_script(paths, script, headers or {})
     connections = connections or knobs.probe_connections
 
@@ -166,7 +186,7 @@ def run_probe(
                 connections=connections,
                 log=log.with_suffix(f".{stage}.log"),
             )
-        if headers:
+        if headers or write:
             raise SystemExit(f"{endpoint}: a signed-in probe needs wrk (BENCH_GENERATOR=wrk)")
         return probe_with_locust(
             server.url, paths_file, seconds=seconds, users=connections, prefix=log

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import random
 import secrets
 import sys
@@ -94,11 +95,21 @@ def measure(
     for endpoint, spec in chosen.items():
         sample = probes.expand(spec["path"], fixture, 3, random.Random(endpoint))
         headers = probes.probe_headers(spec, fixture)
+        write = probes.write_of(spec, fixture)
         # A probe may name the targets that serve it (the idiomatic app has no feed).
         targets = [t for t in knobs.targets if t == "service" or t in spec.get("targets", [t])]
         for target in targets[1:]:
-            results.parity[(endpoint, target)] = parity.compare(
-                service.url, running[target].url, sample, headers
+            results.parity[(endpoint, target)] = (
+                parity.compare(service.url, running[target].url, sample, headers)
+                if write is None
+                else parity.compare_write(
+                    service.url,
+                    running[target].url,
+                    spec["path"],
+                    write.method,
+                    write.body,
+                    write.tokens[0],
+                )
             )
             if results.parity[(endpoint, target)]:
                 say(f"parity {endpoint} {target}: {results.parity[(endpoint, target)]}")
@@ -117,6 +128,7 @@ def measure(
                         round_no=round_no,
                         headers=headers,
                         connections=spec.get("connections"),
+                        write=write,
                     )
                 )
     offered = _paths(service.url)
@@ -169,6 +181,9 @@ def bench() -> int:
             # The bench measures throughput, not the per-user budgets: its writers write flat
             # out and its anonymous searchers share one address (docs/performance.md).
             "WRITE_RATE_LIMIT": "off",
+            # The write probe's default: the embedded job worker on (it fans each post out to
+            # the author's followers); BENCH_JOBS_EMBEDDED=false measures the request alone.
+            "JOBS_EMBEDDED": os.environ.get("BENCH_JOBS_EMBEDDED", "true"),
             "SEARCH_RATE_LIMIT": "off",
             "EXPORT_RATE_LIMIT": "off",
         }

@@ -68,16 +68,34 @@ def find_wrk(mode: str) -> tuple[str | None, str]:
     return None, "Locust: apt-get could not install wrk"
 
 
-def write_script(paths: list[str], path: Path, headers: dict[str, str] | None = None) -> None:
+def write_script(
+    paths: list[str],
+    path: Path,
+    headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    body: str | None = None,
+    tokens: list[str] | None = None,
+) -> None:
+    """A random path per request; a write probe also sends `body` with `{n}` made unique per
+    request, and rotates over `tokens` (one bearer token per seeded user)."""
     listed = ",\n".join(json.dumps(p) for p in paths)  # a JSON string is a valid Lua string
     sent = ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in (headers or {}).items())
+    rotated = ",\n".join(json.dumps(f"Bearer {t}") for t in tokens or [])
     path.write_text(
         f"local paths = {{\n{listed}\n}}\n"
         f"local headers = {{{sent}}}\n"
-        "local n = #paths\n"
+        f"local tokens = {{\n{rotated}\n}}\n"
+        f"local method, body = {json.dumps(method)}, {json.dumps(body) if body else 'nil'}\n"
+        "local n, counter = #paths, 0\n"
         "math.randomseed(os.time())\n"
+        "local run = tostring(os.time()) .. '-' .. tostring(math.random(1000000000))\n"
         "request = function()\n"
-        '  return wrk.format("GET", paths[math.random(n)], headers)\n'
+        "  counter = counter + 1\n"
+        "  if #tokens > 0 then headers['Authorization'] = tokens[counter % #tokens + 1] end\n"
+        "  local sent = nil\n"
+        "  if body then sent = (body:gsub('{n}', run .. '-' .. counter)) end\n"
+        "  return wrk.format(method, paths[math.random(n)], headers, sent)\n"
         "end\n" + _DONE,
         encoding="utf-8",
     )

@@ -34,6 +34,7 @@ from sqlmodel import Field, Relationship, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from loadtests.cursors import COMMENTS, NEWEST, OLDEST, Cursors
+from loadtests.idiomatic import writes
 
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class User(SQLModel, table=True):
     username: str
     display_name: str | None = None
     created_at: datetime = _utc_column()
+    token_version: int = 0
 
 
 class PostTag(SQLModel, table=True):
@@ -210,6 +212,7 @@ def _decode(cursors: Cursors, cursor: str | None, sort: str, listing: str) -> li
 # --- endpoints --------------------------------------------------------------------------------
 
 app = FastAPI(title="Inkwell, the guide's way", lifespan=lifespan)
+writes.register(app, get_session, User, Post, PostPublic)
 
 
 @app.get("/health/live")

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from loadtests.cursors import COMMENTS, NEWEST, OLDEST, Cursors
-from loadtests.reference import feed
+from loadtests.reference import feed, writes
 from loadtests.reference.columns import POST_COLUMNS
 
 VISIBLE = "p.status = 'published' AND p.deleted_at IS NULL"
@@ -256,7 +256,8 @@ app = Starlette(
     routes=[
         Route("/api/v1/posts/{post_id}", get_post),
         Route("/api/v1/posts/{post_id}/comments", list_comments),
-        Route("/api/v1/posts", list_posts),
+        Route("/api/v1/posts", list_posts, methods=["GET", "HEAD"]),
+        Route("/api/v1/posts", writes.create_post, methods=["POST"]),
         Route("/api/v1/users/me/feed", read_feed),
         Route("/health/live", live),
     ],
