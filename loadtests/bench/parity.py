@@ -4,6 +4,7 @@ service's on live responses (a few concrete paths per probe), or their ratio mea
 import json
 import urllib.error
 import urllib.request
+import uuid
 from typing import Any
 
 
@@ -76,8 +77,9 @@ def compare_write(
     service: str, other: str, path: str, method: str, body: str, token: str
 ) -> str | None:
     """None when `other` answers the same write as the service does, volatile fields aside."""
-    want_status, want = written(service + path, method, body.replace("{n}", "parity-s"), token)
-    got_status, got = written(other + path, method, body.replace("{n}", "parity-o"), token)
+    run = uuid.uuid4().hex[:12]  # titles (and so slugs) unique per check and per target
+    want_status, want = written(service + path, method, body.replace("{n}", f"s-{run}"), token)
+    got_status, got = written(other + path, method, body.replace("{n}", f"o-{run}"), token)
     if want_status >= 300:
         return f"{method} {path}: the service answered {want_status}"
     if got_status != want_status:
