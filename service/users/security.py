@@ -1,6 +1,7 @@
 """Password hashing (off the event loop, a bounded queue of its own) and JWT access tokens."""
 
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -124,9 +125,20 @@ def create_access_token(settings: UsersSettings, *, user_id: int, token_version:
 
 
 def decode_access_token(settings: UsersSettings, token: str) -> TokenClaims | None:
-    """The token's claims, or None when it is expired, forged or not meant for us."""
+    """The token's claims, or None when it is expired, forged or not meant for us.
+
+    A token verified once is remembered with its expiry (`_VERIFIED`): the same string needs no
+    second signature check, only the clock; a token that failed is checked again each time."""
+    key = (settings.jwt_secret, settings.jwt_algorithm, settings.jwt_audience, settings.jwt_issuer)
+    remembered = _VERIFIED.get((key, token))
+    if remembered is not None:
+        claims, expires = remembered
+        if time.time() < expires:
+            return claims
+        del _VERIFIED[(key, token)]
+        return None
     try:
-        claims = jwt.decode(
+        decoded = jwt.decode(
             token,
             settings.jwt_secret,
             algorithms=[settings.jwt_algorithm],
@@ -136,7 +148,17 @@ def decode_access_token(settings: UsersSettings, token: str) -> TokenClaims | No
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
-    return _claims(claims.get("sub"), claims.get("ver", 0))
+    verified = _claims(decoded.get("sub"), decoded.get("ver", 0))
+    if verified is not None:
+        if len(_VERIFIED) >= VERIFIED_TOKENS:
+            del _VERIFIED[next(iter(_VERIFIED))]  # the oldest entry
+        _VERIFIED[(key, token)] = (verified, float(decoded["exp"]))
+    return verified
+
+
+VERIFIED_TOKENS = 4096
+"""How many verified tokens a process remembers (a few MB at most)."""
+_VERIFIED: dict[tuple[tuple[str, str, str, str], str], tuple[TokenClaims, float]] = {}
 
 
 _MAX_TOKEN_VERSION = 2**31 - 1
