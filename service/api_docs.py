@@ -49,6 +49,11 @@ TAGS: list[dict[str, Any]] = [
     {"name": "follows", "description": "Who follows whom."},
     {"name": "stats", "description": "Counts about a user."},
     {"name": "notifications", "description": "Your notifications: posts by people you follow."},
+    {
+        "name": "webhooks",
+        "description": "Your webhook endpoints: signed deliveries of events, their log, retries.",
+    },
+    {"name": "feeds", "description": "Atom 1.0 feeds of the latest published posts."},
     {"name": "moderation", "description": "Roles and the moderation log (moderators, admins)."},
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
 ]

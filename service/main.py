@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
 from service.comments.router import router as comments_router
+from service.flows import sender as webhook_sender
 from service.flows import worker as job_worker
 from service.follows.router import router as follows_router
 from service.health.router import router as health_router
@@ -65,6 +66,8 @@ from service.tags.router import router as tags_router
 from service.users.router import auth_router
 from service.users.router import router as users_router
 from service.users.security import HASHING, Hashing
+from service.webhooks.router import router as webhooks_router
+from service.webhooks.runtime import WEBHOOKS, Webhooks
 
 
 def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middleware]:
@@ -122,11 +125,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a commit the feed and the embedded worker are woken (service/flows.py: the handlers).
         outbox = OUTBOX.put(app, Outbox())
         realtime = REALTIME.put(app, Realtime(settings, db))
-        jobs = JOBS.put(app, job_worker(settings, db))
+        sender = webhook_sender(settings, db)
+        WEBHOOKS.put(app, Webhooks.build(settings, sender))
+        jobs = JOBS.put(app, job_worker(settings, db, sender.wake))
         outbox.on_commit(realtime.tail.wake)
         outbox.on_commit(jobs.wake)
         realtime.start()
         jobs.start(run_jobs=settings.jobs_embedded)
+        if settings.jobs_embedded:
+            sender.start()
         lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
         unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
@@ -139,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             unhook_signals()
             await realtime.stop()
             await jobs.stop()
+            await sender.stop()
             await replicas.dispose()
             await db.dispose()
             await RATE_LIMITER.of(app).close()
@@ -180,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follows_router,
         stats_router,
         notifications_router,
+        webhooks_router,
         realtime_router,
         moderation_router,
     ):

@@ -10,10 +10,16 @@ from service.jobs.settings import JobsSettings
 from service.realtime.settings import RealtimeSettings
 from service.replication.settings import ReplicationSettings
 from service.users.settings import UsersSettings
+from service.webhooks.settings import WebhooksSettings
 
 
 class Settings(
-    UsersSettings, IdempotencySettings, JobsSettings, RealtimeSettings, ReplicationSettings
+    UsersSettings,
+    IdempotencySettings,
+    JobsSettings,
+    RealtimeSettings,
+    ReplicationSettings,
+    WebhooksSettings,
 ):
     """Every setting of the service (README, Configuration)."""
 

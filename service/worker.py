@@ -11,7 +11,7 @@ import signal
 
 from prometheus_client import start_http_server
 
-from service.flows import worker
+from service.flows import sender, worker
 from service.kit.db.session import Database
 from service.kit.observability.logging import configure_logging
 from service.settings import get_settings
@@ -25,17 +25,20 @@ async def main() -> None:
     if port := os.environ.get("JOBS_METRICS_PORT"):
         start_http_server(int(port), addr=os.environ.get("JOBS_METRICS_HOST", "127.0.0.1"))
     db = Database.from_settings(settings)
-    jobs = worker(settings, db)
+    deliveries = sender(settings, db)
+    jobs = worker(settings, db, deliveries.wake)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     jobs.start()
+    deliveries.start()
     log.info("job worker started")
     try:
         await stop.wait()
     finally:
         await jobs.stop()
+        await deliveries.stop()
         await db.dispose()
         log.info("job worker stopped")
 

@@ -21,6 +21,7 @@ DOMAINS = (
     "stats",
     "realtime",
     "health",
+    "webhooks",
 )
 CROSS_CUTTING = ("replication", "idempotency", "jobs")
 MAX_LINES = 300

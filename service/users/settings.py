@@ -17,13 +17,15 @@ DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
 JWT_SECRET_FILE = ".inkwell-jwt-secret"
 
 
-def development_secret(database_url: str, path: str | None) -> str:
+def development_secret(
+    database_url: str, path: str | None, *, filename: str = JWT_SECRET_FILE
+) -> str:
     """The secret kept beside the data (mode 0600), created on first start: tokens survive a
     restart, and nobody else knows it. Several workers starting at once agree on one file."""
     if path is None:
         database = make_url(with_async_driver(database_url)).database
         sqlite = database_url.startswith("sqlite") and database not in (None, "", ":memory:")
-        path = str(Path(database or ".").parent / JWT_SECRET_FILE) if sqlite else JWT_SECRET_FILE
+        path = str(Path(database or ".").parent / filename) if sqlite else filename
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
