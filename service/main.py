@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from service import models  # noqa: F401  (every table model, so the mapper is complete)
 from service.api_docs import DESCRIPTION, TAGS
 from service.comments.router import router as comments_router
+from service.feeds.router import router as feeds_router
 from service.flows import sender as webhook_sender
 from service.flows import worker as job_worker
 from service.follows.router import router as follows_router
@@ -189,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stats_router,
         notifications_router,
         webhooks_router,
+        feeds_router,
         realtime_router,
         moderation_router,
     ):

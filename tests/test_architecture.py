@@ -22,6 +22,7 @@ DOMAINS = (
     "realtime",
     "health",
     "webhooks",
+    "feeds",
 )
 CROSS_CUTTING = ("replication", "idempotency", "jobs")
 MAX_LINES = 300

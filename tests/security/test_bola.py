@@ -211,6 +211,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", f"{API}/moderation/log"): (
         "moderators and admins only; no object id (tests/moderation: every role)"
     ),
+    ("GET", f"{API}/feeds/posts.atom"): "public Atom feed of published posts only",
+    ("GET", f"{API}/users/{{user_id}}/posts.atom"): "public Atom feed of published posts only",
+    ("GET", f"{API}/tags/{{name}}/posts.atom"): "public Atom feed of published posts only",
     ("GET", "/health/live"): "operations: no data",
     ("GET", "/health/ready"): "operations: no data",
 }
