@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from tests.support.network import free_port
 
 Behaviour = Callable[[int], str]
-"""The n-th request (1-based) -> "200", "500", "hang" or "close"."""
+"""The n-th request (1-based) -> "200", "500", "slow" (200 late), "hang" or "close"."""
 
 
 def always_ok(_: int) -> str:
@@ -19,6 +19,10 @@ def always_ok(_: int) -> str:
 
 def fails_first(n: int) -> str:
     return "500" if n == 1 else "200"
+
+
+def slow(_: int) -> str:
+    return "slow"
 
 
 def hangs(_: int) -> str:
@@ -73,6 +77,9 @@ class Receiver:
                     await asyncio.sleep(3600)
                 if answer == "close":
                     return
+                if answer == "slow":  # 200, after long enough for a kill to land mid-request
+                    await asyncio.sleep(0.15)
+                    answer = "200"
                 reason = b"OK" if answer == "200" else b"Server Error"
                 writer.write(
                     b"HTTP/1.1 " + answer.encode() + b" " + reason + b"\r\n"

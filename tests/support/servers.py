@@ -169,3 +169,28 @@ async def served(
         running_service(url, folder / "service.log", env=env) as service,
     ):
         yield service, url
+
+
+async def start_worker(
+    database_url: str, log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """`python -m service.worker` (what `make worker` runs) on `database_url`, its output in
+    `log` (appended: a restarted worker keeps one log)."""
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment |= {
+        "DATABASE_URL": database_url,
+        "ENVIRONMENT": "test",
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "WEBHOOK_SECRET_KEY": TEST_WEBHOOK_KEY,
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "service.worker"),
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
