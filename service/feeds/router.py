@@ -1,6 +1,7 @@
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Request, Response
 
@@ -57,6 +58,11 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _path(request: Request) -> str:
+    """The path as a URL spells it (a tag may hold any character; the feed's id may not)."""
+    return quote(request.url.path, safe="/")
+
+
 @router.get(
     "/feeds/posts.atom",
     response_class=Response,
@@ -67,7 +73,7 @@ def _base(request: Request) -> str:
 async def all_posts(
     request: Request, session: ReadSessionDep, if_modified_since: IfModifiedSince = None
 ) -> Response:
-    feed = await service.all_posts(session, base_url=_base(request), path=request.url.path)
+    feed = await service.all_posts(session, base_url=_base(request), path=_path(request))
     return _answer(feed, request, if_modified_since)
 
 
@@ -85,7 +91,7 @@ async def user_posts(
     if_modified_since: IfModifiedSince = None,
 ) -> Response:
     feed = await service.by_author(
-        session, user_id=user_id, base_url=_base(request), path=request.url.path
+        session, user_id=user_id, base_url=_base(request), path=_path(request)
     )
     return _answer(feed, request, if_modified_since)
 
@@ -104,5 +110,5 @@ async def tag_posts(
     session: ReadSessionDep,
     if_modified_since: IfModifiedSince = None,
 ) -> Response:
-    feed = await service.by_tag(session, name=name, base_url=_base(request), path=request.url.path)
+    feed = await service.by_tag(session, name=name, base_url=_base(request), path=_path(request))
     return _answer(feed, request, if_modified_since)

@@ -47,6 +47,8 @@ async def test_user_and_tag_feeds(client: AsyncClient, make_account: AccountFact
     assert by_tag.entries[-1].link.endswith(f"/posts/{tagged['id']}")
     empty = parsed((await client.get(f"{API}/tags/nothing-here/posts.atom")).content)
     assert empty.entries == []
+    odd = await client.get(f"{API}/tags/%C2%87%1E%C2%BA%1C/posts.atom")  # found by schemathesis
+    assert parsed(odd.content).entries == []
     assert_problem(await client.get(f"{API}/users/999999999/posts.atom"), 404)
 
 
