@@ -11,6 +11,7 @@ from service.webhooks.secrets import SecretBox
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
 from tests.support.settings import TEST_WEBHOOK_KEY
+from tests.support.statements import StatementCounter
 from tests.support.webhooks import HOSTILE_URLS, PUBLIC_URL, WEBHOOKS, create_endpoint
 
 
@@ -118,3 +119,22 @@ async def test_ping_queues_a_delivery_in_the_log(
         f"{WEBHOOKS}/{endpoint['id']}/deliveries/999999/retry", headers=owner.headers
     )
     assert_problem(missing, 404)
+
+
+async def test_the_delivery_log_runs_a_constant_number_of_statements(
+    client: AsyncClient, make_account: AccountFactory, statements: StatementCounter
+) -> None:
+    owner = await make_account()
+    endpoint = await create_endpoint(client, owner)
+    url = f"{WEBHOOKS}/{endpoint['id']}/deliveries"
+
+    async def counted() -> int:
+        statements.count = 0
+        assert (await client.get(url, headers=owner.headers)).status_code == 200
+        return statements.count
+
+    await client.post(f"{WEBHOOKS}/{endpoint['id']}/test", headers=owner.headers)
+    one = await counted()
+    for _ in range(5):
+        await client.post(f"{WEBHOOKS}/{endpoint['id']}/test", headers=owner.headers)
+    assert await counted() == one
