@@ -41,6 +41,7 @@ class Sender:
         self.sending = Sending(settings, SecretBox(settings.webhook_secret_key))
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._unrecorded: tuple[Sequence[Any], list[Outcome]] | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -52,24 +53,37 @@ class Sender:
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None
+        with contextlib.suppress(Exception):  # the leases expire and the deliveries go again
+            await self.flush()
         await self.sending.close()
 
     async def run_once(self) -> int:
-        """Claim, send and record one round; returns how many deliveries were attempted."""
+        """Record the previous round's outcomes and claim the next round in ONE transaction,
+        then send; returns how many deliveries were attempted (0: nothing was due)."""
         now = utcnow()
-        async with self.sessionmaker() as session:
-            if not await repository.anything_due(session, now):
-                return 0
+        if self._unrecorded is None:
+            async with self.sessionmaker() as session:
+                if not await repository.anything_due(session, now):
+                    return 0
         lease = now + timedelta(seconds=self.settings.webhook_lease_seconds)
         async with own_transaction(self.sessionmaker) as session:
+            if self._unrecorded is not None:
+                await self._record(session, *self._unrecorded)
             claimed = await repository.claim(
                 session, now=now, lease_until=lease, limit=self.settings.webhook_batch_size
             )
+        self._unrecorded = None
         if not claimed:
             return 0
-        outcomes = await self.sending.send_all(claimed)
-        await self._record(claimed, outcomes)
+        self._unrecorded = (claimed, await self.sending.send_all(claimed))
         return len(claimed)
+
+    async def flush(self) -> None:
+        """Record what the last round sent (before a stop)."""
+        if self._unrecorded is not None:
+            async with own_transaction(self.sessionmaker) as session:
+                await self._record(session, *self._unrecorded)
+            self._unrecorded = None
 
     async def drain(self, max_seconds: float = 30.0) -> int:
         """Send until nothing is due (tests, tools); deliveries waiting for a retry stay."""
@@ -79,26 +93,27 @@ class Sender:
                 total += sent
         return total
 
-    async def _record(self, claimed: Sequence[Any], outcomes: Sequence[Outcome]) -> None:
+    async def _record(
+        self, session: AsyncSession, claimed: Sequence[Any], outcomes: Sequence[Outcome]
+    ) -> None:
         now = utcnow()
         pairs = list(zip(claimed, outcomes, strict=True))
         rows = [self._outcome(row, outcome, now) for row, outcome in pairs]
         ok = {row.endpoint_id for row, outcome in pairs if outcome.succeeded}
         failed = {row.endpoint_id for row, outcome in pairs if not outcome.succeeded}
         days = self.settings.webhook_disable_after_days
-        async with own_transaction(self.sessionmaker) as session:
-            await repository.record(session, rows)
-            await repository.mark_endpoints(session, succeeded=ok, failed=failed, now=now)
-            if failed:
-                disabled = await repository.disable_failing(
-                    session,
-                    since=now - timedelta(days=days),
-                    reason=DISABLED.format(days=days),
-                    now=now,
-                )
-                if disabled:
-                    log.warning("webhook endpoints disabled", extra={"count": len(disabled)})
-                    await notify_webhook_disabled(session, user_ids=[d.user_id for d in disabled])
+        await repository.record(session, rows)
+        await repository.mark_endpoints(session, succeeded=ok, failed=failed, now=now)
+        if failed:
+            disabled = await repository.disable_failing(
+                session,
+                since=now - timedelta(days=days),
+                reason=DISABLED.format(days=days),
+                now=now,
+            )
+            if disabled:
+                log.warning("webhook endpoints disabled", extra={"count": len(disabled)})
+                await notify_webhook_disabled(session, user_ids=[d.user_id for d in disabled])
 
     def _outcome(self, row: Any, outcome: Outcome, now: datetime) -> dict[str, Any]:
         attempt = int(row.attempts) + 1

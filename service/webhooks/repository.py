@@ -85,19 +85,21 @@ async def attempts_of(
 
 
 def _heads(now: datetime) -> Any:
-    """Deliveries due now that are the oldest pending one of an enabled endpoint."""
-    older = aliased(DELIVERIES)
+    """Deliveries due now that are the oldest pending one of an enabled endpoint: the heads are
+    found per endpoint (one index probe each), never by scanning every pending delivery."""
+    endpoint, pending = aliased(ENDPOINTS), aliased(DELIVERIES)
     head = (
-        select(func.min(older.c.id))
-        .where(older.c.endpoint_id == DELIVERIES.c.endpoint_id, older.c.status == PENDING)
+        select(func.min(pending.c.id))
+        .where(pending.c.endpoint_id == endpoint.c.id, pending.c.status == PENDING)
         .scalar_subquery()
     )
+    heads = select(head).where(endpoint.c.enabled.is_(True))
     return and_(
+        DELIVERIES.c.id.in_(heads),
         DELIVERIES.c.status == PENDING,
         DELIVERIES.c.next_attempt_at <= now,
         or_(DELIVERIES.c.locked_until.is_(None), DELIVERIES.c.locked_until < now),
         ENDPOINTS.c.enabled.is_(True),
-        DELIVERIES.c.id == head,
     )
 
 
