@@ -47,8 +47,15 @@ TAGS: list[dict[str, Any]] = [
     {"name": "comments", "description": "Threaded comments on posts."},
     {"name": "tags", "description": "Tags with their number of published posts."},
     {"name": "follows", "description": "Who follows whom."},
+    {"name": "feed", "description": "Your home feed: published posts by the authors you follow."},
+    {"name": "bookmarks", "description": "Your reading list: the posts you bookmarked."},
     {"name": "stats", "description": "Counts about a user."},
     {"name": "notifications", "description": "Your notifications: posts by people you follow."},
+    {
+        "name": "webhooks",
+        "description": "Your webhook endpoints: signed deliveries of events, their log, retries.",
+    },
+    {"name": "feeds", "description": "Atom 1.0 feeds of the latest published posts."},
     {"name": "moderation", "description": "Roles and the moderation log (moderators, admins)."},
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
 ]

@@ -2,19 +2,33 @@
 periodic jobs. Shared by the service (embedded worker, `service/main.py`) and the separate worker
 process (`python -m service.worker`, `make worker`)."""
 
+from collections.abc import Callable
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.comments.events import COMMENT_CREATED
 from service.database.session import Database
+from service.follows.events import FOLLOWER_ADDED
 from service.idempotency.dependency import purge_expired
 from service.jobs.worker import Registry, Worker, purge_done
 from service.notifications.service import deliver_post_published
-from service.posts.events import POST_PUBLISHED
+from service.posts.events import POST_LIKED, POST_PUBLISHED
 from service.settings import Settings
+from service.webhooks import enqueue
+from service.webhooks.delivery import Sender
 
 
-def registry(settings: Settings) -> Registry:
+def _no_sender() -> None:
+    """Where no sender runs in this process, deliveries wait for its poll."""
+
+
+def registry(settings: Settings, wake_sender: Callable[[], None] = _no_sender) -> Registry:
     jobs = Registry()
     jobs.handle(POST_PUBLISHED, deliver_post_published)
+    # Webhooks: each topic queues a delivery per subscribed endpoint (service/webhooks).
+    for topic in (POST_PUBLISHED, COMMENT_CREATED, FOLLOWER_ADDED, POST_LIKED):
+        hours = settings.webhook_retry_hours
+        jobs.handle(topic, enqueue.handler(topic, retry_hours=hours, wake=wake_sender))
 
     async def purge_idempotency_keys(session: AsyncSession) -> int:
         return await purge_expired(session, ttl_seconds=settings.idempotency_ttl_seconds)
@@ -27,5 +41,12 @@ def registry(settings: Settings) -> Registry:
     return jobs
 
 
-def worker(settings: Settings, db: Database) -> Worker:
-    return Worker(settings, registry(settings), db.sessionmaker, db.read_sessionmaker)
+def worker(
+    settings: Settings, db: Database, wake_sender: Callable[[], None] = _no_sender
+) -> Worker:
+    return Worker(settings, registry(settings, wake_sender), db.sessionmaker, db.read_sessionmaker)
+
+
+def sender(settings: Settings, db: Database) -> Sender:
+    """The webhook delivery loop (runs wherever jobs run)."""
+    return Sender(settings, db.sessionmaker)

@@ -17,6 +17,8 @@ from service.comments.router import router as comments_router
 from service.database.guard import SESSION_GUARD, SessionGuard
 from service.database.session import DATABASE, SESSION_ROUTER, Database
 from service.feed.router import router as feed_router
+from service.feeds.router import router as feeds_router
+from service.flows import sender as webhook_sender
 from service.flows import worker as job_worker
 from service.follows.router import router as follows_router
 from service.health.lifecycle import LIFECYCLE, Lifecycle, freeze_startup_heap
@@ -67,6 +69,8 @@ from service.tags.router import router as tags_router
 from service.users.router import auth_router
 from service.users.router import router as users_router
 from service.users.security import HASHING, Hashing
+from service.webhooks.router import router as webhooks_router
+from service.webhooks.runtime import WEBHOOKS, Webhooks
 
 
 def middleware(settings: Settings, tracing: Tracing | None = None) -> list[Middleware]:
@@ -124,11 +128,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # a commit the feed and the embedded worker are woken (service/flows.py: the handlers).
         outbox = OUTBOX.put(app, Outbox())
         realtime = REALTIME.put(app, Realtime(settings, db))
-        jobs = JOBS.put(app, job_worker(settings, db))
+        sender = webhook_sender(settings, db)
+        WEBHOOKS.put(app, Webhooks.build(settings, sender))
+        jobs = JOBS.put(app, job_worker(settings, db, sender.wake))
         outbox.on_commit(realtime.tail.wake)
         outbox.on_commit(jobs.wake)
         realtime.start()
         jobs.start(run_jobs=settings.jobs_embedded)
+        if settings.jobs_embedded:
+            sender.start()
         lifecycle = LIFECYCLE.of(app)
         lifecycle.on_shutdown(realtime.close_clients)
         unhook_signals = lifecycle.hook_server_signals(delay=settings.shutdown_delay_seconds)
@@ -141,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             unhook_signals()
             await realtime.stop()
             await jobs.stop()
+            await sender.stop()
             await replicas.dispose()
             await db.dispose()
             await RATE_LIMITER.of(app).close()
@@ -184,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bookmarks_router,
         stats_router,
         notifications_router,
+        webhooks_router,
+        feeds_router,
         realtime_router,
         moderation_router,
     ):

@@ -12,6 +12,7 @@ from service.notifications.models import Notification
 from service.posts.models import Post, PostLike
 from service.tags.models import PostTag, Tag
 from service.users.models import Profile, User
+from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 metadata = SQLModel.metadata
 
@@ -29,5 +30,8 @@ __all__ = [
     "Profile",
     "Tag",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "metadata",
 ]

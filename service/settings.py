@@ -12,6 +12,7 @@ from service.ratelimit.settings import RateLimitSettings
 from service.realtime.settings import RealtimeSettings
 from service.replication.settings import ReplicationSettings
 from service.users.settings import UsersSettings
+from service.webhooks.settings import WebhooksSettings
 
 
 class Settings(
@@ -22,6 +23,7 @@ class Settings(
     ReplicationSettings,
     RateLimitSettings,
     HealthSettings,
+    WebhooksSettings,
 ):
     """Every setting of the service (README, Configuration)."""
 

@@ -21,24 +21,29 @@ from service.settings import Settings, get_settings
 log = logging.getLogger("inkwell.jobs")
 
 
-async def main(build: Callable[[Settings, Database], Worker] = flows.worker) -> None:
+async def main(
+    build: Callable[[Settings, Database, Callable[[], None]], Worker] = flows.worker,
+) -> None:
     """Run the worker `build` makes (the application's jobs) until SIGTERM or SIGINT."""
     settings = get_settings()
     configure_logging(settings)
     if port := os.environ.get("JOBS_METRICS_PORT"):
         start_http_server(int(port), addr=os.environ.get("JOBS_METRICS_HOST", "127.0.0.1"))
     db = Database.from_settings(settings)
-    jobs = build(settings, db)
+    deliveries = flows.sender(settings, db)
+    jobs = build(settings, db, deliveries.wake)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     jobs.start()
+    deliveries.start()
     log.info("job worker started")
     try:
         await stop.wait()
     finally:
         await jobs.stop()
+        await deliveries.stop()
         await db.dispose()
         log.info("job worker stopped")
 

@@ -23,6 +23,8 @@ DOMAINS = (
     "health",
     "bookmarks",
     "feed",
+    "webhooks",
+    "feeds",
 )
 CROSS_CUTTING = ("database", "observability", "ratelimit", "replication", "idempotency", "jobs")
 MAX_LINES = 300

@@ -15,6 +15,7 @@ from service.realtime.settings import RealtimeSettings
 from service.replication.settings import ReplicationSettings
 from service.settings import Settings
 from service.users.settings import USERS_SETTINGS, UsersSettings
+from service.webhooks.settings import WebhooksSettings
 
 FIELDS_BEFORE_THE_SPLIT = [
     "environment",
@@ -83,6 +84,12 @@ FIELDS_BEFORE_THE_SPLIT = [
 ]
 """Every field of the one `Settings` class that `service/kit/settings.py` held before."""
 
+WEBHOOK_FIELDS = {
+    *("webhook_secret_key", "webhook_secret_key_file", "webhook_allowed_hosts"),
+    *("webhook_timeout_seconds", "webhook_retry_hours", "webhook_disable_after_days"),
+    *("webhook_backoff_seconds", "webhook_backoff_max_seconds", "webhook_poll_seconds"),
+    *("webhook_batch_size", "webhook_lease_seconds", "webhook_concurrency"),
+}
 SECTIONS: dict[type[KitSettings], set[str]] = {
     UsersSettings: {
         *("jwt_secret", "jwt_secret_file", "jwt_algorithm", "jwt_issuer", "jwt_audience"),
@@ -108,12 +115,14 @@ SECTIONS: dict[type[KitSettings], set[str]] = {
     | {name for name in FIELDS_BEFORE_THE_SPLIT if name.startswith("tracing_")},
     RateLimitSettings: {"rate_limit_storage_uri"},
     HealthSettings: {"shutdown_delay_seconds", "gc_freeze"},
+    WebhooksSettings: WEBHOOK_FIELDS,
 }
 
 
 ADDED_SINCE = {
     *("login_address_rate_limit", "proxy_headers", "forwarded_allow_ips"),
     *("password_hash_memory_kib", "password_hash_time_cost"),
+    *WEBHOOK_FIELDS,
 }
 """Settings added after the split (the login throttle and the test suite issues)."""
 

@@ -1,7 +1,7 @@
 """bookmarks (the reading list) and the partial index of live posts the home feed merges
 
 Revision ID: e4b1c7d9a2f3
-Revises: b7e0a1c4d2f9
+Revises: 842682f62f82
 Create Date: 2026-12-08
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e4b1c7d9a2f3"
-down_revision: str | Sequence[str] | None = "b7e0a1c4d2f9"
+down_revision: str | Sequence[str] | None = "842682f62f82"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,6 +7,7 @@ from service.comments import service
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
 from service.database.reads import ReadConnection
 from service.database.session import ReadSessionDep, SessionDep
+from service.jobs.outbox import OutboxDep
 from service.kit.errors import BadRequest, Forbidden
 from service.kit.http.answers import LOCATION, body_examples, error_responses, success_headers
 from service.kit.http.routing import Route
@@ -56,10 +57,15 @@ async def list_comments(
     ),
 )
 async def create_comment(
-    post_id: IdPath, data: CommentCreate, user: CurrentUser, session: SessionDep, response: Response
+    post_id: IdPath,
+    data: CommentCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    outbox: OutboxDep,
+    response: Response,
 ) -> CommentPublic:
     """`Location` is the new comment's own URL (`GET /comments/{id}`)."""
-    comment = await service.create(session, post_id=post_id, author=user, data=data)
+    comment = await service.create(session, outbox, post_id=post_id, author=user, data=data)
     response.headers["Location"] = f"/api/v1/comments/{comment.id}"
     return comment
 

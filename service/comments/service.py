@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.comments import read_model, repository
+from service.comments import events, read_model, repository
 from service.comments.models import Comment
 from service.comments.repository import BY_ID
 from service.comments.schemas import CommentCreate, CommentPublic, CommentThread
+from service.jobs.outbox import Outbox
 from service.kit.authz import authorize
 from service.kit.errors import BadRequest, NotFound
 from service.kit.model_base import utcnow
@@ -34,7 +35,7 @@ def to_thread(comment: Comment, depth: int) -> CommentThread:
 
 
 async def create(
-    session: AsyncSession, *, post_id: int, author: User, data: CommentCreate
+    session: AsyncSession, outbox: Outbox, *, post_id: int, author: User, data: CommentCreate
 ) -> CommentPublic:
     post = await posts.get_visible(session, post_id, author, bare=True)
     assert post.id is not None
@@ -48,6 +49,14 @@ async def create(
     )
     session.add(comment)
     await session.flush()
+    await events.created(
+        outbox,
+        session,
+        comment_id=str(comment.id),
+        post_id=post.id,
+        post_author_id=post.author_id,
+        author_id=author.id,
+    )
     set_committed_value(comment, "author", author)
     set_committed_value(comment, "reply_count", 0)
     return read_model.of_entity(comment)

@@ -16,13 +16,15 @@ FOLLOWERS = SortKey("followers", (col(Follow.followed_at), col(Follow.follower_i
 FOLLOWING = SortKey("following", (col(Follow.followed_at), col(Follow.followee_id)), True)
 
 
-async def add(session: AsyncSession, *, follower_id: int, followee_id: int) -> None:
-    """Idempotent: following twice keeps the first `followed_at`."""
-    await session.exec(
+async def add(session: AsyncSession, *, follower_id: int, followee_id: int) -> bool:
+    """Idempotent: following twice keeps the first `followed_at`; True when the row is new."""
+    inserted = await session.exec(
         dialects.insert(session, Follow)
         .values(follower_id=follower_id, followee_id=followee_id)
         .on_conflict_do_nothing(index_elements=["follower_id", "followee_id"])
+        .returning(col(Follow.follower_id))
     )
+    return inserted.first() is not None
 
 
 async def remove(session: AsyncSession, *, follower_id: int, followee_id: int) -> None:

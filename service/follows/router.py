@@ -3,6 +3,7 @@ from fastapi import APIRouter, status
 from service.database.session import ReadSessionDep, SessionDep
 from service.follows import service
 from service.follows.schemas import FollowPublic
+from service.jobs.outbox import OutboxDep
 from service.kit.errors import BadRequest
 from service.kit.http.answers import error_responses
 from service.kit.http.routing import Route
@@ -22,9 +23,11 @@ router = APIRouter(prefix="/users/{user_id:id}", tags=["follows"], route_class=R
     "they publish from now on.",
     responses=error_responses(BadRequest("You cannot follow yourself.")),
 )
-async def follow(user_id: IdPath, user: CurrentUser, session: SessionDep) -> None:
+async def follow(
+    user_id: IdPath, user: CurrentUser, session: SessionDep, outbox: OutboxDep
+) -> None:
     """Idempotent; following yourself is a 400."""
-    await service.follow(session, user=user, target_id=user_id)
+    await service.follow(session, outbox, user=user, target_id=user_id)
 
 
 @router.delete(

@@ -2,21 +2,23 @@
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.follows import repository
+from service.follows import events, repository
 from service.follows.schemas import FollowPublic
+from service.jobs.outbox import Outbox
 from service.kit.errors import BadRequest
 from service.kit.pagination import Page, Pager
 from service.users import service as users
 from service.users.models import User
 
 
-async def follow(session: AsyncSession, *, user: User, target_id: int) -> None:
+async def follow(session: AsyncSession, outbox: Outbox, *, user: User, target_id: int) -> None:
     if user.id == target_id:
         raise BadRequest("You cannot follow yourself.")
     target = await users.get(session, target_id)
     assert user.id is not None
     assert target.id is not None
-    await repository.add(session, follower_id=user.id, followee_id=target.id)
+    if await repository.add(session, follower_id=user.id, followee_id=target.id):
+        await events.added(outbox, session, follower_id=user.id, followee_id=target.id)
 
 
 async def unfollow(session: AsyncSession, *, user: User, target_id: int) -> None:

@@ -7,8 +7,9 @@ that sees `m` knows every event below `m` is final (docs/operations.md)."""
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import Table, bindparam, func, insert, literal, literal_column, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -110,6 +111,14 @@ class Outbox:
 
 
 OUTBOX: StateSlot[Outbox] = StateSlot("outbox")
+
+
+async def get_outbox(request: Request) -> Outbox:
+    return OUTBOX.of(request)
+
+
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+"""The application's outbox, for a route whose service writes events."""
 
 
 async def events_after(session: AsyncSession, after: int, topic: str, limit: int) -> list[Event]:

@@ -22,7 +22,8 @@ class Notification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntId)
     user_id: int = Field(sa_column=cascade_fk("users.id"))
-    post_id: int = Field(sa_column=cascade_fk("posts.id"))
+    post_id: int | None = Field(default=None, sa_column=cascade_fk("posts.id", nullable=True))
+    """None for a notice about the account itself (a webhook endpoint disabled)."""
     actor_id: int | None = Field(default=None, sa_column=cascade_fk("users.id", nullable=True))
     event_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     type: str = Field(

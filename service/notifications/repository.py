@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlmodel
-from sqlalchemy import Row, Table, func, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,6 +49,13 @@ async def add_for_event(
         result = await connection.execute(statement, rows[start : start + CHUNK])
         written += max(0, int(result.rowcount))
     return written
+
+
+async def add_notice(session: AsyncSession, *, user_id: int, type: str, at: datetime) -> None:
+    """A notice about the account itself (no post, no actor)."""
+    await (await session.connection()).execute(
+        insert(TABLE).values(user_id=user_id, type=type, created_at=at)
+    )
 
 
 async def follower_id_pages(

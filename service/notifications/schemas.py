@@ -17,7 +17,8 @@ class NotificationPublic(ResponseModel):
     type: str
     actor: Actor | None
     """Who caused it (None only for notifications older than this field, or a deleted user)."""
-    post_id: int
+    post_id: int | None
+    """None for `webhook.disabled` (an endpoint of yours failed for days and was disabled)."""
     created_at: datetime
     read_at: datetime | None
 

@@ -41,6 +41,16 @@ async def deliver_post_published(session: AsyncSession, event: Event) -> None:
         )
 
 
+WEBHOOK_DISABLED = "webhook.disabled"
+
+
+async def notify_webhook_disabled(session: AsyncSession, *, user_ids: list[int]) -> None:
+    """Tell each owner that one of their webhook endpoints was disabled for failing."""
+    at = utcnow()
+    for user_id in user_ids:
+        await repository.add_notice(session, user_id=user_id, type=WEBHOOK_DISABLED, at=at)
+
+
 async def list_mine(session: AsyncSession, *, user: User, pager: Pager) -> Page[NotificationPublic]:
     """The user's notifications, newest first (keyset pages), each with its actor."""
     assert user.id is not None

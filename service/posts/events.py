@@ -1,6 +1,7 @@
 """What happened to a post, written to the transactional outbox by the posts service.
 
-One `post.published` event per post, in the publishing transaction; who reacts is wired by the
+One `post.published` event per post, in the publishing transaction (and a `post.liked` per new
+like); who reacts is wired by the
 composition root (`service/flows.py`), never imported here."""
 
 from collections.abc import Mapping, Sequence
@@ -14,6 +15,8 @@ from service.jobs.outbox import OUTBOX, Outbox
 
 POST_PUBLISHED = "post.published"
 """The outbox topic of a post becoming visible to everyone."""
+POST_LIKED = "post.liked"
+"""The outbox topic of a new like (payload: post_id, author_id of the post, user_id who liked)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ class Publisher:
 
     async def published(self, session: AsyncSession, posts: Sequence[PostPublished]) -> None:
         await self.outbox.emit(session, POST_PUBLISHED, [post.payload() for post in posts])
+
+    async def liked(
+        self, session: AsyncSession, *, post_id: int, author_id: int, user_id: int
+    ) -> None:
+        payload = {"post_id": post_id, "author_id": author_id, "user_id": user_id}
+        await self.outbox.emit(session, POST_LIKED, [payload])
 
 
 async def get_publisher(request: Request) -> Publisher:

@@ -61,7 +61,9 @@ PUBLIC_COLUMNS: tuple[Any, ...] = (
 )
 
 WRITTEN_COLUMNS: tuple[Any, ...] = tuple(
-    c for c in PUBLIC_COLUMNS if c.element.table is Post.__table__  # type: ignore[attr-defined]
+    c
+    for c in PUBLIC_COLUMNS
+    if c.element.table is Post.__table__  # type: ignore[attr-defined]
 )
 """The public columns of the posts table alone: what a write returns (the author is the caller)."""
 

@@ -193,9 +193,11 @@ async def restore_post(
     description="Idempotent: liking twice counts once. `like_count` is exact under any "
     "concurrency.",
 )
-async def like_post(post_id: IdPath, user: CurrentUser, session: SessionDep) -> LikeState:
+async def like_post(
+    post_id: IdPath, user: CurrentUser, session: SessionDep, publisher: PublisherDep
+) -> LikeState:
     """Idempotent: liking twice counts once."""
-    return await service.like(session, post_id=post_id, user=user)
+    return await service.like(session, publisher, post_id=post_id, user=user)
 
 
 @router.delete(

@@ -272,7 +272,9 @@ async def _flush_versioned(session: AsyncSession) -> None:
         raise PreconditionFailed("The post was changed by another request.") from error
 
 
-async def like(session: AsyncSession, *, post_id: int, user: User) -> LikeState:
+async def like(
+    session: AsyncSession, publisher: Publisher, *, post_id: int, user: User
+) -> LikeState:
     """Idempotent: liking twice counts once."""
     post = await get_visible(session, post_id, user, bare=True)
     assert post.id is not None
@@ -280,6 +282,8 @@ async def like(session: AsyncSession, *, post_id: int, user: User) -> LikeState:
     count = await repository.add_like(session, post_id=post.id, user_id=user.id)
     if count is None:  # already liked
         count = await repository.like_count(session, post.id)
+    else:
+        await publisher.liked(session, post_id=post.id, author_id=post.author_id, user_id=user.id)
     return LikeState(post_id=post.id, liked=True, like_count=count)
 
 

@@ -10,20 +10,23 @@ from limits import parse
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy.engine import make_url
 
-from service.kit.settings import KitSettings, section_slot, with_async_driver
+from service.database.settings import DatabaseSettings
+from service.kit.settings import section_slot, with_async_driver
 
 DEV_JWT_SECRET = "dev-insecure-jwt-secret-change-me-0123456789"
 """The public secret older versions used by default: refused in production."""
 JWT_SECRET_FILE = ".inkwell-jwt-secret"
 
 
-def development_secret(database_url: str, path: str | None) -> str:
+def development_secret(
+    database_url: str, path: str | None, *, filename: str = JWT_SECRET_FILE
+) -> str:
     """The secret kept beside the data (mode 0600), created on first start: tokens survive a
     restart, and nobody else knows it. Several workers starting at once agree on one file."""
     if path is None:
         database = make_url(with_async_driver(database_url)).database
         sqlite = database_url.startswith("sqlite") and database not in (None, "", ":memory:")
-        path = str(Path(database or ".").parent / JWT_SECRET_FILE) if sqlite else JWT_SECRET_FILE
+        path = str(Path(database or ".").parent / filename) if sqlite else filename
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -35,7 +38,7 @@ def development_secret(database_url: str, path: str | None) -> str:
     return target.read_text(encoding="utf-8").strip()
 
 
-class UsersSettings(KitSettings):
+class UsersSettings(DatabaseSettings):
     # Access tokens. The composition root also signs cursors and consistency tokens with it.
     jwt_secret: str = Field(
         min_length=32,

@@ -24,6 +24,11 @@ TOKEN_READS = {
     "/api/v1/users/me/notifications/unread_count",
     "/api/v1/posts/export",
     "/api/v1/moderation/log",
+    "/api/v1/users/me/webhooks",
+    "/api/v1/users/me/webhooks/{endpoint_id}",
+    "/api/v1/users/me/webhooks/{endpoint_id}/deliveries",
+    "/api/v1/users/me/feed",
+    "/api/v1/users/me/bookmarks",
 }
 """The reads that need a token; every other read is public (no padlock)."""
 PUBLIC_WRITES = {("post", "/api/v1/users"), ("post", "/api/v1/auth/token")}

@@ -67,14 +67,18 @@ async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_
                     acknowledged.append(post["id"])
             svc.process.kill()  # SIGKILL right after the last 201: no shutdown, no drain
             await svc.process.wait()
-        undone = "SELECT count(*) FROM outbox_events WHERE state <> 'done'"
+        undone = (
+            "SELECT count(*) FROM outbox_events WHERE state <> 'done' AND topic = 'post.published'"
+        )
         left_behind += (await scalar_rows(service_db, undone))[0][0]
     expected = len(acknowledged) * FOLLOWERS
     async with running_service(service_db, tmp_path / "after.log", env=FAST):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             done = await scalar_rows(
-                service_db, "SELECT count(*) FROM outbox_events WHERE state = 'done'"
+                service_db,
+                "SELECT count(*) FROM outbox_events WHERE state = 'done'"
+                " AND topic = 'post.published'",
             )
             if done[0][0] == len(acknowledged):
                 break
@@ -189,7 +193,10 @@ async def test_a_separate_worker_process_does_the_work(
         await client.put(f"/api/v1/users/{author.id}/follow", headers=fan.headers)
         await create_post_as(client, author.headers, title="for the worker")
         await asyncio.sleep(0.5)
-        undone = "SELECT count(*) FROM outbox_events WHERE state = 'pending'"
+        undone = (
+            "SELECT count(*) FROM outbox_events WHERE state = 'pending'"
+            " AND topic = 'post.published'"
+        )
         assert (await scalar_rows(service_db, undone))[0][0] == 1  # the service ran nothing
         environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         environment |= env | {"DATABASE_URL": service_db, "ENVIRONMENT": "test"}

@@ -23,6 +23,7 @@ from tests.support.problems import assert_problem
 from tests.support.roles import promote
 from tests.support.settings import make_settings
 from tests.support.snapshots import Snapshot
+from tests.support.webhooks import create_endpoint
 
 API = "/api/v1"
 
@@ -97,7 +98,19 @@ async def comment_on_published(client: AsyncClient, owner: Account) -> Target:
     )
 
 
+async def webhook_endpoint(client: AsyncClient, owner: Account) -> Target:
+    return Target({"endpoint_id": (await create_endpoint(client, owner))["id"]})
+
+
+async def webhook_delivery(client: AsyncClient, owner: Account) -> Target:
+    endpoint_id = (await create_endpoint(client, owner))["id"]
+    ping = await client.post(f"{API}/users/me/webhooks/{endpoint_id}/test", headers=owner.headers)
+    assert ping.status_code == 202
+    return Target({"endpoint_id": endpoint_id, "delivery_id": ping.json()["id"]})
+
+
 EDIT = {"title": "taken over", "status": "published"}
+HOOKS = f"{API}/users/me/webhooks/{{endpoint_id}}"
 
 MATRIX: dict[tuple[str, str], list[Case]] = {
     ("GET", f"{API}/posts/{{post_id}}"): [Case("draft", draft_post, 200)],
@@ -134,6 +147,18 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ],
     ("POST", f"{API}/comments/{{comment_id}}/restore"): [
         Case("deleted", deleted_comment, 200, moderator_status=200),
+    ],
+    # Webhooks: someone else's endpoint or delivery is a 404, whatever the route.
+    ("GET", HOOKS): [Case("endpoint", webhook_endpoint, 200)],
+    ("PATCH", HOOKS): [
+        Case("endpoint", webhook_endpoint, 200, json={"events": ["post.liked"]}),
+        Case("url", webhook_endpoint, 200, json={"url": "https://93.184.215.15/x"}),
+    ],
+    ("DELETE", HOOKS): [Case("endpoint", webhook_endpoint, 204)],
+    ("POST", f"{HOOKS}/test"): [Case("endpoint", webhook_endpoint, 202)],
+    ("GET", f"{HOOKS}/deliveries"): [Case("endpoint", webhook_endpoint, 200)],
+    ("POST", f"{HOOKS}/deliveries/{{delivery_id}}/retry"): [
+        Case("delivery", webhook_delivery, 202)
     ],
 }
 
@@ -181,6 +206,8 @@ EXEMPT: dict[tuple[str, str], str] = {
         "deletes only the caller's own bookmark row, 204 for any id: reveals nothing"
         " (test_bookmarks_are_only_ever_the_callers_own)"
     ),
+    ("POST", f"{API}/users/me/webhooks"): "self-only: creates for the token's user",
+    ("GET", f"{API}/users/me/webhooks"): "self-only: lists the token's user's endpoints",
     ("GET", f"{API}/users/{{user_id}}/profile"): "public profile",
     ("GET", f"{API}/users/{{user_id}}/stats"): "public counters",
     ("GET", f"{API}/users/{{user_id}}/followers"): "public list",
@@ -198,6 +225,9 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("GET", f"{API}/moderation/log"): (
         "moderators and admins only; no object id (tests/moderation: every role)"
     ),
+    ("GET", f"{API}/feeds/posts.atom"): "public Atom feed of published posts only",
+    ("GET", f"{API}/users/{{user_id}}/posts.atom"): "public Atom feed of published posts only",
+    ("GET", f"{API}/tags/{{name}}/posts.atom"): "public Atom feed of published posts only",
     ("GET", "/health/live"): "operations: no data",
     ("GET", "/health/ready"): "operations: no data",
 }

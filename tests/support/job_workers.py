@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +46,8 @@ async def slow_job(session: AsyncSession, event: Event) -> None:
     )
 
 
-def slow_worker(settings: Settings, db: Database) -> Worker:
+def slow_worker(settings: Settings, db: Database, wake_sender: Callable[[], None]) -> Worker:
+    del wake_sender  # the test app sends no webhooks
     registry = Registry()
     registry.handle(SLOW_TOPIC, slow_job)
     return Worker(settings, registry, db.sessionmaker, db.read_sessionmaker)

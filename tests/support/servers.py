@@ -19,7 +19,7 @@ from tests.support import databases
 from tests.support.migrations import migrated_database
 from tests.support.network import free_port
 from tests.support.paths import ROOT
-from tests.support.settings import TEST_HASH_COST_ENV, TEST_JWT_SECRET
+from tests.support.settings import TEST_HASH_COST_ENV, TEST_JWT_SECRET, TEST_WEBHOOK_KEY
 
 STARTUP_TIMEOUT = 60.0
 """A deadline, not a wait (readiness is polled): generous, for a machine busy with the other
@@ -73,6 +73,7 @@ async def running_service(
         "DATABASE_URL": database_url,
         "ENVIRONMENT": "test",
         "JWT_SECRET": TEST_JWT_SECRET,
+        "WEBHOOK_SECRET_KEY": TEST_WEBHOOK_KEY,
         "LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
         # Writers here run flat out from one address; tests of the limits pass their own.
@@ -168,3 +169,28 @@ async def served(
         running_service(url, folder / "service.log", env=env) as service,
     ):
         yield service, url
+
+
+async def start_worker(
+    database_url: str, log: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """`python -m service.worker` (what `make worker` runs) on `database_url`, its output in
+    `log` (appended: a restarted worker keeps one log)."""
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    environment |= {
+        "DATABASE_URL": database_url,
+        "ENVIRONMENT": "test",
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "WEBHOOK_SECRET_KEY": TEST_WEBHOOK_KEY,
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    with log.open("ab") as out:
+        return await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "service.worker"),
+            cwd=ROOT,
+            env=environment,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
