@@ -28,6 +28,7 @@ pytestmark = pytest.mark.container
 NETWORK = "slirp4netns:allow_host_loopback=true"
 HOST_LOOPBACK = "10.0.2.2"
 JWT_SECRET = "container-test-secret-0123456789-0123456789"
+WEBHOOK_SECRET_KEY = "container-test-webhook-key-0123456789-0123"
 WRITERS = 4
 SHUTDOWN_DELAY = 1.0
 
@@ -54,7 +55,8 @@ async def database(image: str) -> AsyncIterator[Database]:
         inside = parsed.set(host=host).render_as_string(hide_password=False)
         job = await podman.run(
             *("run", "--rm", "--network", NETWORK, "-e", f"DATABASE_URL={inside}"),
-            *("-e", f"JWT_SECRET={JWT_SECRET}", image, "alembic", "upgrade", "head"),
+            *("-e", f"JWT_SECRET={JWT_SECRET}", "-e", f"WEBHOOK_SECRET_KEY={WEBHOOK_SECRET_KEY}"),
+            *(image, "alembic", "upgrade", "head"),
         )
         assert "Running upgrade" in job.err, job.err
         yield Database(url, inside)
@@ -68,6 +70,7 @@ async def start(image: str, database: Database, *env: str) -> Container:
         *("run", "--detach", "--name", name, "--network", NETWORK),
         *("--publish", f"127.0.0.1:{port}:8000", "--stop-timeout", "30"),
         *("-e", f"DATABASE_URL={database.container_url}", "-e", f"JWT_SECRET={JWT_SECRET}"),
+        *("-e", f"WEBHOOK_SECRET_KEY={WEBHOOK_SECRET_KEY}"),
         *(arg for pair in (("-e", e) for e in env) for arg in pair),
         image,
     )
