@@ -6,12 +6,23 @@ from pydantic import ValidationError
 
 from service.settings import Settings
 from service.users.settings import DEV_JWT_SECRET
+from tests.support.settings import TEST_WEBHOOK_KEY
 
 
 def test_production_refuses_the_development_jwt_secret() -> None:
     with pytest.raises(ValidationError, match="JWT_SECRET"):
-        Settings(environment="production", jwt_secret=DEV_JWT_SECRET, _env_file=None)
-    Settings(environment="production", jwt_secret="x" * 40, _env_file=None)
+        Settings(
+            environment="production",
+            webhook_secret_key=TEST_WEBHOOK_KEY,
+            jwt_secret=DEV_JWT_SECRET,
+            _env_file=None,
+        )
+    Settings(
+        environment="production",
+        webhook_secret_key=TEST_WEBHOOK_KEY,
+        jwt_secret="x" * 40,
+        _env_file=None,
+    )
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,7 +64,7 @@ def test_psql_style_urls_get_the_async_driver() -> None:
 
 def test_production_without_a_secret_refuses_to_start() -> None:
     with pytest.raises(ValidationError, match="JWT_SECRET must be set in production"):
-        Settings(environment="production", _env_file=None)
+        Settings(environment="production", webhook_secret_key=TEST_WEBHOOK_KEY, _env_file=None)
 
 
 def test_development_generates_a_private_secret_once_and_keeps_it(tmp_path: Path) -> None:
@@ -94,6 +105,7 @@ def test_cheap_password_hashes_are_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="never production"):
         Settings(
             environment="production",
+            webhook_secret_key=TEST_WEBHOOK_KEY,
             jwt_secret="x" * 40,
             password_hash_memory_kib=1024,
             _env_file=None,

@@ -18,7 +18,7 @@ from service.observability.logging import (
 )
 from service.settings import Settings
 from tests.support.accounts import AccountFactory
-from tests.support.settings import make_settings
+from tests.support.settings import TEST_WEBHOOK_KEY, make_settings
 
 
 def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -113,7 +113,12 @@ async def test_slow_query_log_has_statement_without_parameters(
 
 def test_console_in_development_json_elsewhere() -> None:
     dev = Settings(environment="development", _env_file=None)
-    prod = Settings(environment="production", jwt_secret="p" * 40, _env_file=None)
+    prod = Settings(
+        environment="production",
+        webhook_secret_key=TEST_WEBHOOK_KEY,
+        jwt_secret="p" * 40,
+        _env_file=None,
+    )
     forced = Settings(environment="development", log_format="json", _env_file=None)
     assert (log_format(dev), log_format(prod), log_format(forced)) == ("console", "json", "json")
     record = logging.makeLogRecord({"name": "x", "msg": "hello", "levelname": "INFO"})

@@ -80,8 +80,9 @@ async def test_pool_size_is_the_configured_one(
     async with AsyncClient(transport=ASGITransport(app), base_url="http://t") as plain:
         await plain.get("/health/ready")
     families = await scrape(client)
-    size = {s.labels["role"]: s.value for s in families["db_pool_size"].samples}
+    sizes = [(s.labels["role"], s.value) for s in families["db_pool_size"].samples]
     if backend == "postgresql":
-        assert size["primary"] == app.state.settings.db_pool_size
+        # one sample per live engine: another test's app may still be alive in this worker
+        assert ("primary", app.state.settings.db_pool_size) in sizes
         waits = families["db_pool_wait_seconds"].samples
         assert any(s.name.endswith("_count") and s.value > 0 for s in waits)

@@ -7,7 +7,6 @@ attempted / acknowledged / expected / delivered / duplicated counts of each run.
 
 import asyncio
 import json
-import os
 import signal
 import sys
 import time
@@ -23,9 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from service.database.engines import create_engine
 from tests.ops.durability_support import FAST
 from tests.support.api import create_post_as, register
-from tests.support.paths import ROOT
-from tests.support.servers import running_service
-from tests.support.settings import TEST_JWT_SECRET, make_settings
+from tests.support.servers import running_service, start_worker
+from tests.support.settings import make_settings
 
 KILLS, POSTS_PER_LIFE, FOLLOWERS = 5, 3, 12
 
@@ -198,19 +196,7 @@ async def test_a_separate_worker_process_does_the_work(
             " AND topic = 'post.published'"
         )
         assert (await scalar_rows(service_db, undone))[0][0] == 1  # the service ran nothing
-        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        environment |= env | {"DATABASE_URL": service_db, "ENVIRONMENT": "test"}
-        environment |= {"JWT_SECRET": TEST_JWT_SECRET}
-        with (tmp_path / "worker.log").open("wb") as out:
-            worker = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "service.worker",
-                cwd=ROOT,
-                env=environment,
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        worker = await start_worker(service_db, tmp_path / "worker.log", env)
         try:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:

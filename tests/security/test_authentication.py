@@ -16,7 +16,7 @@ from service.settings import Settings
 from service.users.settings import DEV_JWT_SECRET
 from tests.support.accounts import AccountFactory
 from tests.support.problems import assert_problem
-from tests.support.settings import TEST_JWT_SECRET
+from tests.support.settings import TEST_JWT_SECRET, TEST_WEBHOOK_KEY
 
 ME = "/api/v1/users/me"
 DROP = object()
@@ -151,8 +151,18 @@ async def test_password_change_revokes_older_tokens(
 
 def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValidationError, match="JWT_SECRET must be set in production"):
-        Settings(environment="production", _env_file=None)
+        Settings(environment="production", webhook_secret_key=TEST_WEBHOOK_KEY, _env_file=None)
     with pytest.raises(ValidationError):
-        Settings(environment="production", jwt_secret="short", _env_file=None)
-    ok = Settings(environment="production", jwt_secret="p" * 40, _env_file=None)
+        Settings(
+            environment="production",
+            webhook_secret_key=TEST_WEBHOOK_KEY,
+            jwt_secret="short",
+            _env_file=None,
+        )
+    ok = Settings(
+        environment="production",
+        webhook_secret_key=TEST_WEBHOOK_KEY,
+        jwt_secret="p" * 40,
+        _env_file=None,
+    )
     assert ok.jwt_secret == "p" * 40

@@ -10,7 +10,7 @@ from service.kit.http.middleware import API_CSP, DOCS_CSP, HSTS
 from service.main import create_app
 from service.settings import Settings
 from tests.support.accounts import AccountFactory
-from tests.support.settings import make_settings
+from tests.support.settings import TEST_WEBHOOK_KEY, make_settings
 
 BASE = {
     "x-content-type-options": "nosniff",
@@ -80,7 +80,10 @@ async def _get(app: FastAPI, path: str, **options: Any) -> Any:
 
 async def test_production_adds_hsts_and_unhandled_errors_carry_headers() -> None:
     production = Settings(
-        database_url="sqlite+aiosqlite://", environment="production", jwt_secret="p" * 40
+        database_url="sqlite+aiosqlite://",
+        environment="production",
+        webhook_secret_key=TEST_WEBHOOK_KEY,
+        jwt_secret="p" * 40,
     )
     app = create_app(production)
 

@@ -186,11 +186,26 @@ async def start_worker(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
+    before = len(await asyncio.to_thread(_read_or_empty, log))
     with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *(sys.executable, "-m", "service.worker"),
             cwd=ROOT,
             env=environment,
             stdout=out,
             stderr=asyncio.subprocess.STDOUT,
         )
+    # Started means its signal handlers are in place: a SIGTERM from here on is a clean stop.
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while (
+        b"job worker started"
+        not in (output := await asyncio.to_thread(_read_or_empty, log))[before:]
+    ):
+        if process.returncode is not None or time.monotonic() > deadline:
+            pytest.fail(f"the worker did not start:\n{output[-2000:].decode(errors='replace')}")
+        await asyncio.sleep(0.1)
+    return process
+
+
+def _read_or_empty(path: Path) -> bytes:
+    return path.read_bytes() if path.exists() else b""
