@@ -13,7 +13,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-quick lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-down bench-micro worker
+.PHONY: run test test-quick lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-down bench-micro bench-scale worker
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +97,14 @@ seed: $(RUNTIME_STAMP)
 # Stops the cluster it started unless BENCH_KEEP=1. Knobs: docs/performance.md.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m loadtests.bench
+
+# The data size curve: the same private cluster, the posts grown in place 100k -> 1M -> 5M
+# (INSERT ... SELECT generate_series, timed per step), the service's reads probed by wrk at 4
+# connections at each size, gated on growth ([scale] in loadtests/thresholds.toml);
+# bench-results/<run>-scale/index.html. BENCH_SCALE_SIZES=100000,1000000 for a shorter run.
+# A grown database is re-seeded from zero by the next `make bench` / `make bench-scale`.
+bench-scale: $(BENCH_STAMP)
+	$(BIN)/python -m loadtests.bench scale
 
 # Stop this checkout's private benchmark cluster (left running by BENCH_KEEP=1).
 bench-down: $(BENCH_STAMP)

@@ -4,6 +4,7 @@
     python -m loadtests.bench prepare    # database + migrations + seed; prints DATABASE_URL
     python -m loadtests.bench status     # is this checkout's private cluster running?
     python -m loadtests.bench down       # stop this checkout's private cluster
+    python -m loadtests.bench scale      # `make bench-scale`: the data size curve (scale.py)
 
 Targets, each under the same uvicorn settings (BENCH_WORKERS workers, uvloop, httptools, a
 DB pool of BENCH_POOL_SIZE): the service, the reference (loadtests/reference/app.py,

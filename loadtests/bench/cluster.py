@@ -14,16 +14,21 @@ import hashlib
 import json
 import os
 import random
+import secrets
 import socket
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
 from loadtests.bench.config import BIN, ROOT, Knobs, say
 from loadtests.cursors import NEWEST, OLDEST, Cursors
 from loadtests.seed import SeedParams, feed_readers, seed
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 PORT_RANGE = (59500, 59900)
 
@@ -161,11 +166,32 @@ async def _vacuum(url: str) -> None:
         await conn.close()
 
 
+def token_settings(jwt_secret: str) -> "Settings":
+    """Production settings that sign tokens as the targets do (a throwaway webhook key: the
+    production settings refuse to start without one)."""
+    from service.settings import Settings
+
+    key = secrets.token_urlsafe(48)
+    return Settings(
+        environment="production", jwt_secret=jwt_secret, webhook_secret_key=key, _env_file=None
+    )
+
+
+def reader_tokens(jwt_secret: str) -> dict[str, str]:
+    """The feed probes' readers (`auth = "follows_1000"` in thresholds.toml), by follow count."""
+    from service.users.security import create_access_token
+
+    settings = token_settings(jwt_secret)
+    return {
+        f"follows_{count}": create_access_token(settings, user_id=user_id, token_version=0)
+        for user_id, count in feed_readers(seed_params()).items()
+    }
+
+
 async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
     """Ids the load generators pick from, tokens of seeded users, and cursors into the
     listings (signed with the run's secret: the service, reference and idiomatic apps all
     accept them)."""
-    from service.settings import Settings
     from service.users.security import create_access_token
 
     conn = await asyncpg.connect(_dsn(url))
@@ -180,16 +206,12 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
         users = await conn.fetch("SELECT id, token_version FROM users ORDER BY id LIMIT 256")
     finally:
         await conn.close()
-    settings = Settings(environment="production", jwt_secret=jwt_secret, _env_file=None)
+    settings = token_settings(jwt_secret)
     tokens = [
         create_access_token(settings, user_id=u["id"], token_version=u["token_version"])
         for u in users
     ]
-    # The feed probes' readers (`auth = "follows_1000"` in thresholds.toml), by follow count.
-    readers = {
-        f"follows_{count}": create_access_token(settings, user_id=user_id, token_version=0)
-        for user_id, count in feed_readers(seed_params()).items()
-    }
+    readers = reader_tokens(jwt_secret)
     cursors = Cursors(jwt_secret)
     rng = random.Random(7)
     sample = rng.sample(list(posts), min(500, len(posts)))

@@ -6,7 +6,8 @@ and goes lands on one round, not on one target). A ratio is the median of the ro
 A probe's path in thresholds.toml may hold placeholders, each replaced per generated path by
 a random pick from the fixture: {post_id} (a published post), {author_id} (an author with at
 least 20 posts), {newest_cursor} / {oldest_cursor} (a signed cursor into the `-created_at` /
-`created_at` listing). The same concrete paths go to every target.
+`created_at` listing), {deep_cursor} (`make bench-scale`: a cursor a fixed depth into the
+newest-first listing). The same concrete paths go to every target.
 """
 
 import json
@@ -61,11 +62,13 @@ def by_target(results: list[ProbeResult]) -> dict[tuple[str, str], list[ProbeRes
 
 
 def expand(template: str, fixture: dict[str, Any], count: int, rng: random.Random) -> list[str]:
+    cursors = fixture.get("cursors", {})
     pools: dict[str, list[Any]] = {
-        "post_id": fixture["published_post_ids"],
-        "author_id": fixture["author_ids"],
-        "newest_cursor": fixture["cursors"][NEWEST],
-        "oldest_cursor": fixture["cursors"][OLDEST],
+        "post_id": fixture.get("published_post_ids", []),
+        "author_id": fixture.get("author_ids", []),
+        "newest_cursor": cursors.get(NEWEST, []),
+        "oldest_cursor": cursors.get(OLDEST, []),
+        "deep_cursor": fixture.get("deep_cursors", []),
     }
     used = [name for name in pools if "{" + name + "}" in template]
     if not used:

@@ -59,6 +59,29 @@ def close_database(db: Database, knobs: Knobs) -> str:
     return f"private cluster {cluster.directory} stopped"
 
 
+def service_env(url: str, jwt_secret: str, knobs: Knobs) -> dict[str, str]:
+    """The targets' settings: the run's database and secret, limits off (docs/performance.md)."""
+    return {
+        "DATABASE_URL": url,
+        "DATABASE_REPLICA_URLS": "",
+        "ENVIRONMENT": "production",
+        "JWT_SECRET": jwt_secret,
+        # Production refuses to start without one; the bench sends no webhooks.
+        "WEBHOOK_SECRET_KEY": secrets.token_urlsafe(48),
+        "LOG_LEVEL": "WARNING",
+        "DB_POOL_SIZE": str(knobs.pool_size),
+        "DB_MAX_OVERFLOW": "0",
+        # The bench measures throughput, not the per-user budgets: its writers write flat
+        # out and its anonymous searchers share one address (docs/performance.md).
+        "WRITE_RATE_LIMIT": "off",
+        # The write probe's default: the embedded job worker on (it fans each post out to
+        # the author's followers); BENCH_JOBS_EMBEDDED=false measures the request alone.
+        "JOBS_EMBEDDED": os.environ.get("BENCH_JOBS_EMBEDDED", "true"),
+        "SEARCH_RATE_LIMIT": "off",
+        "EXPORT_RATE_LIMIT": "off",
+    }
+
+
 @dataclass
 class Results:
     probe_results: list[probes.ProbeResult] = field(default_factory=list)
@@ -170,23 +193,7 @@ def bench() -> int:
         jwt_secret = secrets.token_urlsafe(48)
         fixture_file = out / "fixture.json"
         asyncio.run(write_fixture(db.url, jwt_secret, fixture_file))
-        env = {
-            "DATABASE_URL": db.url,
-            "DATABASE_REPLICA_URLS": "",
-            "ENVIRONMENT": "production",
-            "JWT_SECRET": jwt_secret,
-            "LOG_LEVEL": "WARNING",
-            "DB_POOL_SIZE": str(knobs.pool_size),
-            "DB_MAX_OVERFLOW": "0",
-            # The bench measures throughput, not the per-user budgets: its writers write flat
-            # out and its anonymous searchers share one address (docs/performance.md).
-            "WRITE_RATE_LIMIT": "off",
-            # The write probe's default: the embedded job worker on (it fans each post out to
-            # the author's followers); BENCH_JOBS_EMBEDDED=false measures the request alone.
-            "JOBS_EMBEDDED": os.environ.get("BENCH_JOBS_EMBEDDED", "true"),
-            "SEARCH_RATE_LIMIT": "off",
-            "EXPORT_RATE_LIMIT": "off",
-        }
+        env = service_env(db.url, jwt_secret, knobs)
         with servers(knobs.targets, knobs.workers, env, out) as running:
             results = measure(config, knobs, running, db, fixture_file, out)
     finally:
@@ -228,8 +235,12 @@ def main() -> None:
     if command == ["down"]:
         Cluster.for_checkout(knobs).down()
         return
+    if command == ["scale"]:
+        from loadtests.bench.scale import bench_scale
+
+        raise SystemExit(bench_scale())
     if command:
-        raise SystemExit("usage: python -m loadtests.bench [prepare|status|down]")
+        raise SystemExit("usage: python -m loadtests.bench [prepare|status|down|scale]")
     raise SystemExit(bench())
 
 
