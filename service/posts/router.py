@@ -15,7 +15,7 @@ from service.kit.http.preconditions import IfMatch
 from service.kit.http.responses import representation_etag
 from service.kit.http.routing import Route
 from service.kit.schemas import IdPath
-from service.posts import bulk, examples, service
+from service.posts import bulk, editing, examples, service
 from service.posts.events import PublisherDep
 from service.posts.schemas import (
     BulkChange,
@@ -146,7 +146,7 @@ async def update_post(
     """Owner only. Omitted fields stay as they are; `null` is refused (422 naming the field):
     no field of a post can be cleared. `tags` replaces all tags. One PATCH bumps `version`
     once; the response carries the new `ETag` (the one the next GET sends)."""
-    post = await service.update(
+    post = await editing.update(
         session, publisher, post_id=post_id, user=user, data=data, precondition=IfMatch(if_match)
     )
     response.headers["ETag"] = representation_etag(post)
