@@ -83,6 +83,8 @@ async def apply(
     _schedule(post, changes)
     before = content_of(post)
     asked = {field: changes[field] for field in CONTENT if field in changes}
+    if "tags" in asked:
+        asked["tags"] = sorted(asked["tags"])  # a set of names, compared as the revision keeps it
     changed = record or any(before[field] != value for field, value in asked.items())
     new_tags = changes.pop("tags", None)
     if new_tags is not None:
