@@ -10,9 +10,11 @@ from service.comments.events import COMMENT_CREATED
 from service.database.session import Database
 from service.follows.events import FOLLOWER_ADDED
 from service.idempotency.dependency import purge_expired
+from service.jobs.outbox import Outbox
 from service.jobs.worker import Registry, Worker, purge_done
 from service.notifications.service import deliver_post_published
-from service.posts.events import POST_LIKED, POST_PUBLISHED
+from service.posts.events import POST_LIKED, POST_PUBLISHED, Publisher
+from service.posts.scheduling import service as scheduling
 from service.settings import Settings
 from service.webhooks import enqueue
 from service.webhooks.delivery import Sender
@@ -22,7 +24,11 @@ def _no_sender() -> None:
     """Where no sender runs in this process, deliveries wait for its poll."""
 
 
-def registry(settings: Settings, wake_sender: Callable[[], None] = _no_sender) -> Registry:
+def registry(
+    settings: Settings, wake_sender: Callable[[], None] = _no_sender, outbox: Outbox | None = None
+) -> Registry:
+    """`outbox`: the process's, whose consumers the events of scheduled posts wake (a worker
+    process has none of its own: its loop runs them next)."""
     jobs = Registry()
     jobs.handle(POST_PUBLISHED, deliver_post_published)
     # Webhooks: each topic queues a delivery per subscribed endpoint (service/webhooks).
@@ -38,13 +44,23 @@ def registry(settings: Settings, wake_sender: Callable[[], None] = _no_sender) -
 
     jobs.every_maintenance("idempotency.purge", purge_idempotency_keys)
     jobs.every_maintenance("outbox.retention", outbox_retention)
+    publisher = Publisher(outbox or Outbox())
+
+    async def publish_scheduled(session: AsyncSession) -> int:
+        return await scheduling.publish_due(session, publisher)
+
+    jobs.at_due_times("posts.publish_scheduled", scheduling.next_due, publish_scheduled)
     return jobs
 
 
 def worker(
-    settings: Settings, db: Database, wake_sender: Callable[[], None] = _no_sender
+    settings: Settings,
+    db: Database,
+    wake_sender: Callable[[], None] = _no_sender,
+    outbox: Outbox | None = None,
 ) -> Worker:
-    return Worker(settings, registry(settings, wake_sender), db.sessionmaker, db.read_sessionmaker)
+    jobs = registry(settings, wake_sender, outbox)
+    return Worker(settings, jobs, db.sessionmaker, db.read_sessionmaker)
 
 
 def sender(settings: Settings, db: Database) -> Sender:

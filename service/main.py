@@ -53,6 +53,7 @@ from service.observability.tracing import (
     tracing_middleware,
 )
 from service.posts.read_router import router as posts_read_router
+from service.posts.revisions.router import router as revisions_router
 from service.posts.router import router as posts_router
 from service.ratelimit.limiter import RATE_LIMITER, RateLimiter
 from service.realtime.router import router as realtime_router
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         realtime = REALTIME.put(app, Realtime(settings, db))
         sender = webhook_sender(settings, db)
         WEBHOOKS.put(app, Webhooks.build(settings, sender))
-        jobs = JOBS.put(app, job_worker(settings, db, sender.wake))
+        jobs = JOBS.put(app, job_worker(settings, db, sender.wake, outbox))
         outbox.on_commit(realtime.tail.wake)
         outbox.on_commit(jobs.wake)
         realtime.start()
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         posts_read_router,
         comments_router,
         posts_router,
+        revisions_router,
         users_router,
         auth_router,
         tags_router,

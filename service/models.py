@@ -10,6 +10,7 @@ from service.jobs.models import OutboxEvent
 from service.moderation.models import ModerationEntry
 from service.notifications.models import Notification
 from service.posts.models import Post, PostLike
+from service.posts.revisions.models import PostRevision
 from service.tags.models import PostTag, Tag
 from service.users.models import Profile, User
 from service.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxEvent",
     "Post",
     "PostLike",
+    "PostRevision",
     "PostTag",
     "Profile",
     "Tag",

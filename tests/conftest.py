@@ -90,6 +90,7 @@ SERVER_MODULES = (
     "realtime/test_commit.py",
     "realtime/test_sqlite.py",
     "idempotency/test_faults.py",
+    "posts/scheduling/test_worker_process.py",
     "replication/test_routing.py",
     "replication/test_tokens.py",
     "replication/test_middleware.py",

@@ -41,6 +41,8 @@ EXPECTED = {  # endpoint -> statements of the request itself
     "GET /users/me/feed": 1 + 1,  # posts JOIN authors + tags + bookmarked, follows inside
     "GET /users/me/bookmarks": 1 + 1,  # bookmarks JOIN posts JOIN authors + tags
     "GET /posts (signed in)": 1 + 1,  # + `bookmarked` in the same statement
+    "GET /posts/{id}/revisions": 1 + 2,  # + the post (owner or moderator?); revisions JOIN editors
+    "GET /posts/{id}/revisions/{number}": 1 + 2,  # + the post; the revision JOIN its editor
 }
 
 
@@ -80,6 +82,9 @@ async def test_statement_count_of_every_list_endpoint(
         await client.post(
             f"{POSTS}/{posts[1]['id']}/comments", json={"body": "x"}, headers=a.headers
         )
+    for title in ("one", "two", "three"):
+        edit = await client.patch(f"{POSTS}/{first}", json={"title": title}, headers=star.headers)
+        assert edit.status_code == 200, edit.text
     moderator = await promote(sessionmaker, await make_account(), Role.moderator)
     for comment in comments[-2:]:
         deleted = await client.delete(f"{API}/comments/{comment}", headers=moderator.headers)
@@ -95,6 +100,8 @@ async def test_statement_count_of_every_list_endpoint(
         "GET /users/me/feed": star.headers,
         "GET /users/me/bookmarks": star.headers,
         "GET /posts (signed in)": star.headers,
+        "GET /posts/{id}/revisions": star.headers,
+        "GET /posts/{id}/revisions/{number}": star.headers,
     }
     urls = {
         "GET /users": f"{API}/users",
@@ -117,6 +124,8 @@ async def test_statement_count_of_every_list_endpoint(
         "GET /users/me/feed": f"{API}/users/me/feed",
         "GET /users/me/bookmarks": f"{API}/users/me/bookmarks",
         "GET /posts (signed in)": POSTS,
+        "GET /posts/{id}/revisions": f"{POSTS}/{first}/revisions",
+        "GET /posts/{id}/revisions/{number}": f"{POSTS}/{first}/revisions/2",
     }
     measured = {}
     for name, url in urls.items():

@@ -24,6 +24,7 @@ from service.jobs.leases import Leases
 from service.jobs.models import EventState
 from service.jobs.outbox import EVENTS, Event
 from service.jobs.settings import JobsSettings
+from service.jobs.timed import NextDue, Round, RunDue, Timed, run_due, sleep_seconds
 from service.kit.model_base import utcnow
 from service.kit.state import StateSlot
 from service.kit.tasks import cancel_and_wait
@@ -40,12 +41,17 @@ class Registry:
 
     handlers: dict[str, list[Handler]] = field(default_factory=dict)
     periodic: list[tuple[str, Periodic]] = field(default_factory=list)
+    timed: list[Timed] = field(default_factory=list)
 
     def handle(self, topic: str, handler: Handler) -> None:
         self.handlers.setdefault(topic, []).append(handler)
 
     def every_maintenance(self, name: str, job: Periodic) -> None:
         self.periodic.append((name, job))
+
+    def at_due_times(self, name: str, next_due: NextDue, run: RunDue) -> None:
+        """A job run when a time stored in the data comes (service/jobs/timed.py)."""
+        self.timed.append(Timed(name, next_due, run))
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,10 @@ class Worker:
                 await self._run(event)
                 self.leases.finished(event.id)
         return len(events)
+
+    async def run_due_times(self) -> Round:
+        """The due-time jobs whose time has come (service/jobs/timed.py), once."""
+        return await run_due(self.registry.timed, self.sessionmaker, self.read_sessionmaker)
 
     async def drain(self, max_seconds: float = 10.0) -> int:
         """Run jobs until none is due or running anywhere (tests, tools); returns how many this
@@ -174,17 +184,20 @@ class Worker:
             metrics.JOBS_DEAD_LETTERED.labels(event.topic).inc()
 
     async def _work_forever(self) -> None:
+        poll = self.settings.jobs_poll_seconds
         while True:
+            timed = Round(0, None)
             try:
                 claimed = await self.run_once()
+                timed = await self.run_due_times()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 log.warning("job claim failed; retrying", extra={"error": type(error).__name__})
                 claimed = 0
-            if not claimed:
+            if not (claimed or timed.done):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.jobs_poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), sleep_seconds(timed, poll))
                 self._wake.clear()
 
     async def run_periodic(self) -> dict[str, int]:

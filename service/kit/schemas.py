@@ -176,6 +176,21 @@ UtcDateTime = Annotated[
 """A query datetime: a date or a datetime without offset is read as UTC; out of range is 422."""
 
 
+UtcInstant = Annotated[
+    datetime,
+    BeforeValidator(_iso_8601),
+    AfterValidator(as_utc),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601; a date-time without offset is read as UTC",
+        }
+    ),
+]
+"""`UtcDateTime` with one schema (a body field that a PATCH may omit but never null)."""
+
+
 def storable_form_text(value: str) -> str:
     """The form-field counterpart of `storable_text` (forms are not seen by the query guard)."""
     _check_text(value)

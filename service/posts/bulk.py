@@ -62,6 +62,7 @@ async def bulk_create(
             "body": data.body,
             "excerpt": excerpt_of(data.body),
             "status": data.status,
+            "publish_at": data.publish_at,
             "metadata": data.meta,
             "slug": data.slug if data.slug is not None else next(generated),
             "created_at": now,
@@ -200,7 +201,8 @@ async def bulk_set_status(
     changed: list[int] = []
     for status in PostStatus:
         group = [r for r in ready if r[1].status == status and current[r[1].id][1] != status]
-        changed += await _apply(session, author.id, group, {"status": status}, errors)
+        values = {"status": status, "publish_at": None}  # a scheduled post loses its time
+        changed += await _apply(session, author.id, group, values, errors)
     # Items already in the asked status need no write: they count as done.
     changed += [item.id for _, item, _ in ready if current[item.id][1] == item.status]
     published = {

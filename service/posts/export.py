@@ -51,8 +51,8 @@ MEDIA_TYPES = {ExportFormat.ndjson: "application/x-ndjson", ExportFormat.csv: "t
 
 
 def scoped(filters: PostFilter, viewer: User) -> PostFilter:
-    """Drafts are only ever the viewer's own (the rule of `GET /posts`)."""
-    if filters.status is PostStatus.draft:
+    """Drafts and scheduled posts are only ever the viewer's own (the rule of `GET /posts`)."""
+    if filters.status is not PostStatus.published:
         if viewer.id is None:
             raise Unauthorized("Sign in to export your drafts.")
         return PostFilter(**{**filters.__dict__, "author_id": viewer.id})

@@ -22,6 +22,7 @@ from service.users.models import User
 class PostStatus(StrEnum):
     draft = "draft"
     published = "published"
+    scheduled = "scheduled"
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -38,6 +39,9 @@ def excerpt_of(body: str) -> str:
 LIVE = "status = 'published' AND deleted_at IS NULL"
 """What a partial index of the posts everyone may see covers (a constant: plans match it)."""
 
+SCHEDULED = "status = 'scheduled'"
+"""What the partial index of the due scan covers (posts/scheduling): only posts still waiting."""
+
 # version_id_col needs the Column object itself, so it is declared once here.
 _version = Column("version", Integer, nullable=False, server_default="1")
 
@@ -46,6 +50,10 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
     __tablename__ = "posts"
     __table_args__ = (
         CheckConstraint("like_count >= 0", name="like_count_non_negative"),
+        # A publication time exactly when the post waits for one.
+        CheckConstraint(
+            "(status = 'scheduled') = (publish_at IS NOT NULL)", name="publish_at_iff_scheduled"
+        ),
         Index("ix_posts_created_at_id", "created_at", "id"),
         Index("ix_posts_author_id_created_at", "author_id", "created_at"),
         Index("ix_posts_like_count_id", "like_count", "id"),
@@ -58,6 +66,13 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
             "id",
             postgresql_where=literal_column(LIVE),
             sqlite_where=literal_column(LIVE),
+        ),
+        # The due scan of the job worker (posts/scheduling): the earliest waiting post first.
+        Index(
+            "ix_posts_scheduled_publish_at",
+            "publish_at",
+            postgresql_where=literal_column(SCHEDULED),
+            sqlite_where=literal_column(SCHEDULED),
         ),
         # PostgreSQL-only objects (not modelled, see migrations/env.py PG_ONLY):
         # `search_vector` generated tsvector + GIN, GIN (jsonb_path_ops) on `metadata`.
@@ -84,6 +99,8 @@ class Post(TimestampMixin, SoftDeleteMixin, table=True):
             nullable=False,
         )
     )
+    # When a `scheduled` post becomes `published` (the job worker); NULL for any other status.
+    publish_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     like_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     version: int = Field(default=1, sa_column=_version)
     meta: dict[str, Any] = Field(

@@ -49,6 +49,7 @@ PUBLIC_COLUMNS: tuple[Any, ...] = (
     col(Post.title).label("title"),
     col(Post.body).label("body"),
     col(Post.status).label("status"),
+    col(Post.publish_at).label("publish_at"),
     col(Post.meta).label("meta"),
     col(Post.like_count).label("like_count"),
     col(Post.version).label("version"),

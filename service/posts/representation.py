@@ -22,6 +22,7 @@ class PublicFields(TypedDict):
     title: str
     body: str
     status: PostStatus
+    publish_at: datetime | None
     meta: dict[str, Any]
     like_count: int
     version: int
@@ -77,6 +78,7 @@ def build_as(model: type[Shown], fields: PublicRow, **extra: Any) -> Shown:
             "title": fields["title"],
             "body": fields["body"],
             "status": _STATUSES[fields["status"]],
+            "publish_at": fields["publish_at"],
             "meta": fields["meta"],
             "like_count": fields["like_count"],
             "version": fields["version"],
@@ -106,6 +108,7 @@ def of_entity(post: Post) -> PostPublic:
         title=post.title,
         body=post.body,
         status=post.status,
+        publish_at=post.publish_at,
         meta=post.meta,
         like_count=post.like_count,
         version=post.version,

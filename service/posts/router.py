@@ -15,7 +15,7 @@ from service.kit.http.preconditions import IfMatch
 from service.kit.http.responses import representation_etag
 from service.kit.http.routing import Route
 from service.kit.schemas import IdPath
-from service.posts import bulk, examples, service
+from service.posts import bulk, editing, examples, service
 from service.posts.events import PublisherDep
 from service.posts.schemas import (
     BulkChange,
@@ -57,8 +57,10 @@ STALE = PreconditionFailed("The post has changed since you read it.")
     dependencies=[WriteRateLimit, Idempotent],
     summary="Create a post",
     description="A new post is a **draft** unless `status` is `published` (drafts are listed "
-    "only with `status=draft`, and only to you). Tags are normalised (lower case, deduplicated); "
-    "the slug comes from the title unless given. Send `Idempotency-Key` to retry safely.",
+    "only with `status=draft`, and only to you), or `scheduled` with a future `publish_at`: "
+    "private like a draft until the job worker publishes it then. Tags are normalised (lower "
+    "case, deduplicated); the slug comes from the title unless given. Send `Idempotency-Key` to "
+    "retry safely.",
     responses=success_headers(201, LOCATION, ETAG),
     openapi_extra=body_examples(examples.CREATE),
 )
@@ -130,7 +132,9 @@ async def bulk_delete(data: BulkChange, user: CurrentUser, session: SessionDep) 
     summary="Update a post",
     description="Change only the fields sent (`tags` replaces all tags); the owner only. With "
     "`If-Match: <ETag>` the change applies only to that version (else 412). Every change bumps "
-    "`version`; publishing a draft notifies your followers.",
+    "`version`; publishing a draft notifies your followers. `publish_at` moves a scheduled post's "
+    "time; another `status` takes it off the schedule. A change of title, body, tags or metadata "
+    "keeps the former state as a revision.",
     responses=error_responses(NOT_YOURS, STALE) | success_headers(200, ETAG),
     openapi_extra=body_examples(examples.UPDATE),
 )
@@ -146,7 +150,7 @@ async def update_post(
     """Owner only. Omitted fields stay as they are; `null` is refused (422 naming the field):
     no field of a post can be cleared. `tags` replaces all tags. One PATCH bumps `version`
     once; the response carries the new `ETag` (the one the next GET sends)."""
-    post = await service.update(
+    post = await editing.update(
         session, publisher, post_id=post_id, user=user, data=data, precondition=IfMatch(if_match)
     )
     response.headers["ETag"] = representation_etag(post)

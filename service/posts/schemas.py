@@ -4,13 +4,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from sqlmodel import Field
 
+from service.kit.model_base import utcnow
 from service.kit.schemas import (
     Omittable,
     RequestModel,
     ResponseModel,
+    UtcInstant,
     json_depth,
     storable_text,
 )
@@ -33,6 +35,20 @@ def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+PUBLISH_AT = (
+    "When a `scheduled` post is published (a future time, UTC when no offset is given); "
+    "only with `status: scheduled`"
+)
+
+
+def check_schedule(status: PostStatus | None, publish_at: datetime | None) -> None:
+    """A `publish_at` only for `scheduled`, and always in the future (ValueError: a 422)."""
+    if publish_at is not None and status not in (None, PostStatus.scheduled):
+        raise ValueError("publish_at is only for status 'scheduled'")
+    if publish_at is not None and publish_at <= utcnow():
+        raise ValueError("publish_at must be in the future")
+
+
 class PostBase(RequestModel):
     title: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=100_000)
@@ -45,9 +61,17 @@ class PostCreate(PostBase):
     tags: list[TagInput] = Field(default_factory=list, max_length=MAX_TAGS_PER_POST)
     # Derived from the title when absent; a taken explicit slug is a conflict.
     slug: str | None = Field(default=None, max_length=200, schema_extra={"pattern": SLUG_PATTERN})
+    publish_at: UtcInstant | None = Field(default=None, description=PUBLISH_AT)
 
     _metadata_bounds = field_validator("meta")(_check_metadata)
     _tags = field_validator("tags")(normalise_tags)
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "PostCreate":
+        check_schedule(self.status, self.publish_at)
+        if self.status is PostStatus.scheduled and self.publish_at is None:
+            raise ValueError("a scheduled post needs publish_at")
+        return self
 
 
 class PostUpdate(RequestModel):
@@ -60,9 +84,17 @@ class PostUpdate(RequestModel):
     tags: Omittable[list[TagInput]] = Field(
         default=None, max_length=MAX_TAGS_PER_POST, description="replaces all tags"
     )
+    publish_at: Omittable[UtcInstant] = Field(
+        default=None, description=PUBLISH_AT + " (moves the time of a scheduled post)"
+    )
 
     _metadata_bounds = field_validator("meta")(lambda v: v if v is None else _check_metadata(v))
     _tags = field_validator("tags")(lambda v: v if v is None else normalise_tags(v))
+
+    @model_validator(mode="after")
+    def _schedule(self) -> "PostUpdate":
+        check_schedule(self.status, self.publish_at)
+        return self
 
 
 class PostPublic(ResponseModel):
@@ -71,6 +103,9 @@ class PostPublic(ResponseModel):
     title: str
     body: str
     status: PostStatus
+    publish_at: datetime | None = Field(
+        default=None, description="When a `scheduled` post will be published; null otherwise"
+    )
     meta: dict[str, Any] = Field(serialization_alias="metadata")
     like_count: int
     version: int
@@ -132,6 +167,13 @@ class BulkStatusItem(RequestModel):
     id: int = Field(ge=1, le=2**63 - 1)
     status: PostStatus
     version: int | None = Field(default=None, ge=1)
+
+    @field_validator("status")
+    @classmethod
+    def _not_scheduled(cls, status: PostStatus) -> PostStatus:
+        if status is PostStatus.scheduled:
+            raise ValueError("schedule a post one at a time (PATCH /posts/{id} with publish_at)")
+        return status
 
 
 class BulkDeleteItem(RequestModel):

@@ -6,7 +6,6 @@ from dataclasses import replace
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,14 +21,7 @@ from service.posts.events import PostPublished, Publisher
 from service.posts.models import Post, PostStatus, excerpt_of
 from service.posts.queries import PublicRow
 from service.posts.representation import build, of_entity, to_public
-from service.posts.schemas import (
-    LikeState,
-    PostCreate,
-    PostFilter,
-    PostPublic,
-    PostSort,
-    PostUpdate,
-)
+from service.posts.schemas import LikeState, PostCreate, PostFilter, PostPublic, PostSort
 from service.tags import service as tags
 from service.users.models import User
 
@@ -37,7 +29,8 @@ _Found = TypeVar("_Found", Post, Row)
 
 
 def _visible_to(post: Post | Row, viewer: User | None) -> bool:
-    """A published post, or the viewer's own draft (an entity, or a row read by label)."""
+    """A published post, or the viewer's own draft or scheduled post (an entity, or a row read
+    by label)."""
     if isinstance(post, Post):
         status, author_id = post.status, post.author_id
     else:
@@ -75,7 +68,7 @@ async def create(
     )
 
 
-async def _representation(session: AsyncSession, post_id: int) -> PostPublic:
+async def representation(session: AsyncSession, post_id: int) -> PostPublic:
     """The post as `GET /posts/{id}` will show it once this transaction commits, read by the
     same statement: the body and the ETag of a write's response are exactly those of the next
     GET (a document's key order, for one, is the database's: JSONB sorts keys)."""
@@ -97,6 +90,7 @@ async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> Pu
         "body": data.body,
         "excerpt": excerpt_of(data.body),
         "status": data.status,
+        "publish_at": data.publish_at,
         "metadata": data.meta,
         "created_at": now,
         "updated_at": now,
@@ -110,15 +104,6 @@ async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> Pu
             break
         slug = slugs.with_suffix(slugs.slugify(data.title))
     raise Conflict("That slug is already taken.")
-
-
-async def _set_tags(session: AsyncSession, post: Post, names: list[str]) -> None:
-    assert post.id is not None
-    by_name = await tags.get_or_create(session, names)
-    chosen = [by_name[name] for name in names]
-    await repository.replace_tags(session, post.id, [t.id for t in chosen if t.id is not None])
-    # The response shows the tags without another SELECT and without an ORM collection flush.
-    set_committed_value(post, "tags", sorted(chosen, key=lambda t: t.name))
 
 
 async def get_visible(
@@ -165,8 +150,8 @@ async def list_posts(
     pager: Pager,
     viewer: User | None,
 ) -> Page[PostPublic]:
-    if filters.status is PostStatus.draft:
-        # Drafts are private: a listing of drafts is always of the viewer's own.
+    if filters.status is not PostStatus.published:
+        # Drafts and scheduled posts are private: such a listing is always of the viewer's own.
         if viewer is None:
             raise Unauthorized("Sign in to list your drafts.")
         filters = replace(filters, author_id=viewer.id)
@@ -195,7 +180,7 @@ def _page(rows: Sequence[PublicRow], key: SortKey, pager: Pager) -> Page[PostPub
     return Page(items=to_public(items), next_cursor=next_cursor)
 
 
-async def _get_owned(
+async def get_owned(
     session: AsyncSession, post_id: int, user: User, *, include_deleted: bool = False
 ) -> Post:
     post = await repository.get(session, post_id, include_deleted=include_deleted)
@@ -212,38 +197,6 @@ def check_precondition(post: Post, precondition: Precondition) -> None:
         raise PreconditionFailed("The post has changed since you read it (If-Match).")
 
 
-async def update(
-    session: AsyncSession,
-    publisher: Publisher,
-    *,
-    post_id: int,
-    user: User,
-    data: PostUpdate,
-    precondition: Precondition,
-) -> PostPublic:
-    post = await _get_owned(session, post_id, user)
-    check_precondition(post, precondition)
-    assert post.id is not None
-    was_published = post.status == PostStatus.published
-    # Explicit nulls never get here (PostUpdate refuses them): what is set is a change.
-    changes = data.model_dump(exclude_unset=True)
-    new_tags = changes.pop("tags", None)
-    if new_tags is not None:
-        # The link rows first, while the post is still clean: their statements autoflush, and
-        # a post made dirty before them would be UPDATEd twice (two versions for one PATCH).
-        await _set_tags(session, post, new_tags)
-        # Link rows are not columns of `posts`: touch the row so the version still moves.
-        post.updated_at = utcnow()
-    for field, value in changes.items():
-        setattr(post, field, value)
-    if "body" in changes:
-        post.excerpt = excerpt_of(post.body)
-    await _flush_versioned(session)
-    if not was_published and post.status == PostStatus.published:
-        await publisher.published(session, [PostPublished(post.id, post.author_id)])
-    return await _representation(session, post.id)
-
-
 async def soft_delete(
     session: AsyncSession, *, post_id: int, user: User, precondition: Precondition
 ) -> None:
@@ -252,7 +205,7 @@ async def soft_delete(
     check_precondition(post, precondition)
     post.deleted_at = utcnow()
     moderation.record_if_moderated(session, post, user, Action.post_delete)
-    await _flush_versioned(session)
+    await flush_versioned(session)
 
 
 async def restore(session: AsyncSession, *, post_id: int, user: User) -> PostPublic:
@@ -260,11 +213,11 @@ async def restore(session: AsyncSession, *, post_id: int, user: User) -> PostPub
     assert post.id is not None
     post.deleted_at = None
     moderation.record_if_moderated(session, post, user, Action.post_restore)
-    await _flush_versioned(session)
-    return await _representation(session, post.id)
+    await flush_versioned(session)
+    return await representation(session, post.id)
 
 
-async def _flush_versioned(session: AsyncSession) -> None:
+async def flush_versioned(session: AsyncSession) -> None:
     try:
         await session.flush()
     except StaleDataError as error:

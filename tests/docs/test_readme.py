@@ -107,6 +107,20 @@ def check_feed(output: str, seen: dict[str, Any]) -> None:
     assert (frame["type"], frame["post"]["id"]) == ("post.published", seen["post_id"])
 
 
+def check_schedule(output: str, seen: dict[str, Any]) -> None:
+    post = answer(output)
+    assert (post["status"], post["title"]) == ("scheduled", "Later")
+    assert post["publish_at"]
+    seen["scheduled_id"] = post["id"]
+
+
+def check_scheduled_published(output: str, seen: dict[str, Any]) -> None:
+    assert output.strip().splitlines()[0] == "404", output
+    page = answer(output)
+    newest = page["items"][0]
+    assert (newest["id"], newest["status"]) == (seen["scheduled_id"], "published")
+
+
 STEPS: list[Callable[[str, dict[str, Any]], None]] = [
     check_health,
     check_register,
@@ -119,6 +133,8 @@ STEPS: list[Callable[[str, dict[str, Any]], None]] = [
     check_bookmark,
     check_home_feed,
     check_feed,
+    check_schedule,
+    check_scheduled_published,
 ]
 """One check per README block, in order: a block added without its check fails the test."""
 

@@ -198,6 +198,10 @@ def _json_body(template: dict[str, Any], path: tuple[str | int, ...], raw: str) 
     return json.dumps(document).replace(json.dumps(marker), raw).encode()
 
 
+SOON = "2999-01-01T00:00:00Z"
+"""A `publish_at` the templates schedule posts at."""
+
+
 def body_cases(t: Target) -> Iterator[Case]:
     unique = uuid.uuid4().hex[:8]
     user = {"username": f"h_{unique}", "email": f"h_{unique}@example.com", "password": "p" * 12}
@@ -215,9 +219,11 @@ def body_cases(t: Target) -> Iterator[Case]:
         ("POST", "/posts", {**post, "slug": "s"}, ("slug",)),
         ("POST", "/posts", {**post, "metadata": {"k": 1}}, ("metadata", "k")),
         ("POST", "/posts", {**post, "tags": ["x"]}, ("tags", 0)),
+        ("POST", "/posts", {**post, "status": "scheduled", "publish_at": SOON}, ("publish_at",)),
         ("PATCH", f"/posts/{t.post}", {"title": "t"}, ("title",)),
         ("PATCH", f"/posts/{t.post}", {"metadata": {"k": 1}}, ("metadata", "k")),
         ("PATCH", f"/posts/{t.post}", {"tags": ["x"]}, ("tags", 0)),
+        ("PATCH", f"/posts/{t.post}", {"status": "scheduled", "publish_at": SOON}, ("publish_at",)),
         ("POST", "/posts/bulk", {"items": [post]}, ("items", 0)),
         ("POST", "/posts/bulk", {"items": [post]}, ("items", 0, "metadata")),
         ("POST", f"/posts/{t.post}/comments", {"body": "c"}, ("body",)),
@@ -262,6 +268,7 @@ def query_cases(t: Target) -> Iterator[Case]:
         "/users": ("limit", "cursor"),
         "/tags": ("limit",),
         f"/posts/{t.post}/comments": ("cursor",),
+        f"/posts/{t.post}/revisions": ("limit", "cursor"),
         "/users/me/notifications": ("cursor",),
         "/users/me/feed": ("limit", "cursor"),
         "/users/me/bookmarks": ("limit", "cursor"),
@@ -286,6 +293,9 @@ def id_cases(t: Target) -> Iterator[Case]:
         ("PUT", "/posts/{}/bookmark"),
         ("DELETE", "/posts/{}/bookmark"),
         ("GET", "/posts/{}/comments"),
+        ("GET", "/posts/{}/revisions"),
+        ("GET", f"/posts/{t.post}/revisions/{{}}"),
+        ("POST", f"/posts/{t.post}/revisions/{{}}/restore"),
         ("GET", "/users/{}"),
         ("GET", "/users/{}/profile"),
         ("PUT", "/users/{}/follow"),

@@ -21,6 +21,7 @@ from tests.support.accounts import Account, AccountFactory
 from tests.support.api import create_comment, create_post
 from tests.support.problems import assert_problem
 from tests.support.roles import promote
+from tests.support.scheduled import scheduled
 from tests.support.settings import make_settings
 from tests.support.snapshots import Snapshot
 from tests.support.webhooks import create_endpoint
@@ -47,6 +48,8 @@ class Case:
     json: Any = None
     moderator_status: int | None = None
     """What a moderator or an admin gets; None: refused like any other user."""
+    moderator_reads: bool = False
+    """The moderator's access is a read: nothing changes, nothing is logged."""
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,6 +64,19 @@ async def published_post(client: AsyncClient, owner: Account) -> Target:
 
 async def draft_post(client: AsyncClient, owner: Account) -> Target:
     return Target({"post_id": await _post(client, owner, "draft")})
+
+
+async def scheduled_post(client: AsyncClient, owner: Account) -> Target:
+    post = await create_post(client, owner, **scheduled())
+    return Target({"post_id": post["id"]})
+
+
+async def edited_post(client: AsyncClient, owner: Account) -> Target:
+    """A published post edited once: its revision 1 is the first title."""
+    post_id = await _post(client, owner, "published")
+    edit = await client.patch(f"{API}/posts/{post_id}", json={"title": "v2"}, headers=owner.headers)
+    assert edit.status_code == 200
+    return Target({"post_id": post_id, "number": 1})
 
 
 async def deleted_post(client: AsyncClient, owner: Account) -> Target:
@@ -111,9 +127,21 @@ async def webhook_delivery(client: AsyncClient, owner: Account) -> Target:
 
 EDIT = {"title": "taken over", "status": "published"}
 HOOKS = f"{API}/users/me/webhooks/{{endpoint_id}}"
+REVISIONS = f"{API}/posts/{{post_id}}/revisions"
 
 MATRIX: dict[tuple[str, str], list[Case]] = {
-    ("GET", f"{API}/posts/{{post_id}}"): [Case("draft", draft_post, 200)],
+    ("GET", f"{API}/posts/{{post_id}}"): [
+        Case("draft", draft_post, 200),
+        Case("scheduled", scheduled_post, 200),
+    ],
+    # Revisions: the owner's, read by moderators too; anyone else is told the post is not there.
+    ("GET", REVISIONS): [
+        Case("edited", edited_post, 200, moderator_status=200, moderator_reads=True)
+    ],
+    ("GET", f"{REVISIONS}/{{number}}"): [
+        Case("edited", edited_post, 200, moderator_status=200, moderator_reads=True)
+    ],
+    ("POST", f"{REVISIONS}/{{number}}/restore"): [Case("edited", edited_post, 200)],
     ("PATCH", f"{API}/posts/{{post_id}}"): [
         Case("published", published_post, 200, json=EDIT),
         Case("draft", draft_post, 200, json=EDIT),
@@ -137,7 +165,10 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("POST", f"{API}/posts/{{post_id}}/comments"): [
         Case("draft", draft_post, 201, json={"body": "sneaky"})
     ],
-    ("GET", f"{API}/posts/{{post_id}}/comments"): [Case("draft", draft_post, 200)],
+    ("GET", f"{API}/posts/{{post_id}}/comments"): [
+        Case("draft", draft_post, 200),
+        Case("scheduled", scheduled_post, 200),
+    ],
     ("GET", f"{API}/comments/{{comment_id}}"): [Case("on-draft", comment_on_draft, 200)],
     ("GET", f"{API}/comments/{{comment_id}}/replies"): [Case("on-draft", comment_on_draft, 200)],
     ("GET", f"{API}/comments/{{comment_id}}/thread"): [Case("on-draft", comment_on_draft, 200)],
@@ -306,8 +337,8 @@ async def test_moderators_and_admins_may_moderate_and_nothing_more(
     case: Case,
     role: Role,
 ) -> None:
-    """Every route x moderator and admin: delete/restore of anyone's content (logged), and
-    otherwise the same refusal as any other user's."""
+    """Every route x moderator and admin: delete/restore of anyone's content (logged), reads
+    of revisions (nothing changes), and otherwise the same refusal as any other user's."""
     owner = await make_account()
     moderator = await promote(sessionmaker, await make_account(), role)
     target = await case.build(client, owner)
@@ -322,6 +353,9 @@ async def test_moderators_and_admins_may_moderate_and_nothing_more(
         assert await snapshot() == before, "a refused request changed the database"
         return
     assert response.status_code == case.moderator_status, response.text
+    if case.moderator_reads:
+        assert await snapshot() == before, "a moderator's read changed the database"
+        return
     logged = (await snapshot())["moderation_log"][len(before["moderation_log"]) :]
     assert len(logged) == 1, "a moderator action was not logged exactly once"
 

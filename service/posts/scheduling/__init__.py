@@ -1,0 +1,1 @@
+"""Scheduled publishing: the due scan the job worker runs (docs/domain.md, scheduling)."""
