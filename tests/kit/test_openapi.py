@@ -29,6 +29,8 @@ TOKEN_READS = {
     "/api/v1/users/me/webhooks/{endpoint_id}/deliveries",
     "/api/v1/users/me/feed",
     "/api/v1/users/me/bookmarks",
+    "/api/v1/posts/{post_id}/revisions",
+    "/api/v1/posts/{post_id}/revisions/{number}",
 }
 """The reads that need a token; every other read is public (no padlock)."""
 PUBLIC_WRITES = {("post", "/api/v1/users"), ("post", "/api/v1/auth/token")}
