@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.kit.model_base import utcnow
 from service.posts import repository, slugs
 from service.posts.events import PostPublished, Publisher
-from service.posts.models import PostStatus, excerpt_of
+from service.posts.models import PostStatus, new_row
 from service.posts.schemas import (
     BulkChangeResult,
     BulkDeleteItem,
@@ -55,19 +55,10 @@ async def bulk_create(
     taken = await repository.taken_slugs(session, [slugs.slugify(t) for t in derived])
     generated = iter(slugs.unique_batch(derived, taken))
     now = utcnow()
+    assert author.id is not None
     rows = [
-        {
-            "author_id": author.id,
-            "title": data.title,
-            "body": data.body,
-            "excerpt": excerpt_of(data.body),
-            "status": data.status,
-            "publish_at": data.publish_at,
-            "metadata": data.meta,
-            "slug": data.slug if data.slug is not None else next(generated),
-            "created_at": now,
-            "updated_at": now,
-        }
+        new_row(author.id, data, now)
+        | {"slug": data.slug if data.slug is not None else next(generated)}
         for _, data in valid
     ]
     created = await _insert(session, valid, rows, errors)

@@ -1,6 +1,6 @@
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, String, Text, literal_column
 from sqlalchemy import Enum as SAEnum
@@ -17,6 +17,9 @@ from service.kit.model_base import (
 )
 from service.tags.models import PostTag, Tag
 from service.users.models import User
+
+if TYPE_CHECKING:
+    from service.posts.schemas import PostCreate
 
 
 class PostStatus(StrEnum):
@@ -41,6 +44,22 @@ LIVE = "status = 'published' AND deleted_at IS NULL"
 
 SCHEDULED = "status = 'scheduled'"
 """What the partial index of the due scan covers (posts/scheduling): only posts still waiting."""
+
+
+def new_row(author_id: int, data: "PostCreate", now: datetime) -> dict[str, Any]:
+    """The columns of a new post from a create request (the slug is the caller's to choose)."""
+    return {
+        "author_id": author_id,
+        "title": data.title,
+        "body": data.body,
+        "excerpt": excerpt_of(data.body),
+        "status": data.status,
+        "publish_at": data.publish_at,
+        "metadata": data.meta,
+        "created_at": now,
+        "updated_at": now,
+    }
+
 
 # version_id_col needs the Column object itself, so it is declared once here.
 _version = Column("version", Integer, nullable=False, server_default="1")

@@ -18,7 +18,7 @@ from service.kit.preconditions import Precondition
 from service.moderation.models import Action
 from service.posts import moderation, queries, repository, slugs
 from service.posts.events import PostPublished, Publisher
-from service.posts.models import Post, PostStatus, excerpt_of
+from service.posts.models import Post, PostStatus, new_row
 from service.posts.queries import PublicRow
 from service.posts.representation import build, of_entity, to_public
 from service.posts.schemas import LikeState, PostCreate, PostFilter, PostPublic, PostSort
@@ -83,18 +83,7 @@ SLUG_ATTEMPTS = 3
 
 async def _insert(session: AsyncSession, author_id: int, data: PostCreate) -> PublicRow:
     """Insert with the explicit slug (409 when taken), or the title's, suffixed when taken."""
-    now = utcnow()
-    values = {
-        "author_id": author_id,
-        "title": data.title,
-        "body": data.body,
-        "excerpt": excerpt_of(data.body),
-        "status": data.status,
-        "publish_at": data.publish_at,
-        "metadata": data.meta,
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = new_row(author_id, data, utcnow())
     slug = data.slug or slugs.slugify(data.title)
     for _ in range(SLUG_ATTEMPTS):
         row = await repository.insert_new(session, {**values, "slug": slug})
