@@ -38,6 +38,7 @@ async def test_cmd_serves_and_healthcheck_passes_then_sigterm_stops_it(
         "DATABASE_URL": settings.database_url,
         "ENVIRONMENT": "production",
         "JWT_SECRET": "a-production-secret-for-the-entrypoint-test-0123",
+        "WEBHOOK_SECRET_KEY": "a-production-webhook-key-for-the-entrypoint-01",
     }
     process = await asyncio.create_subprocess_exec(
         *cmd, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE

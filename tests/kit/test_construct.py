@@ -36,6 +36,7 @@ POST_ROW: dict[str, Any] = {
     "updated_at": WHEN,
     "tags": ["a", "b"],  # as representation._tags leaves them: sorted by code point
     "bookmarked": False,
+    "publish_at": None,
     **AUTHOR_ROW,
 }
 COMMENT_ROW: dict[str, Any] = {
