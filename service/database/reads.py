@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import Select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -65,7 +67,18 @@ class CompiledRead:
             # counter) see this statement as if SQLAlchemy had run it.
             context = _DriverStatement()
             sync.dispatch.before_cursor_execute(sync, None, sql, args, context, False)
-            rows: Sequence[Row] = await driver.fetch(sql, *args)
+            try:
+                rows: Sequence[Row] = await driver.fetch(sql, *args)
+            except asyncpg.PostgresError:
+                raise  # the server's answer, classified by its SQLSTATE (kit/db/errors.py)
+            except Exception as error:
+                # The connection itself failed (closed, its protocol broken by an earlier
+                # failure): as SQLAlchemy's own path does, the pool drops it and the error
+                # says so, so the request is a 503 with Retry-After, never a 500.
+                await connection.invalidate(error)
+                raise sa_exc.InterfaceError(
+                    sql, args, error, connection_invalidated=True
+                ) from error
             sync.dispatch.after_cursor_execute(sync, None, sql, args, context, False)
             return rows
         statement = self.statements.get(connection.dialect.name, self.statements["default"])
