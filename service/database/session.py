@@ -35,6 +35,7 @@ from service.kit.errors import (
 from service.kit.http.answers import declares
 from service.kit.http.routing import shielded
 from service.kit.state import StateSlot
+from service.observability.metrics import forget_engine
 
 
 @dataclass(eq=False)
@@ -75,6 +76,8 @@ class Database:
         await self.reader.dispose()
         if not shared:
             await self.primary.dispose()
+        for engine in (self.reader, self.primary):
+            forget_engine(engine)
 
     def stats(self) -> dict[str, Any]:
         """The primary's pool state for /health/ready and the tests (cheap, no I/O)."""

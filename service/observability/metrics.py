@@ -158,6 +158,11 @@ class _PoolGauges:
             self.overflow.set(pool.overflow())
 
 
+def forget_engine(engine: AsyncEngine) -> None:
+    """A disposed engine's pool is no longer reported (its app has shut down)."""
+    _pools.pop(engine, None)
+
+
 def _sample_all_pools() -> None:
     for engine, role in list(_pools.items()):
         _PoolGauges.of(role).sample(engine.pool)
