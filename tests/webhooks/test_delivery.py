@@ -8,7 +8,10 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+from service.database.session import DATABASE, own_transaction
+from service.jobs.worker import JOBS
 from service.kit.model_base import utcnow
+from service.webhooks import repository
 from service.webhooks.settings import WebhooksSettings
 from tests.support.api import POSTS, create_post_as, register
 from tests.support.receivers import always_ok, fails_first, hangs, hangs_up, receiver
@@ -177,3 +180,25 @@ async def test_the_default_refuses_loopback_at_delivery_time(committed: str) -> 
 
 def _hours_ago(hours: float) -> datetime:
     return utcnow() - timedelta(hours=hours)
+
+
+async def test_a_vanished_senders_claim_goes_again_after_the_default_lease(hooks: Hooks) -> None:
+    """The fault test shortens the lease; this is what users get: a delivery claimed by a sender
+    that died is claimed again once `webhook_lease_seconds` (default 60 s) has passed."""
+    lease = WebhooksSettings.model_fields["webhook_lease_seconds"].default
+    assert hooks.app.state.settings.webhook_lease_seconds == lease == 60.0
+    owner = await register(hooks.client)
+    await _endpoint(hooks, owner.headers, "http://127.0.0.1:9/hook", events=["post.published"])
+    await create_post_as(hooks.client, owner.headers, title="claimed, then the sender died")
+    await JOBS.of(hooks.app).drain()  # the event becomes a delivery; nothing is sent
+    now = utcnow()
+
+    async def claim(at: datetime) -> list[Any]:
+        async with own_transaction(DATABASE.of(hooks.app).sessionmaker) as session:
+            return await repository.claim(
+                session, now=at, lease_until=at + timedelta(seconds=lease), limit=10
+            )
+
+    assert len(await claim(now)) == 1  # the sender that then vanished
+    assert await claim(now + timedelta(seconds=lease - 1)) == []
+    assert len(await claim(now + timedelta(seconds=lease + 1))) == 1
