@@ -19,7 +19,6 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -30,7 +29,7 @@ from starlette.routing import Route
 
 from loadtests.cursors import COMMENTS, NEWEST, OLDEST, Cursors
 from loadtests.reference import feed, writes
-from loadtests.reference.columns import POST_COLUMNS
+from loadtests.reference.columns import POST_COLUMNS, when
 
 VISIBLE = "p.status = 'published' AND p.deleted_at IS NULL"
 GET_POST = f"""
@@ -93,16 +92,12 @@ LIMIT $2
 COMMENTS_PAGE = {cursor: _comments(cursor=cursor) for cursor in (False, True)}
 
 
-def _when(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
 def _author(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "id": row["author_id"],
         "username": row["username"],
         "display_name": row["display_name"],
-        "created_at": _when(row["author_created_at"]),
+        "created_at": when(row["author_created_at"]),
     }
 
 
@@ -116,8 +111,8 @@ def _post(row: asyncpg.Record) -> dict[str, Any]:
         "metadata": json.loads(row["metadata"]),
         "like_count": row["like_count"],
         "version": row["version"],
-        "created_at": _when(row["created_at"]),
-        "updated_at": _when(row["updated_at"]),
+        "created_at": when(row["created_at"]),
+        "updated_at": when(row["updated_at"]),
         "author": _author(row),
         "tags": row["tags"],
         "bookmarked": row.get("bookmarked", False),
@@ -134,7 +129,7 @@ def _comment(row: asyncpg.Record) -> dict[str, Any]:
         "author": None if deleted else _author(row),
         "deleted": deleted,
         "reply_count": row["reply_count"],
-        "created_at": _when(row["created_at"]),
+        "created_at": when(row["created_at"]),
     }
 
 

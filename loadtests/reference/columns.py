@@ -1,4 +1,7 @@
-"""The public columns of a post as the service selects them (author and tags included)."""
+"""The public columns of a post as the service selects them (author and tags included), and
+how the service writes their times."""
+
+from datetime import datetime
 
 POST_COLUMNS = """
     p.id, p.slug, p.title, p.body, p.status, p.metadata, p.like_count, p.version,
@@ -9,3 +12,8 @@ POST_COLUMNS = """
         WHERE pt.post_id = p.id ORDER BY t.name
     ) AS tags
 """
+
+
+def when(value: datetime) -> str:
+    """A timestamp as the service's JSON writes it (UTC, `Z`)."""
+    return value.isoformat().replace("+00:00", "Z")

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from loadtests.reference import feed
+from loadtests.reference.columns import when
 
 USER = "SELECT username, display_name, created_at, token_version FROM users WHERE id = $1"
 INSERT_POST = """
@@ -37,10 +38,6 @@ RETURNING id
 def _slug(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:212] or "post"
-
-
-def _when(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
 
 
 async def create_post(request: Request) -> Response:
@@ -68,13 +65,13 @@ async def create_post(request: Request) -> Response:
     post = {
         **{k: row[k] for k in ("id", "slug", "title", "body", "status", "like_count", "version")},
         "metadata": json.loads(row["metadata"]),
-        "created_at": _when(row["created_at"]),
-        "updated_at": _when(row["updated_at"]),
+        "created_at": when(row["created_at"]),
+        "updated_at": when(row["updated_at"]),
         "author": {
             "id": user_id,
             "username": user["username"],
             "display_name": user["display_name"],
-            "created_at": _when(user["created_at"]),
+            "created_at": when(user["created_at"]),
         },
         "tags": [],
         "bookmarked": False,

@@ -15,26 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from service.database.engines import create_engine
 from tests.ops.durability_support import FAST
 from tests.support.api import create_post_as, register
+from tests.support.databases import query_rows
 from tests.support.servers import running_service, start_worker
-from tests.support.settings import make_settings
 
 KILLS, POSTS_PER_LIFE, FOLLOWERS = 5, 3, 12
-
-
-async def scalar_rows(url: str, sql: str) -> list[Any]:
-    engine = create_engine(url, make_settings(url), role="observer")
-    try:
-        async with engine.connect() as connection:
-            return [tuple(row) for row in await connection.execute(text(sql))]
-    finally:
-        await engine.dispose()
 
 
 def report(line: str) -> None:
@@ -68,12 +57,12 @@ async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_
         undone = (
             "SELECT count(*) FROM outbox_events WHERE state <> 'done' AND topic = 'post.published'"
         )
-        left_behind += (await scalar_rows(service_db, undone))[0][0]
+        left_behind += (await query_rows(service_db, undone))[0][0]
     expected = len(acknowledged) * FOLLOWERS
     async with running_service(service_db, tmp_path / "after.log", env=FAST):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            done = await scalar_rows(
+            done = await query_rows(
                 service_db,
                 "SELECT count(*) FROM outbox_events WHERE state = 'done'"
                 " AND topic = 'post.published'",
@@ -81,7 +70,7 @@ async def test_sigkill_right_after_the_201_loses_no_notification_and_duplicates_
             if done[0][0] == len(acknowledged):
                 break
             await asyncio.sleep(0.2)
-    rows = await scalar_rows(
+    rows = await query_rows(
         service_db,
         "SELECT post_id, user_id, count(*) FROM notifications GROUP BY post_id, user_id",
     )
@@ -195,12 +184,12 @@ async def test_a_separate_worker_process_does_the_work(
             "SELECT count(*) FROM outbox_events WHERE state = 'pending'"
             " AND topic = 'post.published'"
         )
-        assert (await scalar_rows(service_db, undone))[0][0] == 1  # the service ran nothing
+        assert (await query_rows(service_db, undone))[0][0] == 1  # the service ran nothing
         worker = await start_worker(service_db, tmp_path / "worker.log", env)
         try:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                if not (await scalar_rows(service_db, undone))[0][0]:
+                if not (await query_rows(service_db, undone))[0][0]:
                     break
                 await asyncio.sleep(0.2)
             page = (await client.get("/api/v1/users/me/notifications", headers=fan.headers)).json()

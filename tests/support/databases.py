@@ -4,11 +4,15 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from service.database.engines import create_engine
+from tests.support.settings import make_settings
 from tests.support.workers import worker_id
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -61,3 +65,14 @@ async def postgres_database(purpose: str, base_url: str | None = None) -> AsyncI
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def query_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """`sql`'s rows, read on a short-lived engine of its own (the app under test runs elsewhere)."""
+
+    engine = create_engine(url, make_settings(url), role="observer")
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.execute(text(sql))]
+    finally:
+        await engine.dispose()

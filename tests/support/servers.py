@@ -66,16 +66,8 @@ async def running_service(
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[Service]:
     port = free_port()
-    environment = {
-        k: v for k, v in os.environ.items() if k not in {"PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL"}
-    }
+    environment = _process_env(database_url, drop={"PROMETHEUS_MULTIPROC_DIR"})
     environment |= {
-        "DATABASE_URL": database_url,
-        "ENVIRONMENT": "test",
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "WEBHOOK_SECRET_KEY": TEST_WEBHOOK_KEY,
-        "LOG_FORMAT": "json",
-        "PYTHONUNBUFFERED": "1",
         # Writers here run flat out from one address; tests of the limits pass their own.
         "WRITE_RATE_LIMIT": "off",
         "SEARCH_RATE_LIMIT": "off",
@@ -176,16 +168,7 @@ async def start_worker(
 ) -> asyncio.subprocess.Process:
     """`python -m service.worker` (what `make worker` runs) on `database_url`, its output in
     `log` (appended: a restarted worker keeps one log)."""
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    environment |= {
-        "DATABASE_URL": database_url,
-        "ENVIRONMENT": "test",
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "WEBHOOK_SECRET_KEY": TEST_WEBHOOK_KEY,
-        "LOG_FORMAT": "json",
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
+    environment = _process_env(database_url) | (env or {})
     before = len(await asyncio.to_thread(_read_or_empty, log))
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
@@ -205,6 +188,22 @@ async def start_worker(
             pytest.fail(f"the worker did not start:\n{output[-2000:].decode(errors='replace')}")
         await asyncio.sleep(0.1)
     return process
+
+
+def _process_env(database_url: str, drop: set[str] | None = None) -> dict[str, str]:
+    """The environment of a service or worker process the tests start: this one's, on
+    `database_url`, with the test secrets and JSON logs."""
+    environment = {
+        k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", *(drop or set())}
+    }
+    return environment | {
+        "DATABASE_URL": database_url,
+        "ENVIRONMENT": "test",
+        "JWT_SECRET": TEST_JWT_SECRET,
+        "WEBHOOK_SECRET_KEY": TEST_WEBHOOK_KEY,
+        "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def _read_or_empty(path: Path) -> bytes:

@@ -14,14 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from service.database.engines import create_engine
 from tests.support.api import register
+from tests.support.databases import query_rows
 from tests.support.migrations import backend_database
 from tests.support.receivers import Receiver, receiver, slow
 from tests.support.servers import running_service, start_worker
-from tests.support.settings import make_settings
 from tests.support.webhooks import WEBHOOKS
 
 ENDPOINTS, EVENTS, KILLS = 3, 20, 3
@@ -36,15 +34,6 @@ FAST = {
     "WEBHOOK_BACKOFF_MAX_SECONDS": "0.5",
     "WEBHOOK_POLL_SECONDS": "0.1",
 }
-
-
-async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = create_engine(url, make_settings(url), role="observer")
-    try:
-        async with engine.connect() as connection:
-            return [tuple(row) for row in await connection.execute(text(sql))]
-    finally:
-        await engine.dispose()
 
 
 def _order_violations(received: list[str], expected: list[str]) -> int:
@@ -105,16 +94,16 @@ async def test_sigkill_mid_delivery_loses_nothing_and_keeps_the_order(
                 deadline = time.monotonic() + 90
                 done_sql = "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"
                 while time.monotonic() < deadline:
-                    if (await _rows(url, done_sql))[0][0] == ENDPOINTS * EVENTS:
+                    if (await query_rows(url, done_sql))[0][0] == ENDPOINTS * EVENTS:
                         break
                     await asyncio.sleep(0.3)
             finally:
                 worker.send_signal(signal.SIGTERM)
                 await asyncio.wait_for(worker.wait(), 20)
-        deliveries = await _rows(
+        deliveries = await query_rows(
             url, "SELECT endpoint_id, message_id, status FROM webhook_deliveries ORDER BY id"
         )
-        attempts = await _rows(
+        attempts = await query_rows(
             url,
             "SELECT d.message_id, a.outcome FROM webhook_attempts a"
             " JOIN webhook_deliveries d ON d.id = a.delivery_id",
