@@ -79,6 +79,7 @@ class Post(SQLModel, table=True):
     slug: str
     body: str
     status: str
+    publish_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     like_count: int = 0
     version: int = 1
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSONB))
@@ -128,6 +129,7 @@ class PostPublic(SQLModel):
     title: str
     body: str
     status: str
+    publish_at: datetime | None
     meta: dict[str, Any] = Field(serialization_alias="metadata")
     like_count: int
     version: int

@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from loadtests.cursors import COMMENTS, NEWEST, OLDEST, Cursors
 from loadtests.reference import feed, writes
-from loadtests.reference.columns import POST_COLUMNS, when
+from loadtests.reference.columns import POST_COLUMNS, maybe_when, when
 
 VISIBLE = "p.status = 'published' AND p.deleted_at IS NULL"
 GET_POST = f"""
@@ -108,6 +108,7 @@ def _post(row: asyncpg.Record) -> dict[str, Any]:
         "title": row["title"],
         "body": row["body"],
         "status": row["status"],
+        "publish_at": maybe_when(row["publish_at"]),
         "metadata": json.loads(row["metadata"]),
         "like_count": row["like_count"],
         "version": row["version"],

@@ -18,14 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from loadtests.reference import feed
-from loadtests.reference.columns import when
+from loadtests.reference.columns import maybe_when, when
 
 USER = "SELECT username, display_name, created_at, token_version FROM users WHERE id = $1"
 INSERT_POST = """
 INSERT INTO posts (author_id, title, slug, body, excerpt, status, metadata, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, 'published', $6::jsonb, $7, $7)
 ON CONFLICT (slug) DO NOTHING
-RETURNING id, slug, title, body, status, metadata, like_count, version, created_at, updated_at
+RETURNING id, slug, title, body, status, publish_at, metadata, like_count, version,
+          created_at, updated_at
 """
 INSERT_EVENT = """
 INSERT INTO outbox_events (topic, payload, state, attempts, run_after, created_at)
@@ -64,6 +65,7 @@ async def create_post(request: Request) -> Response:
         await conn.fetchval(INSERT_EVENT, payload, now)
     post = {
         **{k: row[k] for k in ("id", "slug", "title", "body", "status", "like_count", "version")},
+        "publish_at": maybe_when(row["publish_at"]),
         "metadata": json.loads(row["metadata"]),
         "created_at": when(row["created_at"]),
         "updated_at": when(row["updated_at"]),
