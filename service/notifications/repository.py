@@ -1,9 +1,8 @@
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlmodel
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Row, Select, Table, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.follows.models import Follow
 from service.kit.pagination import SortKey, paginate
 from service.notifications.models import Notification
+from service.posts.models import Post, PostStatus
 from service.users.models import User
 
 NEWEST_FIRST = SortKey(
@@ -18,37 +18,55 @@ NEWEST_FIRST = SortKey(
 )
 CHUNK = 1000
 TABLE: Table = Notification.__table__  # type: ignore[attr-defined]
+FOLLOWS: Table = Follow.__table__  # type: ignore[attr-defined]
+POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 
 
-async def add_for_event(
-    session: AsyncSession,
-    *,
-    event_id: int,
-    post_id: int,
-    actor_id: int,
-    user_ids: Iterable[int],
-    at: datetime,
-) -> int:
-    """One row per recipient, a chunk per statement; a recipient already notified of this event
-    is skipped (ON CONFLICT DO NOTHING), so a re-run job never duplicates."""
-    rows = [
-        {
-            "event_id": event_id,
-            "user_id": uid,
-            "post_id": post_id,
-            "actor_id": actor_id,
-            "created_at": at,
-        }
-        for uid in user_ids
-    ]
+def _followers(post_id: int) -> Select[Any]:
+    """The followers of a live post's author (the author aside), by follower id."""
+    return (
+        select(FOLLOWS.c.follower_id, POSTS.c.author_id)
+        .select_from(POSTS.join(FOLLOWS, FOLLOWS.c.followee_id == POSTS.c.author_id))
+        .where(
+            POSTS.c.id == post_id,
+            POSTS.c.status == PostStatus.published.value,
+            POSTS.c.deleted_at.is_(None),
+            FOLLOWS.c.follower_id != POSTS.c.author_id,
+        )
+    )
+
+
+async def add_for_post(
+    session: AsyncSession, *, event_id: int, post_id: int, at: datetime, size: int = CHUNK
+) -> None:
+    """One notification per follower of a live post's author, built in the database (INSERT ...
+    SELECT), `size` followers a statement (keyset over follower ids); a recipient already
+    notified of this event is skipped, so a re-run job never duplicates. No rows when the post
+    is gone or unpublished."""
     connection = await session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(TABLE).on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-    written = 0
-    for start in range(0, len(rows), CHUNK):
-        result = await connection.execute(statement, rows[start : start + CHUNK])
-        written += max(0, int(result.rowcount))
-    return written
+    last = 0
+    while True:
+        chunk = _followers(post_id).where(FOLLOWS.c.follower_id > last)
+        probe = chunk.with_only_columns(FOLLOWS.c.follower_id).order_by(FOLLOWS.c.follower_id)
+        bound = (await connection.execute(probe.offset(size - 1).limit(1))).scalar()
+        if bound is not None:
+            chunk = chunk.where(FOLLOWS.c.follower_id <= bound)
+        rows = chunk.with_only_columns(
+            literal(event_id, TABLE.c.event_id.type),
+            FOLLOWS.c.follower_id,
+            POSTS.c.id,
+            POSTS.c.author_id,
+            literal(at, TABLE.c.created_at.type),
+        )
+        await connection.execute(
+            dialect.insert(TABLE)
+            .from_select(["event_id", "user_id", "post_id", "actor_id", "created_at"], rows)
+            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+        )
+        if bound is None:
+            return
+        last = bound
 
 
 async def add_notice(session: AsyncSession, *, user_id: int, type: str, at: datetime) -> None:
@@ -56,27 +74,6 @@ async def add_notice(session: AsyncSession, *, user_id: int, type: str, at: date
     await (await session.connection()).execute(
         insert(TABLE).values(user_id=user_id, type=type, created_at=at)
     )
-
-
-async def follower_id_pages(
-    session: AsyncSession, user_id: int, *, size: int = CHUNK
-) -> AsyncIterator[list[int]]:
-    """The followers of `user_id`, `size` ids at a time (keyset over the follows primary key,
-    `follower_id > last`): a fan-out to a million followers never holds the whole list."""
-    last = 0
-    while True:
-        statement = (
-            sqlmodel.select(col(Follow.follower_id))
-            .where(col(Follow.followee_id) == user_id, col(Follow.follower_id) > last)
-            .order_by(col(Follow.follower_id))
-            .limit(size)
-        )
-        page = list((await session.exec(statement)).all())
-        if page:
-            yield page
-        if len(page) < size:
-            return
-        last = page[-1]
 
 
 async def list_page(

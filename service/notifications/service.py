@@ -2,8 +2,6 @@
 `service/flows.py`), run by the worker in its own transaction after the post committed; and the
 recipient's API (page, unread count, mark read)."""
 
-from collections.abc import AsyncIterator
-
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.jobs.outbox import Event
@@ -12,33 +10,17 @@ from service.kit.pagination import Page, Pager
 from service.notifications import repository
 from service.notifications.schemas import Actor, NotificationPublic, UnreadCount
 from service.posts.events import PostPublished
-from service.posts.models import Post, PostStatus
 from service.users.models import User
 
 
-def recipients_for_post(session: AsyncSession, post: Post) -> AsyncIterator[list[int]]:
-    """Who hears about `post`, page by page: the one place that decides it (the author's
-    followers)."""
-    return repository.follower_id_pages(session, post.author_id)
-
-
 async def deliver_post_published(session: AsyncSession, event: Event) -> None:
-    """The job: one notification per follower of the author for this event. Idempotent (unique
-    per event and recipient), so the worker may run it again after a crash."""
+    """The job: one notification per follower of the author for this event, none if the post is
+    gone or unpublished by now. Idempotent (unique per event and recipient), so the worker may
+    run it again after a crash."""
     published = PostPublished.from_payload(event.payload)
-    post = await session.get(Post, published.post_id)
-    if post is None or post.status != PostStatus.published or post.deleted_at is not None:
-        return  # gone (or unpublished) before the worker got to it: nothing to announce
-    at = utcnow()
-    async for page in recipients_for_post(session, post):  # never the whole list in memory
-        await repository.add_for_event(
-            session,
-            event_id=event.id,
-            post_id=post.id or published.post_id,
-            actor_id=post.author_id,
-            user_ids=sorted(set(page) - {post.author_id}),
-            at=at,
-        )
+    await repository.add_for_post(
+        session, event_id=event.id, post_id=published.post_id, at=utcnow()
+    )
 
 
 WEBHOOK_DISABLED = "webhook.disabled"
