@@ -31,6 +31,7 @@ from sqlmodel import col
 
 from service.database.reads import CompiledRead, Row
 from service.follows.models import Follow
+from service.kit.db.dialects import constant
 from service.kit.pagination import row_limit
 from service.posts.models import Post, PostStatus
 from service.posts.queries import SORTS, public_rows
@@ -42,7 +43,7 @@ FEW = 256
 
 POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 FOLLOWS: Table = Follow.__table__  # type: ignore[attr-defined]
-_PUBLISHED: ColumnElement[str] = literal_column(f"'{PostStatus.published.value}'")
+_PUBLISHED = constant(PostStatus.published.value)
 """A constant, not a parameter: the partial index of live posts matches only a constant."""
 
 

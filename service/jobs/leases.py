@@ -18,6 +18,7 @@ from service.database.session import own_transaction
 from service.jobs.models import EventState
 from service.jobs.outbox import EVENTS, Event
 from service.jobs.settings import JobsSettings
+from service.kit.db.dialects import constant
 from service.kit.model_base import UTCDateTime, utcnow
 from service.kit.tasks import cancel_and_wait
 
@@ -26,7 +27,9 @@ log = logging.getLogger("inkwell.jobs")
 HEARTBEATS_PER_LEASE = 4
 """A lease outlives three missed (or late) heartbeats in a row."""
 
-PENDING = EventState.pending.value
+PENDING = constant(EventState.pending.value)
+"""A constant, not a parameter: the claim and the due test use the partial index of pending
+events (a generic plan with a parameter walks every retained event)."""
 
 
 class Leases:

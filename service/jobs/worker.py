@@ -25,6 +25,7 @@ from service.jobs.models import EventState
 from service.jobs.outbox import EVENTS, Event
 from service.jobs.settings import JobsSettings
 from service.jobs.timed import NextDue, Round, RunDue, Timed, run_due, sleep_seconds
+from service.kit.db.dialects import constant
 from service.kit.model_base import utcnow
 from service.kit.state import StateSlot
 from service.kit.tasks import cancel_and_wait
@@ -226,12 +227,13 @@ class Worker:
         leased = and_(
             EVENTS.c.locked_until.is_not(None), EVENTS.c.locked_until >= self.leases.now()
         )
+        pending, dead = constant(EventState.pending.value), constant(EventState.dead.value)
         statement = select(
-            func.count().filter(and_(EVENTS.c.state == "pending", ~leased)),
-            func.count().filter(and_(EVENTS.c.state == "pending", leased)),
-            func.count().filter(EVENTS.c.state == "dead"),
-            func.min(EVENTS.c.created_at).filter(EVENTS.c.state == "pending"),
-        ).where(EVENTS.c.state != EventState.done.value)
+            func.count().filter(and_(EVENTS.c.state == pending, ~leased)),
+            func.count().filter(and_(EVENTS.c.state == pending, leased)),
+            func.count().filter(EVENTS.c.state == dead),
+            func.min(EVENTS.c.created_at).filter(EVENTS.c.state == pending),
+        ).where(EVENTS.c.state.in_([pending, dead]))  # the (state, run_after) index, not a scan
         async with self.read_sessionmaker() as session:
             queued, running, dead, oldest = (
                 await (await session.connection()).execute(statement)

@@ -5,11 +5,15 @@ from datetime import datetime
 from sqlalchemy import Table, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.kit.db.dialects import constant
 from service.posts.models import Post, PostStatus
 
 POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 
-_WAITING = (POSTS.c.status == PostStatus.scheduled.value, POSTS.c.deleted_at.is_(None))
+_SCHEDULED = constant(PostStatus.scheduled.value)
+"""A constant, not a parameter: only then does the due scan's partial index serve (a generic plan
+with a parameter reads every post, on each pass of the worker's loop)."""
+_WAITING = (POSTS.c.status == _SCHEDULED, POSTS.c.deleted_at.is_(None))
 
 
 async def earliest(session: AsyncSession) -> datetime | None:
@@ -35,7 +39,7 @@ async def publish_due(session: AsyncSession, *, now: datetime, limit: int) -> li
     )
     statement = (
         update(POSTS)
-        .where(POSTS.c.id.in_(due), POSTS.c.status == PostStatus.scheduled.value)
+        .where(POSTS.c.id.in_(due), POSTS.c.status == _SCHEDULED)
         .values(
             status=PostStatus.published.value,
             publish_at=None,
