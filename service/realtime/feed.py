@@ -22,6 +22,9 @@ from service.realtime.hub import Frame, Hub
 log = logging.getLogger("inkwell.realtime")
 
 PAGE = 200
+BATCH_SECONDS = 0.025
+"""After a wake, the tail waits this long so that the events committed meanwhile are read by
+one query, not one each (a frame is at most this much later)."""
 GAP = json.dumps({"type": "gap"})
 """Sent instead of events that can no longer be replayed (purged, or an id never issued)."""
 
@@ -111,4 +114,5 @@ class FeedTail:
                 log.warning("feed could not read the outbox", extra={"error": type(error).__name__})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await asyncio.sleep(BATCH_SECONDS)
             self._wake.clear()
