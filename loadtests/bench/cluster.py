@@ -203,7 +203,17 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
         authors = await conn.fetch(
             "SELECT author_id FROM posts GROUP BY author_id HAVING count(*) >= 20 ORDER BY 1"
         )
-        users = await conn.fetch("SELECT id, token_version FROM users ORDER BY id LIMIT 256")
+        everyone = await conn.fetch("SELECT id, token_version FROM users ORDER BY id")
+        # The writers: a seeded sample of all users, so a post reaches as many followers as an
+        # average author's (the first ids are the seed's most followed authors).
+        users = sorted(
+            random.Random(11).sample(list(everyone), min(256, len(everyone))), key=lambda u: u["id"]
+        )
+        followers = await conn.fetchval(
+            "SELECT count(*)::float / $2 FROM follows WHERE followee_id = ANY($1::bigint[])",
+            [u["id"] for u in users],
+            len(users),
+        )
     finally:
         await conn.close()
     settings = token_settings(jwt_secret)
@@ -220,6 +230,7 @@ async def write_fixture(url: str, jwt_secret: str, path: Path) -> None:
         "author_ids": [r["author_id"] for r in authors],
         "users": len(users),
         "tokens": tokens,
+        "writers_mean_followers": followers,
         "readers": readers,
         "cursors": {
             sort: [cursors.encode(sort, [r["created_at"], r["id"]], listing) for r in sample]

@@ -14,6 +14,7 @@ import json
 import random
 import re
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class ProbeResult:
     round_no: int = 0
     rounds: int = 1
     """How many rounds a pooled result sums (see `pooled`)."""
+    backlog_s: float = 0.0
+    """After a write probe's load: how long the service's job worker took to finish the events
+    the load left (its CPU meanwhile is in the window: the fan-out is the write's cost too)."""
 
 
 def by_target(results: list[ProbeResult]) -> dict[tuple[str, str], list[ProbeResult]]:
@@ -110,6 +114,7 @@ def pooled(rounds: list[ProbeResult]) -> ProbeResult:
         p99_ms=statistics.median(r.p99_ms for r in rounds),
         error_detail="; ".join(r.error_detail for r in rounds if r.error_detail),
         rounds=len(rounds),
+        backlog_s=sum(r.backlog_s for r in rounds),
     )
 
 
@@ -163,7 +168,10 @@ def run_probe(
     headers: dict[str, str] | None = None,
     connections: int | None = None,
     write: Write | None = None,
+    settle: Callable[[], float] | None = None,
 ) -> ProbeResult:
+    """`settle`: waits until the target's background work for the load is done (returns the
+    seconds it took), after the warm-up and inside the measured window after the load."""
     rng = random.Random(f"{endpoint}:{server.name}")
     paths = expand(template, fixture, PATHS_PER_PROBE, rng)
     name = f"probe_{slug(endpoint)}_{server.name}_r{round_no}"
@@ -201,10 +209,16 @@ def run_probe(
     )
     if knobs.probe_warmup > 0:
         load(knobs.probe_warmup, "warmup")
+    if settle:
+        settle()
     result: list[Load] = []
-    window = Meter(server.pid, postmaster).measure(
-        lambda: result.append(load(knobs.probe_duration, "measured"))
-    )
+    backlog: list[float] = []
+
+    def measured_load() -> None:
+        result.append(load(knobs.probe_duration, "measured"))
+        backlog.append(settle() if settle else 0.0)
+
+    window = Meter(server.pid, postmaster).measure(measured_load)
     measured = result[0]
     cpu = window.server_s + (window.database_s or 0.0)
     return ProbeResult(
@@ -226,4 +240,5 @@ def run_probe(
         p99_ms=measured.p99_ms,
         error_detail=measured.error_detail,
         round_no=round_no,
+        backlog_s=backlog[0],
     )
