@@ -1,0 +1,167 @@
+"""One chaos run: a fresh database on the HA cluster, 2 apps, a worker, clients, the faults, the
+drain, the checker; the cluster is left healthy whatever happens."""
+
+import asyncio
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from loadtests.chaos import behaviours, processes, state
+from loadtests.chaos.checker import Violation, check
+from loadtests.chaos.clients import TIMEOUT, Client, Context, create_post, register
+from loadtests.chaos.cluster import Cluster, cluster_from_env, ha_up
+from loadtests.chaos.faults import Injector
+from loadtests.chaos.history import History, now, read_history
+from loadtests.chaos.report import render
+from loadtests.chaos.schedule import SKIPPED, plan
+
+
+@dataclass(frozen=True)
+class Config:
+    seconds: float
+    seed: int
+    folder: Path
+    writers: int = 3
+    likers: int = 2
+    followers: int = 2
+    editors: int = 1
+    readers: int = 1
+    feeds: int = 2
+    warmup: float = 3.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    violations: list[Violation]
+    report: str
+    history: Path
+    faults: int
+
+
+async def run(config: Config, cluster: Cluster | None = None) -> Outcome:
+    """The whole run; raises only if the setup itself fails."""
+    config.folder.mkdir(parents=True, exist_ok=True)
+    cluster = cluster or cluster_from_env() or await ha_up()
+    if not await cluster.healthy():
+        await cluster.restore()
+    await cluster.wait_healthy()
+    url = await cluster.create_database()
+    procs: list[processes.Proc] = []
+    try:
+        await processes.migrate(url)
+        env = processes.environment(url, cluster.replica_urls(url))
+        apps = [processes.app(i, env, config.folder) for i in range(2)]
+        worker = processes.worker(env, config.folder)
+        procs = [*apps, worker]
+        await asyncio.gather(*(p.start() for p in procs))
+        path = config.folder / "history.jsonl"
+        path.unlink(missing_ok=True)
+        history = History(path)
+        try:
+            faults = await _drive(config, cluster, apps, worker, history, url)
+        finally:
+            history.close()
+        for proc in procs:
+            await proc.stop()
+        await state.wait_drained(url, within=30)
+        records = read_history(path)
+        snapshot = await state.load(url)
+        violations = check(records, snapshot)
+        return Outcome(violations, render(records, snapshot, violations), path, faults)
+    finally:
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                await proc.stop()
+        if not await cluster.healthy():
+            await cluster.restore()
+        await cluster.wait_healthy()
+        with contextlib.suppress(Exception):
+            await cluster.drop_database(url)
+
+
+async def _drive(
+    config: Config,
+    cluster: Cluster,
+    apps: list[processes.Proc],
+    worker: processes.Proc,
+    history: History,
+    url: str,
+) -> int:
+    """Clients on, the faults in order until `seconds` are up, clients off, then the drain."""
+    rng = random.Random(config.seed)
+    ctx = Context([a.url for a in apps], history, rng)
+    history.append("run", seed=config.seed, seconds=config.seconds, skipped=SKIPPED, at=now())
+    https: list[httpx.AsyncClient] = []
+
+    async def user(role: str, number: int) -> Client:
+        http = httpx.AsyncClient(timeout=TIMEOUT)
+        https.append(http)
+        client = await register(ctx, f"{role}{number}_{rng.randrange(10**9)}", http, number % 2)
+        history.append("client", name=client.name, role=role, user_id=client.user_id)
+        return client
+
+    try:
+        writers = [await user("writer", i) for i in range(config.writers)]
+        followers = [await user("follower", i) for i in range(config.followers)]
+        for follower in followers:
+            for author in writers:
+                status = None
+                while status != 204:
+                    status, _, _ = await ctx.call(
+                        follower,
+                        "follow",
+                        "PUT",
+                        f"/api/v1/users/{author.user_id}/follow",
+                        headers=follower.auth,
+                        followee=author.user_id,
+                    )
+        editors = [await user("editor", i) for i in range(config.editors)]
+        edited = [await create_post(ctx, e) for e in editors]
+        likers = [await user("liker", i) for i in range(config.likers)]
+        readers = [await user("reader", i) for i in range(config.readers)]
+        feeds = [await user("feed", i) for i in range(config.feeds)]
+        feed_tasks = [asyncio.create_task(behaviours.feed(ctx, f)) for f in feeds]
+        authors = [w.user_id for w in writers]
+        tasks = [
+            *(behaviours.writer(ctx, w) for w in writers),
+            *(behaviours.follower(ctx, f, authors) for f in followers),
+            *(behaviours.editor(ctx, e, p) for e, p in zip(editors, edited, strict=True) if p),
+            *(behaviours.liker(ctx, c) for c in likers),
+            *(behaviours.reader(ctx, c) for c in readers),
+        ]
+        running = [asyncio.create_task(t) for t in tasks]
+        deadline = time.monotonic() + config.seconds
+        injector = Injector(cluster, apps, worker, history)
+        await asyncio.sleep(config.warmup)
+        count = 0
+        for number, step in enumerate(plan(config.seed, 10_000)):
+            if time.monotonic() + step.pause >= deadline:
+                break
+            await asyncio.sleep(step.pause)
+            await injector.run(number, step)
+            count += 1
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+        ctx.stopping.set()
+        await asyncio.gather(*running)
+        await state.wait_drained(url)
+        newest = max(
+            (ids[-1] for ids in (await state.load(url)).published_events.values()), default=0
+        )
+        stop = time.monotonic() + 60
+        while time.monotonic() < stop:
+            if min(ctx.feed_last.get(f.name, 0) for f in feeds) >= newest:
+                break
+            await asyncio.sleep(0.2)
+        ctx.feed_stop.set()
+        await asyncio.gather(*feed_tasks)
+        history.append("end", at=now())
+        return count
+    finally:
+        ctx.stopping.set()
+        ctx.feed_stop.set()
+        for http in https:
+            await http.aclose()
