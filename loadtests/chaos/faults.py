@@ -16,6 +16,7 @@ class Injector:
     cluster: Cluster
     apps: list[Proc]
     worker: Proc
+    redis: Proc | None
     history: History
 
     async def run(self, number: int, step: Step) -> None:
@@ -41,6 +42,9 @@ class Injector:
                 return await self._app(step)
             case FaultKind.WORKER_KILL:
                 await self._restart(self.worker, signal.SIGKILL, step.hold)
+                return {}
+            case FaultKind.REDIS_DOWN if self.redis is not None:
+                await self._restart(self.redis, signal.SIGKILL, step.hold)
                 return {}
         raise ValueError(f"{step.kind} cannot be injected here")
 

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -25,8 +26,19 @@ def free_port() -> int:
         return port
 
 
-def environment(database_url: str, replicas: list[str]) -> dict[str, str]:
-    """What every process gets: the cluster's DSN, its nodes as replicas, cheap password hashes."""
+def environment(
+    database_url: str, replicas: list[str], redis_port: int | None = None
+) -> dict[str, str]:
+    """What every process gets: the cluster's DSN, its nodes as replicas, cheap password hashes;
+    with Redis, every write counted there (a budget no client reaches)."""
+    limits = (
+        {
+            "RATE_LIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",
+            "WRITE_RATE_LIMIT": "100000/minute",
+        }
+        if redis_port
+        else {"WRITE_RATE_LIMIT": "off"}
+    )
     inherited = {
         k: v
         for k, v in os.environ.items()
@@ -40,12 +52,12 @@ def environment(database_url: str, replicas: list[str]) -> dict[str, str]:
         "WEBHOOK_SECRET_KEY": "chaos-webhook-key-0123456789-0123456789-012",
         "LOG_FORMAT": "json",
         "PYTHONUNBUFFERED": "1",
-        "WRITE_RATE_LIMIT": "off",
         "SEARCH_RATE_LIMIT": "off",
         "PASSWORD_HASH_MEMORY_KIB": "1024",
         "PASSWORD_HASH_TIME_COST": "1",
         "JOBS_EMBEDDED": "false",
         "DB_POOL_SIZE": "8",
+        **limits,
     }
 
 
@@ -58,6 +70,8 @@ class Proc:
     env: dict[str, str]
     log: Path
     port: int | None = None
+    ready_text: bytes | None = None
+    """Started once the log shows it (else: once GET /health/ready answers 200)."""
     process: asyncio.subprocess.Process | None = field(default=None, repr=False)
 
     @property
@@ -79,8 +93,8 @@ class Proc:
                 assert self.process is not None
                 if self.process.returncode is not None:
                     break
-                if self.port is None:
-                    if b"job worker started" in self.log.read_bytes()[before:]:
+                if self.ready_text is not None:
+                    if self.ready_text in self.log.read_bytes()[before:]:
                         return
                 else:
                     with contextlib.suppress(httpx.HTTPError):
@@ -119,7 +133,19 @@ def app(index: int, env: dict[str, str], folder: Path) -> Proc:
 
 def worker(env: dict[str, str], folder: Path) -> Proc:
     command = [sys.executable, "-m", "service.worker"]
-    return Proc("worker", command, env, folder / "worker.log")
+    return Proc("worker", command, env, folder / "worker.log", ready_text=b"job worker started")
+
+
+def redis(folder: Path) -> Proc | None:
+    """A private Redis for the rate limits (never the shared one at 6379), if installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    port = free_port()
+    command = [binary, *("--bind", "127.0.0.1", "--port", str(port), "--save", "")]
+    command += ["--appendonly", "no", "--daemonize", "no"]
+    ready = b"Ready to accept connections"
+    return Proc("redis", command, dict(os.environ), folder / "redis.log", port, ready)
 
 
 async def migrate(database_url: str) -> None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from loadtests.chaos.checker import Violation, acknowledged, of, posts_by_key
 from loadtests.chaos.history import Record
-from loadtests.chaos.schedule import SKIPPED
 from loadtests.chaos.state import Snapshot
 
 
@@ -64,7 +63,7 @@ def render(records: list[Record], db: Snapshot, violations: list[Violation]) -> 
             f"| {kind} | {row.count} | {row.acknowledged} | {row.lost} | {row.duplicated}"
             f" | {first} |"
         )
-    for kind, why in SKIPPED.items():
+    for kind, why in run.get("skipped", {}).items():
         lines.append(f"| {kind} | skipped: {why} | | | | |")
     lines += ["", f"violations: {len(violations)}"]
     by_kind: dict[str, list[Violation]] = defaultdict(list)

@@ -17,7 +17,7 @@ from loadtests.chaos.cluster import Cluster, cluster_from_env, ha_up
 from loadtests.chaos.faults import Injector
 from loadtests.chaos.history import History, now, read_history
 from loadtests.chaos.report import render
-from loadtests.chaos.schedule import SKIPPED, plan
+from loadtests.chaos.schedule import NO_REDIS, SKIPPED, FaultKind, plan
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,20 @@ async def run(config: Config, cluster: Cluster | None = None) -> Outcome:
     procs: list[processes.Proc] = []
     try:
         await processes.migrate(url)
-        env = processes.environment(url, cluster.replica_urls(url))
+        redis = processes.redis(config.folder)
+        if redis is not None:
+            procs.append(redis)
+            await redis.start()
+        env = processes.environment(url, cluster.replica_urls(url), redis.port if redis else None)
         apps = [processes.app(i, env, config.folder) for i in range(2)]
         worker = processes.worker(env, config.folder)
-        procs = [*apps, worker]
-        await asyncio.gather(*(p.start() for p in procs))
+        procs += [*apps, worker]
+        await asyncio.gather(*(p.start() for p in (*apps, worker)))
         path = config.folder / "history.jsonl"
         path.unlink(missing_ok=True)
         history = History(path)
         try:
-            faults = await _drive(config, cluster, apps, worker, history, url)
+            faults = await _drive(config, cluster, (apps, worker, redis), history, url)
         finally:
             history.close()
         for proc in procs:
@@ -86,15 +90,18 @@ async def run(config: Config, cluster: Cluster | None = None) -> Outcome:
 async def _drive(
     config: Config,
     cluster: Cluster,
-    apps: list[processes.Proc],
-    worker: processes.Proc,
+    procs: tuple[list[processes.Proc], processes.Proc, processes.Proc | None],
     history: History,
     url: str,
 ) -> int:
     """Clients on, the faults in order until `seconds` are up, clients off, then the drain."""
+    apps, worker, redis = procs
     rng = random.Random(config.seed)
     ctx = Context([a.url for a in apps], history, rng)
-    history.append("run", seed=config.seed, seconds=config.seconds, skipped=SKIPPED, at=now())
+    skipped = {str(k): why for k, why in SKIPPED.items()}
+    if redis is None:
+        skipped[FaultKind.REDIS_DOWN] = NO_REDIS
+    history.append("run", seed=config.seed, seconds=config.seconds, skipped=skipped, at=now())
     https: list[httpx.AsyncClient] = []
 
     async def user(role: str, number: int) -> Client:
@@ -135,10 +142,11 @@ async def _drive(
         ]
         running = [asyncio.create_task(t) for t in tasks]
         deadline = time.monotonic() + config.seconds
-        injector = Injector(cluster, apps, worker, history)
+        injector = Injector(cluster, apps, worker, redis, history)
         await asyncio.sleep(config.warmup)
         count = 0
-        for number, step in enumerate(plan(config.seed, 10_000)):
+        steps = plan(config.seed, 10_000, [FaultKind(k) for k in skipped])
+        for number, step in enumerate(steps):
             if time.monotonic() + step.pause >= deadline:
                 break
             await asyncio.sleep(step.pause)

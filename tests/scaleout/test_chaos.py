@@ -14,12 +14,12 @@ import pytest
 from loadtests.chaos.cluster import Cluster
 from loadtests.chaos.history import read_history
 from loadtests.chaos.run import Config, run
-from loadtests.chaos.schedule import plan
+from loadtests.chaos.schedule import FaultKind, plan
 from tests.support.ha import ha_cluster
 
-SEED = 16
-"""Its schedule starts app SIGKILL, primary SIGKILL, switchover, worker SIGKILL, app SIGTERM:
-the kinds that fit 75 s on a busy 2-core machine come first."""
+SEED = 21
+"""Its schedule starts with app SIGKILL, primary SIGKILL, switchover, Redis down, worker SIGKILL:
+what fits in 75 s on a busy 2-core machine (`make chaos` runs every kind)."""
 SECONDS = 75.0
 
 
@@ -32,7 +32,8 @@ async def test_a_seeded_chaos_run_breaks_no_promise(tmp_path: Path) -> None:
     sys.stdout.write(f"\nchaos (seed {SEED}, {SECONDS:.0f} s):\n{outcome.report}\n")
     records = read_history(outcome.history)
     injected = [r["kind"] for r in records if r["type"] == "fault"]
-    assert injected == [str(s.kind) for s in plan(SEED, len(injected))]
+    skipped = next(r for r in records if r["type"] == "run")["skipped"]
+    assert injected == [str(s.kind) for s in plan(SEED, len(injected), map(FaultKind, skipped))]
     assert {"primary_kill", "app_kill"} <= set(injected), injected
     acknowledged = [r for r in records if r["type"] == "op" and r["status"] == 201]
     assert len(acknowledged) >= 50, outcome.report
