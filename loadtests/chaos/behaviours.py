@@ -104,8 +104,7 @@ async def reader(ctx: Context, client: Client) -> None:
 
 
 async def feed(ctx: Context, client: Client) -> None:
-    """The realtime feed from event 0, resumed with `?after=<last>` on another instance after
-    every close; records each frame (and each `gap`) until `feed_stop`."""
+    """The feed from event 0, resumed with `?after=<last>` on the other instance after a close."""
     last = 0
     while not ctx.feed_stop.is_set():
         url = ctx.apps[client.instance].replace("http", "ws", 1)

@@ -175,8 +175,7 @@ def token_reads(records: list[Record]) -> Iterator[Violation]:
 
 
 def versions(records: list[Record], db: Snapshot) -> Iterator[Violation]:
-    """An editor never sees its post's version go back; no version is acknowledged twice; the
-    database holds at least the newest acknowledged one."""
+    """Editors' versions never go back, none is acknowledged twice, the newest one is stored."""
     seen: dict[tuple[str, int], int] = {}
     acked: dict[int, list[int]] = defaultdict(list)
     editors = {r["name"] for r in of(records, "client") if r.get("role") == "editor"}

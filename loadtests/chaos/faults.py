@@ -49,8 +49,7 @@ class Injector:
         raise ValueError(f"{step.kind} cannot be injected here")
 
     async def _primary_kill(self, step: Step) -> dict[str, Any]:
-        """SIGKILL the leader node (its Patroni and postgres); Patroni promotes the sync standby;
-        then the node is started again and rejoins (pg_rewind)."""
+        """The leader node SIGKILLed; Patroni promotes the sync standby; the node rejoins."""
         old = await self.cluster.member("leader")
         if old is None:
             raise RuntimeError("no leader to kill")

@@ -29,8 +29,7 @@ def free_port() -> int:
 def environment(
     database_url: str, replicas: list[str], redis_port: int | None = None
 ) -> dict[str, str]:
-    """What every process gets: the cluster's DSN, its nodes as replicas, cheap password hashes;
-    with Redis, every write counted there (a budget no client reaches)."""
+    """Every process's settings: the DSN, its nodes as replicas, Redis counting every write."""
     limits = (
         {
             "RATE_LIMIT_STORAGE_URI": f"redis://127.0.0.1:{redis_port}/0",

@@ -1,5 +1,4 @@
-"""One chaos run: a fresh database on the HA cluster, 2 apps, a worker, clients, the faults, the
-drain, the checker; the cluster is left healthy whatever happens."""
+"""One chaos run, from a fresh database to the checker; the cluster is always left healthy."""
 
 import asyncio
 import contextlib
