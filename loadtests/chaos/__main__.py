@@ -17,6 +17,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--scale", type=int, default=1, help="clients per kind, multiplied")
+    parser.add_argument("--keep-database", action="store_true", help="for the checker alone")
     options = parser.parse_args()
     seed = options.seed if options.seed is not None else random.randrange(2**31)
     folder = options.out or Path("chaos-results") / time.strftime("%Y%m%d-%H%M%S")
@@ -35,9 +36,12 @@ def main() -> int:
         editors=1 * scale,
         readers=1 * scale,
         feeds=2 * scale,
+        keep_database=options.keep_database,
     )
     outcome = asyncio.run(run(config))
     report = f"{outcome.report}\nhistory: {outcome.history} (seed {seed})\n"
+    if options.keep_database:
+        report += f"database (kept): {outcome.database_url}\n"
     (folder / "report.md").write_text(report)
     sys.stdout.write(report)
     return 1 if outcome.violations else 0

@@ -31,6 +31,8 @@ class Config:
     readers: int = 1
     feeds: int = 2
     warmup: float = 3.0
+    keep_database: bool = False
+    """Leave the run's database on the cluster (for `python -m loadtests.chaos.check`)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Outcome:
     report: str
     history: Path
     faults: int
+    database_url: str
 
 
 async def run(config: Config, cluster: Cluster | None = None) -> Outcome:
@@ -74,7 +77,8 @@ async def run(config: Config, cluster: Cluster | None = None) -> Outcome:
         records = read_history(path)
         snapshot = await state.load(url)
         violations = check(records, snapshot)
-        return Outcome(violations, render(records, snapshot, violations), path, faults)
+        report = render(records, snapshot, violations)
+        return Outcome(violations, report, path, faults, url)
     finally:
         for proc in procs:
             with contextlib.suppress(Exception):
@@ -82,8 +86,9 @@ async def run(config: Config, cluster: Cluster | None = None) -> Outcome:
         if not await cluster.healthy():
             await cluster.restore()
         await cluster.wait_healthy()
-        with contextlib.suppress(Exception):
-            await cluster.drop_database(url)
+        if not config.keep_database:
+            with contextlib.suppress(Exception):
+                await cluster.drop_database(url)
 
 
 async def _drive(
