@@ -13,7 +13,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: run test test-quick lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-down bench-micro bench-scale worker
+.PHONY: run test test-quick lint fmt typecheck migrate admin revision db-up db-down clean seed bench bench-down bench-micro bench-scale worker chaos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -129,6 +129,15 @@ db-up:
 # `make db-down purge=1` also deletes the cluster's data directory (CLUSTER_DIR, .cluster).
 db-down:
 	scripts/$(if $(filter 1 yes true,$(ha)),ha-down,db-down).sh $(if $(filter 1 yes true,$(purge)),--purge)
+
+# Chaos run (issue 27): a seeded, randomized fault schedule on the HA cluster (started if needed,
+# scripts/ha-up.sh; TEST_HA_* name another) against 2 app instances and a separate worker under
+# recorded clients, then the checker on the history and the final database; exits 1 on any
+# violation. `make chaos seconds=600 seed=N` (the seed is printed; a random one by default);
+# results in chaos-results/<time>/ (history.jsonl, report.md, the processes' logs).
+seconds ?= 600
+chaos: $(STAMP)
+	$(BIN)/python -m loadtests.chaos --seconds $(seconds) $(if $(seed),--seed $(seed)) $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

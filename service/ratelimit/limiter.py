@@ -3,6 +3,7 @@
 A moving window of N per period allows at most N hits in ANY period-long interval. Counters are
 per instance in memory; `RATE_LIMIT_STORAGE_URI=redis://...` shares them (docs/security.md)."""
 
+import logging
 import math
 import time
 from collections import Counter
@@ -15,15 +16,20 @@ from fastapi import Depends, Request, Response, params
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.util import WindowStats
 
 from service.kit.authz import Principal
-from service.kit.errors import TooManyRequests
+from service.kit.errors import ServiceUnavailable, TooManyRequests
 from service.kit.http.answers import RATE_LIMIT, Answers, declares
 from service.kit.settings import SETTINGS, KitSettings
 from service.kit.state import StateSlot
 from service.ratelimit.settings import RateLimitSettings
+
+log = logging.getLogger("inkwell.ratelimit")
+
+STORE_UNAVAILABLE = "The rate limit store is unavailable."
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,12 @@ class Verdict:
     remaining: int
     reset_after: int
     """Seconds until the window frees a hit (at least 1)."""
+    counted: bool = True
+    """False when the store could not be reached: let through, uncounted, no headers."""
 
     def headers(self) -> dict[str, str]:
+        if not self.counted:
+            return {}
         return {
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(self.remaining),
@@ -53,9 +63,10 @@ class Count:
 class RateLimiter:
     """One storage and strategy per application (`RATE_LIMITER`), so every app starts fresh."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, retry_after: int = 2) -> None:
         self.storage = storage
         self.strategy = MovingWindowRateLimiter(storage)
+        self.retry_after = retry_after
         self._reserved: Counter[tuple[str, ...]] = Counter()
         """Hits this process has reserved and not yet settled, per key."""
 
@@ -65,11 +76,14 @@ class RateLimiter:
         options: dict[str, Any] = {}
         if uri.startswith(("redis://", "rediss://", "async+redis")):
             options["implementation"] = "redispy"
+        # A shared store's own errors (connection refused or cut) as one StorageError; the
+        # memory store's ValueErrors stay what they are (bugs, not outages).
+        options["wrap_exceptions"] = not uri.removeprefix("async+").startswith("memory")
         storage = storage_from_string(
             uri if uri.startswith("async+") else f"async+{uri}", **options
         )
         assert isinstance(storage, Storage)
-        return cls(storage)
+        return cls(storage, settings.retry_after_seconds)
 
     async def close(self) -> None:
         """Close the Redis client of a shared store (`limits` offers no close of its own: its
@@ -80,9 +94,15 @@ class RateLimiter:
             await aclose()
 
     async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
-        """Count one hit if the budget allows it; the verdict says whether it did."""
-        allowed = await self.strategy.hit(item, *key)
-        stats = await self.strategy.get_window_stats(item, *key)
+        """Count one hit if the budget allows it; the verdict says whether it did. A store that
+        fails (Redis down) lets the request through uncounted: the per-caller budgets fail open,
+        so an outage of the counters never stops the service's writes."""
+        try:
+            allowed = await self.strategy.hit(item, *key)
+            stats = await self.strategy.get_window_stats(item, *key)
+        except StorageError as error:
+            log.warning("rate limit store failed; %s not counted: %s", key[0], error.storage_error)
+            return Verdict(True, item.amount, item.amount, 1, counted=False)
         return Verdict(allowed, item.amount, stats.remaining, _reset_after(stats))
 
     async def reserve(self, *counts: Count) -> list[Verdict]:
@@ -90,8 +110,13 @@ class RateLimiter:
 
         For a hit decided later (a login counts only if it fails); every reservation must end
         with `settle`. Room is read with no await in between, so concurrent requests cannot all
-        pass before any is counted."""
-        windows = [await self.strategy.get_window_stats(c.item, *c.key) for c in counts]
+        pass before any is counted. A store that fails is a 503 with Retry-After: the login
+        throttle fails closed (no password guessing while the counters are away)."""
+        try:
+            windows = [await self.strategy.get_window_stats(c.item, *c.key) for c in counts]
+        except StorageError as error:
+            log.warning("rate limit store failed; login refused: %s", error.storage_error)
+            raise ServiceUnavailable(STORE_UNAVAILABLE, retry_after=self.retry_after) from error
         room = [w.remaining - self._reserved[c.key] for c, w in zip(counts, windows, strict=True)]
         verdicts = [
             Verdict(left > 0, c.item.amount, max(0, left), _reset_after(w) if w.remaining else 1)
@@ -102,11 +127,16 @@ class RateLimiter:
         return verdicts
 
     async def settle(self, *counts: Count, hit: bool) -> None:
-        """End the reservations of `reserve`: counted as hits, or dropped."""
+        """End the reservations of `reserve`: counted as hits, or dropped (a store that fails
+        meanwhile loses that one failure: the login's answer stands)."""
         try:
             if hit:
                 for count in counts:
                     await self.strategy.hit(count.item, *count.key)
+        except StorageError as error:
+            log.warning(
+                "rate limit store failed; a failed login not counted: %s", error.storage_error
+            )
         finally:
             self._reserved.subtract(c.key for c in counts)
             for count in counts:
@@ -114,8 +144,12 @@ class RateLimiter:
                     del self._reserved[count.key]
 
     async def clear(self, count: Count) -> None:
-        """Forget every hit of the count's key (a login's success clears its failures)."""
-        await self.strategy.clear(count.item, *count.key)
+        """Forget every hit of the count's key (a login's success clears its failures; a store
+        that fails keeps them, to expire with their window)."""
+        try:
+            await self.strategy.clear(count.item, *count.key)
+        except StorageError as error:
+            log.warning("rate limit store failed; failures not cleared: %s", error.storage_error)
 
 
 def _reset_after(window: WindowStats) -> int:

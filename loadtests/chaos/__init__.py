@@ -1,0 +1,1 @@
+"""`make chaos`: seeded faults on the HA cluster under concurrent clients, then a checker."""
