@@ -99,6 +99,41 @@ async def test_a_job_that_always_fails_is_dead_lettered_and_counted(
     assert (await state_of(database, event_id))[1] == jobs_settings.jobs_max_attempts
 
 
+async def test_a_batch_runs_in_one_transaction_and_a_failing_job_retries_alone(
+    jobs_settings: Settings, database: Database
+) -> None:
+    """A claimed batch commits together; when one job fails, nothing of the batch is kept and
+    each runs alone: the others are done once (their writes once), only the failing one retries."""
+    runs: list[tuple[int, int]] = []
+
+    async def one_fails_once(session: AsyncSession, event: Event) -> None:
+        runs.append((event.id, event.attempts))
+        tag = f"batch-{event.payload['n']}"
+        await (await session.connection()).execute(
+            text("INSERT INTO tags (name) VALUES (:tag)"), {"tag": tag}
+        )
+        if event.payload["n"] == 2 and event.attempts == 1:
+            raise RuntimeError("the third job fails once")
+
+    registry = Registry()
+    registry.handle(TOPIC, one_fails_once)
+    ids = await emit(database, 4)
+    await run_until_settled(worker(jobs_settings, database, registry))
+    assert [await state_of(database, i) for i in ids] == [
+        ("done", 1, None),
+        ("done", 1, None),
+        ("done", 2, None),
+        ("done", 1, None),
+    ]
+    # the batch up to the failure, then each alone, then the failed one's retry
+    assert runs == [*((i, 1) for i in ids[:3]), *((i, 1) for i in ids), (ids[2], 2)]
+    async with database.reader.connect() as connection:
+        tags = await connection.execute(
+            text("SELECT name, count(*) FROM tags WHERE name LIKE 'batch-%' GROUP BY name")
+        )
+        assert dict(tags.all()) == {f"batch-{n}": 1 for n in range(4)}
+
+
 async def test_emit_returns_the_ids_in_the_order_of_the_payloads(database: Database) -> None:
     ids = await emit(database, 5)
     async with database.reader.connect() as connection:
