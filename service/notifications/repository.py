@@ -1,13 +1,15 @@
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, func, insert, literal, select, update
+from sqlalchemy import Insert, Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.follows.models import Follow
+from service.kit.db.dialects import constant
 from service.kit.pagination import SortKey, paginate
 from service.notifications.models import Notification
 from service.posts.models import Post, PostStatus
@@ -22,17 +24,36 @@ FOLLOWS: Table = Follow.__table__  # type: ignore[attr-defined]
 POSTS: Table = Post.__table__  # type: ignore[attr-defined]
 
 
-def _followers(post_id: int) -> Select[Any]:
-    """The followers of a live post's author (the author aside), by follower id."""
-    return (
-        select(FOLLOWS.c.follower_id, POSTS.c.author_id)
+@lru_cache(maxsize=8)
+def _fan_out(dialect: str, size: int) -> Insert:
+    """The next `size` followers (by id, above `after`) of a live post's author, the author
+    aside, each given a notification; RETURNING who got one (a recipient already notified of
+    the event is skipped)."""
+    rows = (
+        select(
+            bindparam("event_id", type_=TABLE.c.event_id.type),
+            FOLLOWS.c.follower_id,
+            POSTS.c.id,
+            POSTS.c.author_id,
+            bindparam("at", type_=TABLE.c.created_at.type),
+        )
         .select_from(POSTS.join(FOLLOWS, FOLLOWS.c.followee_id == POSTS.c.author_id))
         .where(
-            POSTS.c.id == post_id,
-            POSTS.c.status == PostStatus.published.value,
+            POSTS.c.id == bindparam("post_id"),
+            POSTS.c.status == constant(PostStatus.published.value),
             POSTS.c.deleted_at.is_(None),
             FOLLOWS.c.follower_id != POSTS.c.author_id,
+            FOLLOWS.c.follower_id > bindparam("after"),
         )
+        .order_by(FOLLOWS.c.follower_id)
+        .limit(size)
+    )
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(TABLE)
+        .from_select(["event_id", "user_id", "post_id", "actor_id", "created_at"], rows)
+        .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+        .returning(TABLE.c.user_id)
     )
 
 
@@ -40,33 +61,18 @@ async def add_for_post(
     session: AsyncSession, *, event_id: int, post_id: int, at: datetime, size: int = CHUNK
 ) -> None:
     """One notification per follower of a live post's author, built in the database (INSERT ...
-    SELECT), `size` followers a statement (keyset over follower ids); a recipient already
-    notified of this event is skipped, so a re-run job never duplicates. No rows when the post
-    is gone or unpublished."""
+    SELECT), `size` followers a statement; none when the post is gone or unpublished.
+
+    A chunk that notified fewer than `size` is the last: a job runs in one transaction, so a
+    re-run finds either nothing of a former run (it rolled back) or all of it (committed)."""
     connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    last = 0
+    statement = _fan_out(connection.dialect.name, size)
+    params = {"event_id": event_id, "post_id": post_id, "at": at, "after": 0}
     while True:
-        chunk = _followers(post_id).where(FOLLOWS.c.follower_id > last)
-        probe = chunk.with_only_columns(FOLLOWS.c.follower_id).order_by(FOLLOWS.c.follower_id)
-        bound = (await connection.execute(probe.offset(size - 1).limit(1))).scalar()
-        if bound is not None:
-            chunk = chunk.where(FOLLOWS.c.follower_id <= bound)
-        rows = chunk.with_only_columns(
-            literal(event_id, TABLE.c.event_id.type),
-            FOLLOWS.c.follower_id,
-            POSTS.c.id,
-            POSTS.c.author_id,
-            literal(at, TABLE.c.created_at.type),
-        )
-        await connection.execute(
-            dialect.insert(TABLE)
-            .from_select(["event_id", "user_id", "post_id", "actor_id", "created_at"], rows)
-            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-        )
-        if bound is None:
+        notified = (await connection.execute(statement, params)).scalars().all()
+        if len(notified) < size:
             return
-        last = bound
+        params["after"] = max(notified)
 
 
 async def add_notice(session: AsyncSession, *, user_id: int, type: str, at: datetime) -> None:
