@@ -102,6 +102,15 @@ pgbouncer_pid() {  # prints the pid of our pgbouncer if it runs
   [[ -f $PGB_PID ]] && pid=$(<"$PGB_PID") && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+pgbouncer_start() {  # the config db-up.sh wrote; returns once it accepts connections
+  [[ -f $PGB_INI ]] || die "no $PGB_INI; run db-up.sh"
+  if ! pgbouncer_pid >/dev/null; then
+    log "starting pgbouncer on 127.0.0.1:$PGBOUNCER_PORT"
+    as_pg "$PGBOUNCER_BIN" -d -q "$PGB_INI" || { show_log "$LOG_DIR/pgbouncer.log"; die "could not start pgbouncer"; }
+  fi
+  wait_ready pgbouncer "$PGBOUNCER_PORT" "$LOG_DIR/pgbouncer.log" 'SELECT 1' 1
+}
+
 pgbouncer_stop() {
   local pid i
   pid=$(pgbouncer_pid) || return 0

@@ -130,12 +130,8 @@ ignore_startup_parameters = extra_float_digits,options,statement_timeout,jit
 EOF
   # protocol-level prepared statements in transaction mode need PgBouncer >= 1.21
   version_ge "$pgb_version" 1.21 && echo "max_prepared_statements = 200" >>"$PGB_INI"
-  if ! pgbouncer_pid >/dev/null; then
-    started=1
-    log "starting pgbouncer $pgb_version on 127.0.0.1:$PGBOUNCER_PORT"
-    as_pg "$PGBOUNCER_BIN" -d -q "$PGB_INI" || { show_log "$LOG_DIR/pgbouncer.log"; die "could not start pgbouncer"; }
-  fi
-  wait_ready pgbouncer "$PGBOUNCER_PORT" "$LOG_DIR/pgbouncer.log" 'SELECT 1' 1
+  pgbouncer_pid >/dev/null || started=1
+  pgbouncer_start
   pgb_url=postgresql+asyncpg://postgres@127.0.0.1:$PGBOUNCER_PORT/$DB_NAME
 fi
 
