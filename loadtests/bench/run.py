@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import os
-import random
 import secrets
 import sys
 import time
@@ -16,13 +14,13 @@ from typing import Any
 
 import asyncpg
 
-from loadtests.bench import parity, probes, report
+from loadtests.bench import probes, report
 from loadtests.bench.cluster import Cluster, migrate_and_seed, write_fixture
 from loadtests.bench.config import ROOT, THRESHOLDS, Knobs, say
 from loadtests.bench.gates import Gate, probe_gates, scenario_gates, scenario_limits
 from loadtests.bench.locust_runs import ScenarioRun, run_scenario
+from loadtests.bench.probe_runs import run_probes
 from loadtests.bench.servers import Server, servers
-from loadtests.bench.wrk import find_wrk
 
 
 @dataclass
@@ -30,6 +28,31 @@ class Database:
     url: str
     cluster: Cluster | None
     postmaster: int | None
+
+    def quiet(self, limit_s: float = 30.0) -> None:
+        """Waits until no other session has been inside a statement or a transaction for a
+        second (the requests a load left in flight have finished), so stopping a target never
+        strands a lock."""
+
+        async def busy() -> int:
+            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
+            try:
+                count: int = await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend' AND state <> 'idle'"
+                )
+                return count
+            finally:
+                await conn.close()
+
+        deadline = time.monotonic() + limit_s
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if asyncio.run(busy()):
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= 1.0:  # the requests still queued came too
+                return
+            time.sleep(0.05)
 
     def outbox_drained(self, limit_s: float = 300.0) -> float:
         """Waits until no outbox event is pending (the service's job worker has run what the
@@ -99,9 +122,8 @@ def service_env(url: str, jwt_secret: str, knobs: Knobs) -> dict[str, str]:
         # The bench measures throughput, not the per-user budgets: its writers write flat
         # out and its anonymous searchers share one address (docs/performance.md).
         "WRITE_RATE_LIMIT": "off",
-        # The write probe's default: the embedded job worker on (it fans each post out to
-        # the author's followers); BENCH_JOBS_EMBEDDED=false measures the request alone.
-        "JOBS_EMBEDDED": os.environ.get("BENCH_JOBS_EMBEDDED", "true"),
+        # The default: the embedded job worker on (a probe may turn it off: `service_env`).
+        "JOBS_EMBEDDED": "true",
         "SEARCH_RATE_LIMIT": "off",
         "EXPORT_RATE_LIMIT": "off",
     }
@@ -127,61 +149,25 @@ def measure(
     config: dict[str, Any],
     knobs: Knobs,
     running: dict[str, Server],
+    env: dict[str, str],
     db: Database,
     fixture_file: Path,
     out: Path,
 ) -> Results:
     results = Results()
     fixture = json.loads(fixture_file.read_text(encoding="utf-8"))
-    chosen = config.get("probes", {})
-    if knobs.probes is not None:
-        chosen = {
-            k: v for k, v in chosen.items() if k in knobs.probes or probes.slug(k) in knobs.probes
-        }
-    wrk, results.generator = find_wrk(knobs.generator) if chosen else (None, "no probes")
+    results.generator, results.probe_results, results.parity = run_probes(
+        config,
+        knobs,
+        running,
+        env,
+        postmaster=db.postmaster,
+        settle=db.outbox_drained,
+        quiet=db.quiet,
+        fixture=fixture,
+        out=out,
+    )
     service = running["service"]
-    for endpoint, spec in chosen.items():
-        sample = probes.expand(spec["path"], fixture, 3, random.Random(endpoint))
-        headers = probes.probe_headers(spec, fixture)
-        write = probes.write_of(spec, fixture)
-        # A probe may name the targets that serve it (the idiomatic app has no feed).
-        targets = [t for t in knobs.targets if t == "service" or t in spec.get("targets", [t])]
-        for target in targets[1:]:
-            results.parity[(endpoint, target)] = (
-                parity.compare(service.url, running[target].url, sample, headers)
-                if write is None
-                else parity.compare_write(
-                    service.url,
-                    running[target].url,
-                    spec["path"],
-                    write.method,
-                    write.body,
-                    write.tokens[0],
-                )
-            )
-            if results.parity[(endpoint, target)]:
-                say(f"parity {endpoint} {target}: {results.parity[(endpoint, target)]}")
-        for round_no in range(knobs.probe_rounds):
-            for target in targets:  # back to back: the same host noise for all of them
-                results.probe_results.append(
-                    probes.run_probe(
-                        endpoint,
-                        spec["path"],
-                        running[target],
-                        wrk=wrk,
-                        knobs=knobs,
-                        fixture=fixture,
-                        postmaster=db.postmaster,
-                        out=out,
-                        round_no=round_no,
-                        headers=headers,
-                        connections=spec.get("connections"),
-                        write=write,
-                        # The service's embedded worker fans each post out after the 201: a
-                        # write probe's window lasts until it has (docs/performance.md).
-                        settle=db.outbox_drained if write and target == "service" else None,
-                    )
-                )
     offered = _paths(service.url)
     for name in knobs.scenarios if knobs.scenarios is not None else list(config["scenarios"]):
         spec = config["scenarios"][name]
@@ -223,7 +209,7 @@ def bench() -> int:
         asyncio.run(write_fixture(db.url, jwt_secret, fixture_file))
         env = service_env(db.url, jwt_secret, knobs)
         with servers(knobs.targets, knobs.workers, env, out) as running:
-            results = measure(config, knobs, running, db, fixture_file, out)
+            results = measure(config, knobs, running, env, db, fixture_file, out)
     finally:
         database_note = close_database(db, knobs)
     say(database_note)

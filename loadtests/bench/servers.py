@@ -30,8 +30,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(name: str, workers: int, env: Mapping[str, str], out: Path) -> Iterator[Server]:
-    """Run one target until the block ends (SIGTERM to its session, then SIGKILL)."""
+def server(
+    name: str, workers: int, env: Mapping[str, str], out: Path, *, log: str | None = None
+) -> Iterator[Server]:
+    """Run one target until the block ends (SIGTERM to its session, then SIGKILL); its output
+    in `<log or name>.log`."""
     port = free_port()
     command = [
         str(BIN / "uvicorn"),
@@ -50,12 +53,12 @@ def server(name: str, workers: int, env: Mapping[str, str], out: Path) -> Iterat
         "warning",
         "--no-access-log",
     ]
-    with (out / f"{name}.log").open("w", encoding="utf-8") as log:
+    with (out / f"{log or name}.log").open("w", encoding="utf-8") as output:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
             env={**os.environ, **env},
-            stdout=log,
+            stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -66,6 +69,17 @@ def server(name: str, workers: int, env: Mapping[str, str], out: Path) -> Iterat
             yield Server(name, base, process.pid)
         finally:
             _stop(process)
+
+
+@contextmanager
+def paused(target: Server) -> Iterator[None]:
+    """The target's processes stopped (SIGSTOP) until the block ends: nothing of it, its job
+    worker included, runs meanwhile."""
+    os.killpg(target.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(target.pid, signal.SIGCONT)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
