@@ -18,10 +18,9 @@ AT = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 async def _post(session: AsyncSession, author_id: int, status: PostStatus) -> int:
-    post = Post(author_id=author_id, title="t", slug=f"fan-out-{status.value}", body="b")
-    post.status = status
-    if status is PostStatus.scheduled:
-        post.publish_at = datetime(2099, 1, 1, tzinfo=UTC)
+    post = Post(
+        author_id=author_id, title="t", slug=f"fan-out-{status.value}", body="b", status=status
+    )
     session.add(post)
     await session.flush()
     assert post.id is not None
@@ -29,7 +28,7 @@ async def _post(session: AsyncSession, author_id: int, status: PostStatus) -> in
 
 
 async def _recipients(session: AsyncSession, event_id: int) -> list[int]:
-    rows = await session.exec(
+    rows = await (await session.connection()).execute(
         select(repository.TABLE.c.user_id)
         .where(repository.TABLE.c.event_id == event_id)
         .order_by(repository.TABLE.c.user_id)
