@@ -245,13 +245,15 @@ class Worker:
         leased = and_(
             EVENTS.c.locked_until.is_not(None), EVENTS.c.locked_until >= self.leases.now()
         )
-        pending, dead = constant(EventState.pending.value), constant(EventState.dead.value)
+        pending_state = constant(EventState.pending.value)
+        dead_state = constant(EventState.dead.value)
+        waiting = EVENTS.c.state == pending_state
         statement = select(
-            func.count().filter(and_(EVENTS.c.state == pending, ~leased)),
-            func.count().filter(and_(EVENTS.c.state == pending, leased)),
-            func.count().filter(EVENTS.c.state == dead),
-            func.min(EVENTS.c.created_at).filter(EVENTS.c.state == pending),
-        ).where(EVENTS.c.state.in_([pending, dead]))  # the (state, run_after) index, not a scan
+            func.count().filter(and_(waiting, ~leased)),
+            func.count().filter(and_(waiting, leased)),
+            func.count().filter(EVENTS.c.state == dead_state),
+            func.min(EVENTS.c.created_at).filter(waiting),
+        ).where(EVENTS.c.state.in_([pending_state, dead_state]))  # an index scan, not the outbox
         async with self.read_sessionmaker() as session:
             queued, running, dead, oldest = (
                 await (await session.connection()).execute(statement)

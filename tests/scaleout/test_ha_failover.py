@@ -1,7 +1,8 @@
 """A real server on the HA cluster (scripts/ha-up.sh: etcd + Patroni, a primary, a synchronous
 standby, an async replica) through one multi-host DSN with `target_session_attrs=read-write`:
 the leader node dies (Patroni and postgres SIGKILLed), Patroni promotes the synchronous standby,
-and writes resume there; meanwhile every failed write is a 503 with Retry-After, never a 500.
+and writes resume there; meanwhile every failed write is a 503 with Retry-After, never a 500,
+and readiness answers 503 while no primary takes writes, 200 once one does.
 
 Figures: `.venv/bin/pytest tests/scaleout/test_ha_failover.py -s -p no:cacheprovider --no-cov`
 with the TEST_HA_* lines of `make db-up ha=1` exported prints the time from the kill to the
@@ -45,6 +46,7 @@ async def test_writes_resume_on_the_new_primary_and_failures_are_503s(tmp_path: 
                 cluster.kill_node(old_leader)
                 killed = time.monotonic()
                 failures: list[tuple[int, str | None]] = []
+                readiness: list[int] = []
                 first_write: float | None = None
                 written_after = 0
                 while written_after < 5:
@@ -56,6 +58,7 @@ async def test_writes_resume_on_the_new_primary_and_failures_are_503s(tmp_path: 
                         written_after += 1
                     else:
                         failures.append((answer.status_code, answer.headers.get("Retry-After")))
+                        readiness.append((await client.get("/health/ready")).status_code)
                         await asyncio.sleep(0.2)
                 new_leader = await cluster.leader()
                 sys.stdout.write(
@@ -65,6 +68,10 @@ async def test_writes_resume_on_the_new_primary_and_failures_are_503s(tmp_path: 
                 )
                 assert new_leader not in (None, old_leader)
                 assert all(status == 503 and retry for status, retry in failures), failures
+                # Readiness said so while no primary took writes, and says ready again after.
+                assert 503 in readiness, readiness
+                assert set(readiness) <= {200, 503}, readiness
+                assert (await client.get("/health/ready")).status_code == 200
                 mine = await client.get(f"{POSTS}?limit=50", headers=author)
                 assert mine.status_code == 200
         finally:
