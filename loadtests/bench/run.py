@@ -54,6 +54,34 @@ class Database:
                 return
             time.sleep(0.05)
 
+    def forget_writes_after(self, mark: int) -> int:
+        """Deletes the posts above id `mark` (what write probes added; their comments, likes,
+        tags and notifications go with them) and the outbox, then re-analyses: the scenarios
+        and the next run meet the seeded data set, not one grown by every run's writes."""
+
+        async def forget() -> int:
+            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
+            try:
+                deleted = await conn.execute("DELETE FROM posts WHERE id > $1", mark)
+                await conn.execute("DELETE FROM outbox_events")
+                await conn.execute("VACUUM ANALYZE posts")
+                return int(deleted.split()[-1])
+            finally:
+                await conn.close()
+
+        return asyncio.run(forget())
+
+    def newest_post(self) -> int:
+        async def newest() -> int:
+            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
+            try:
+                found: int = await conn.fetchval("SELECT coalesce(max(id), 0) FROM posts")
+                return found
+            finally:
+                await conn.close()
+
+        return asyncio.run(newest())
+
     def outbox_drained(self, limit_s: float = 300.0) -> float:
         """Waits until no outbox event is pending (the service's job worker has run what the
         load wrote); returns the seconds it took."""
@@ -156,6 +184,7 @@ def measure(
 ) -> Results:
     results = Results()
     fixture = json.loads(fixture_file.read_text(encoding="utf-8"))
+    mark = db.newest_post()
     results.generator, results.probe_results, results.parity = run_probes(
         config,
         knobs,
@@ -167,6 +196,8 @@ def measure(
         fixture=fixture,
         out=out,
     )
+    db.quiet()
+    say(f"forgot the {db.forget_writes_after(mark)} posts the write probes wrote")
     service = running["service"]
     offered = _paths(service.url)
     for name in knobs.scenarios if knobs.scenarios is not None else list(config["scenarios"]):
