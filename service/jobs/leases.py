@@ -54,17 +54,20 @@ class Leases:
             return literal(utcnow() + lease, UTCDateTime())
         return func.statement_timestamp(type_=UTCDateTime()) + literal(lease, Interval())
 
-    def due(self) -> ColumnElement[bool]:
-        now = self.now()
+    def due(self, now: ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
+        """`now`: the one clock reading of a statement that also asks `running` (on SQLite two
+        readings could leave an event whose lease ends between them neither due nor running)."""
+        now = self.now() if now is None else now
         return and_(
             EVENTS.c.state == PENDING,
             EVENTS.c.run_after <= now,
             or_(EVENTS.c.locked_until.is_(None), EVENTS.c.locked_until < now),
         )
 
-    def running(self) -> ColumnElement[bool]:
+    def running(self, now: ColumnElement[datetime] | None = None) -> ColumnElement[bool]:
         """Pending under a live lease: a worker is running it."""
-        return and_(EVENTS.c.state == PENDING, EVENTS.c.locked_until >= self.now())
+        now = self.now() if now is None else now
+        return and_(EVENTS.c.state == PENDING, EVENTS.c.locked_until >= now)
 
     async def claim(self) -> list[Event]:
         """Lease up to `JOBS_BATCH_SIZE` due events (`FOR UPDATE SKIP LOCKED` on PostgreSQL;

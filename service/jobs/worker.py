@@ -129,9 +129,10 @@ class Worker:
 
     async def _anything_due(self, *, include_running: bool = False) -> bool:
         """A cheap read first: an idle worker never takes SQLite's write lock."""
-        condition = self.leases.due()
+        now = self.leases.now()  # one reading for both tests
+        condition = self.leases.due(now)
         if include_running:
-            condition = or_(condition, self.leases.running())
+            condition = or_(condition, self.leases.running(now))
         async with self.read_sessionmaker() as session:
             connection = await session.connection()
             found = await connection.execute(select(EVENTS.c.id).where(condition).limit(1))
