@@ -7,10 +7,11 @@ import sys
 import time
 import tomllib
 import urllib.request
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -22,33 +23,41 @@ from loadtests.bench.locust_runs import ScenarioRun, run_scenario
 from loadtests.bench.probe_runs import run_probes
 from loadtests.bench.servers import Server, servers
 
+T = TypeVar("T")
+
 
 @dataclass
 class Database:
     url: str
     cluster: Cluster | None
     postmaster: int | None
+    """Whose processes count as database CPU (None: an external database, not counted)."""
+
+    def run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`work` on a connection of its own (the harness is synchronous)."""
+
+        async def connected() -> T:
+            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
+            try:
+                return await work(conn)
+            finally:
+                await conn.close()
+
+        return asyncio.run(connected())
 
     def quiet(self, limit_s: float = 30.0) -> None:
         """Waits until no other session has been inside a statement or a transaction for a
         second (the requests a load left in flight have finished), so stopping a target never
         strands a lock."""
 
-        async def busy() -> int:
-            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
-            try:
-                count: int = await conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
-                    " AND backend_type = 'client backend' AND state <> 'idle'"
-                )
-                return count
-            finally:
-                await conn.close()
-
+        busy = (
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend' AND state <> 'idle'"
+        )
         deadline = time.monotonic() + limit_s
         quiet_since = time.monotonic()
         while time.monotonic() < deadline:
-            if asyncio.run(busy()):
+            if self.run(lambda conn: conn.fetchval(busy)):
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= 1.0:  # the requests still queued came too
                 return
@@ -59,52 +68,29 @@ class Database:
         tags and notifications go with them) and the outbox, then re-analyses: the scenarios
         and the next run meet the seeded data set, not one grown by every run's writes."""
 
-        async def forget() -> int:
-            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
-            try:
-                deleted = await conn.execute("DELETE FROM posts WHERE id > $1", mark)
-                await conn.execute("DELETE FROM outbox_events")
-                await conn.execute("VACUUM ANALYZE posts")
-                return int(deleted.split()[-1])
-            finally:
-                await conn.close()
+        async def forget(conn: asyncpg.Connection) -> int:
+            deleted = await conn.execute("DELETE FROM posts WHERE id > $1", mark)
+            await conn.execute("DELETE FROM outbox_events")
+            await conn.execute("VACUUM ANALYZE posts")
+            return int(deleted.split()[-1])
 
-        return asyncio.run(forget())
+        return self.run(forget)
 
     def newest_post(self) -> int:
-        async def newest() -> int:
-            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
-            try:
-                found: int = await conn.fetchval("SELECT coalesce(max(id), 0) FROM posts")
-                return found
-            finally:
-                await conn.close()
-
-        return asyncio.run(newest())
+        return int(self.run(lambda conn: conn.fetchval("SELECT coalesce(max(id), 0) FROM posts")))
 
     def outbox_drained(self, limit_s: float = 300.0) -> float:
         """Waits until no outbox event is pending (the service's job worker has run what the
         load wrote); returns the seconds it took."""
 
-        async def pending() -> int:
-            conn = await asyncpg.connect(self.url.replace("+asyncpg", "", 1))
-            try:
-                count: int = await conn.fetchval(
-                    "SELECT count(*) FROM outbox_events WHERE state = 'pending'"
-                )
-                return count
-            finally:
-                await conn.close()
-
+        pending = "SELECT count(*) FROM outbox_events WHERE state = 'pending'"
         start = time.monotonic()
-        while asyncio.run(pending()):
+        while self.run(lambda conn: conn.fetchval(pending)):
             if time.monotonic() - start > limit_s:
                 say(f"the outbox did not drain in {limit_s:.0f}s: measuring on")
                 break
             time.sleep(0.1)
         return time.monotonic() - start
-
-    """Whose processes count as database CPU (None: an external database, not counted)."""
 
 
 def open_database(knobs: Knobs) -> Database:
